@@ -1,0 +1,133 @@
+/**
+ * Reads, interpolates and validates a config file, reporting every problem at once, each with
+ * its dotted path and, where the YAML gives one, its line.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Document, isMap, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
+import type * as z from 'zod';
+import { interpolateEnv } from './interpolate.js';
+import { type Config, configSchema } from './schema.js';
+
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute path of the file, for reloads and for resolving relative key paths. */
+  file: string;
+}
+
+export type LoadResult = { ok: true; loaded: LoadedConfig } | { ok: false; errors: string[] };
+
+export class ConfigError extends Error {
+  constructor(readonly errors: string[]) {
+    super(`invalid configuration:\n  ${errors.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type PathSegment = string | number;
+
+function dotted(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+function lineOf(doc: Document, lines: LineCounter, segments: readonly PathSegment[], key?: string) {
+  const node = doc.getIn(segments, true) as Node | undefined;
+  let offset: number | undefined;
+  if (key !== undefined && isMap(node)) {
+    const pair = node.items.find((item) => isScalar(item.key) && item.key.value === key);
+    offset = (pair?.key as Node | undefined)?.range?.[0];
+  } else {
+    offset = node?.range?.[0];
+  }
+  if (offset === undefined && segments.length > 0) return lineOf(doc, lines, segments.slice(0, -1));
+  return offset === undefined ? undefined : lines.linePos(offset).line;
+}
+
+function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  doc: Document,
+  lines: LineCounter,
+  label: string,
+): string[] {
+  const out: string[] = [];
+  for (const issue of issues) {
+    const segments = issue.path.filter(
+      (segment): segment is PathSegment => typeof segment !== 'symbol',
+    );
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const line = lineOf(doc, lines, segments, key);
+        out.push(`${label}${line ? `:${line}` : ''}: ${dotted([...segments, key])}: unknown key`);
+      }
+      continue;
+    }
+    const line = lineOf(doc, lines, segments);
+    const message =
+      issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    out.push(`${label}${line ? `:${line}` : ''}: ${dotted(segments)}: ${message}`);
+  }
+  return out;
+}
+
+/** Validates YAML text; `label` names the source in messages. */
+export function parseConfigText(
+  text: string,
+  label: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): { ok: true; config: Config } | { ok: false; errors: string[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const errors: string[] = [];
+  for (const error of [...doc.errors, ...doc.warnings]) {
+    const line = error.linePos?.[0]?.line;
+    errors.push(`${label}${line ? `:${line}` : ''}: ${error.message.split('\n')[0]}`);
+  }
+  if (doc.errors.length > 0) return { ok: false, errors };
+
+  visit(doc, {
+    Scalar(_key, node, ancestry) {
+      if (typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const result = interpolateEnv(node.value, env);
+      if (result.ok) {
+        node.value = result.value;
+        return;
+      }
+      const line = node.range ? lines.linePos(node.range[0]).line : undefined;
+      const where = ancestry.length > 0 ? '' : '';
+      errors.push(
+        `${label}${line ? `:${line}` : ''}: ${where}environment variable ${result.missing.join(', ')} is not set`,
+      );
+    },
+  });
+
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, errors: [...errors, `${label}: the configuration must be a mapping`] };
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) errors.push(...describeIssues(parsed.error.issues, doc, lines, label));
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors };
+  return { ok: true, config: parsed.data };
+}
+
+export async function loadConfigFile(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<LoadResult> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    return { ok: false, errors: [`${file}: cannot read the config file (${code})`] };
+  }
+  const result = parseConfigText(text, file, env);
+  if (!result.ok) return result;
+  return { ok: true, loaded: { config: result.config, file: absolute } };
+}

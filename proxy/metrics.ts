@@ -1,0 +1,140 @@
+/**
+ * Prometheus metrics. Label sets are bounded: outcomes, grant types from a fixed list, routes and
+ * status classes. Client ids become a label only when the operator opts in.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { GRANT_TYPES } from '../config/schema.js';
+
+export const TOKEN_OUTCOMES = [
+  'issued',
+  'narrowed',
+  'rejected',
+  'invalid_request',
+  'upstream_error',
+  'upstream_unavailable',
+  'verify_failed',
+  'sign_failed',
+] as const;
+export type TokenOutcome = (typeof TOKEN_OUTCOMES)[number];
+
+export type UpstreamRoute = 'token' | 'jwks' | 'discovery' | 'proxy';
+export type CacheName = 'upstream_jwks' | 'discovery' | 'decision';
+
+const KNOWN_GRANTS = new Set<string>(GRANT_TYPES);
+
+/** Grant types outside the known list share one label value, so a client cannot add series. */
+export function grantLabel(grantType: string | undefined): string {
+  if (grantType === undefined) return 'none';
+  return KNOWN_GRANTS.has(grantType) ? grantType : 'other';
+}
+
+export function statusClass(status: number | undefined): string {
+  if (status === undefined || status < 100) return 'error';
+  return `${Math.floor(status / 100)}xx`;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly tokenRequests: Counter<'grant_type' | 'outcome' | 'client_id'>;
+  readonly scopesRemoved: Counter<'reason'>;
+  readonly upstreamDuration: Histogram<'route' | 'status_class'>;
+  readonly reissueDuration: Histogram;
+  readonly upstreamJwksFetches: Counter<'result'>;
+  readonly cacheHits: Counter<'cache'>;
+  readonly cacheMisses: Counter<'cache'>;
+  readonly signingKeyInfo: Gauge<'kid' | 'alg' | 'status'>;
+  readonly configReloads: Counter<'result'>;
+  readonly configGeneration: Gauge;
+  readonly inFlight: Gauge<'listener'>;
+  readonly ready: Gauge;
+
+  constructor(readonly clientIdLabel = false) {
+    const registers = [this.registry];
+    this.tokenRequests = new Counter({
+      name: 'scopegate_token_requests_total',
+      help: 'Token endpoint requests by grant type and outcome',
+      labelNames: clientIdLabel
+        ? ['grant_type', 'outcome', 'client_id']
+        : ['grant_type', 'outcome'],
+      registers,
+    });
+    this.scopesRemoved = new Counter({
+      name: 'scopegate_scopes_removed_total',
+      help: 'Requested scopes left out of issued tokens or refused, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'scopegate_upstream_request_duration_seconds',
+      help: 'Duration of requests to the upstream IdP by route and status class',
+      labelNames: ['route', 'status_class'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.reissueDuration = new Histogram({
+      name: 'scopegate_reissue_duration_seconds',
+      help: 'Time spent verifying, narrowing and re-signing an upstream token',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    });
+    this.upstreamJwksFetches = new Counter({
+      name: 'scopegate_upstream_jwks_fetches_total',
+      help: 'Fetches of the upstream JWKS by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.cacheHits = new Counter({
+      name: 'scopegate_cache_hits_total',
+      help: 'Cache hits per cache',
+      labelNames: ['cache'],
+      registers,
+    });
+    this.cacheMisses = new Counter({
+      name: 'scopegate_cache_misses_total',
+      help: 'Cache misses per cache',
+      labelNames: ['cache'],
+      registers,
+    });
+    this.signingKeyInfo = new Gauge({
+      name: 'scopegate_signing_key_info',
+      help: 'Signing keys in the configuration (value 1), by kid, alg and status',
+      labelNames: ['kid', 'alg', 'status'],
+      registers,
+    });
+    this.configReloads = new Counter({
+      name: 'scopegate_config_reloads_total',
+      help: 'Configuration reloads by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.configGeneration = new Gauge({
+      name: 'scopegate_config_generation',
+      help: 'Generation of the configuration in force (1 at start, +1 per successful reload)',
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'scopegate_in_flight_requests',
+      help: 'Requests being served, by listener',
+      labelNames: ['listener'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: 'scopegate_ready',
+      help: '1 when the instance reports ready on /readyz, 0 otherwise',
+      registers,
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  countToken(outcome: TokenOutcome, grantType: string | undefined, clientId?: string): void {
+    const labels: Record<string, string> = { grant_type: grantLabel(grantType), outcome };
+    if (this.clientIdLabel) labels.client_id = clientId ?? 'unknown';
+    this.tokenRequests.inc(labels);
+  }
+
+  /** Names of every metric family this process exports. */
+  async metricNames(): Promise<string[]> {
+    const families = await this.registry.getMetricsAsJSON();
+    return families.map((family) => family.name);
+  }
+}
