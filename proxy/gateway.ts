@@ -1,0 +1,85 @@
+/**
+ * The public listener's router: the token endpoint, scopegate's JWKS and discovery documents,
+ * and the reverse proxy for everything else.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestIdFor } from './http/headers.js';
+import { sendJson, sendOAuthError, unavailable } from './http/oauth-error.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { ReverseProxy } from './reverse-proxy.js';
+import type { Runtime } from './runtime.js';
+import { handleTokenRequest } from './token/token-endpoint.js';
+import { rewriteDiscovery } from './upstream/discovery.js';
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+export const DISCOVERY_PATHS = new Set([
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+]);
+
+export interface GatewayDeps {
+  runtime: () => Runtime;
+  metrics: Metrics;
+  logger: Logger;
+  proxy: ReverseProxy;
+}
+
+const PUBLIC_DOCUMENT_HEADERS = {
+  'cache-control': 'public, max-age=300',
+  'access-control-allow-origin': '*',
+};
+
+async function serveDiscovery(res: ServerResponse, runtime: Runtime, logger: Logger, id: string) {
+  try {
+    const upstream = await runtime.discovery.document();
+    const document = rewriteDiscovery(
+      upstream,
+      runtime.config.issuer,
+      runtime.config.upstream.token_path,
+    );
+    sendJson(res, 200, document, PUBLIC_DOCUMENT_HEADERS);
+  } catch (error) {
+    logger.warn({ requestId: id, error: (error as Error).message }, 'discovery unavailable');
+    sendOAuthError(res, unavailable('the upstream discovery document is unavailable'));
+  }
+}
+
+export function createGatewayHandler(deps: GatewayDeps) {
+  const { metrics, logger } = deps;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    metrics.inFlight.inc({ listener: 'public' });
+    res.on('close', () => metrics.inFlight.dec({ listener: 'public' }));
+    const requestId = requestIdFor(req, randomUUID);
+    res.setHeader('x-request-id', requestId);
+    // One generation serves the whole request, even if a reload lands midway.
+    const runtime = deps.runtime();
+    const pathname = (req.url ?? '/').split('?')[0] as string;
+    const method = req.method ?? 'GET';
+    const isRead = method === 'GET' || method === 'HEAD';
+
+    if (pathname === runtime.config.upstream.token_path && method === 'POST') {
+      void handleTokenRequest(req, res, { runtime, metrics, logger, requestId });
+      return;
+    }
+    if (pathname === JWKS_PATH && isRead) {
+      sendJson(res, 200, runtime.signingKeys.jwks(), {
+        ...PUBLIC_DOCUMENT_HEADERS,
+        'content-type': 'application/jwk-set+json',
+      });
+      return;
+    }
+    if (DISCOVERY_PATHS.has(pathname) && isRead) {
+      void serveDiscovery(res, runtime, logger, requestId);
+      return;
+    }
+    deps.proxy.forward(
+      req,
+      res,
+      runtime.config.upstream.url,
+      runtime.config.upstream.timeout,
+      requestId,
+    );
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Token request bodies: read with a size cap, parsed as form-urlencoded or JSON. A repeated
+ * parameter is invalid_request (RFC 6749 §3.2); an empty parameter counts as absent. The one
+ * exception is `resource`, which RFC 8707 §2 lets a client repeat.
+ */
+import type { IncomingMessage } from 'node:http';
+import { invalidRequest, OAuthError } from './oauth-error.js';
+
+export type BodyKind = 'form' | 'json';
+
+export interface TokenRequestBody {
+  kind: BodyKind;
+  /** Parameters in arrival order, `resource` excepted; values are non-empty strings. */
+  params: Map<string, string>;
+  /** Every `resource` value (RFC 8707), in order. */
+  resources: string[];
+}
+
+const REPEATABLE = 'resource';
+
+export function bodyKind(contentType: string | undefined): BodyKind | undefined {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType === 'application/x-www-form-urlencoded') return 'form';
+  if (mediaType === 'application/json') return 'json';
+  return undefined;
+}
+
+/** Reads the whole body, refusing anything over `limit` bytes without buffering it. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new OAuthError('invalid_request', `request body larger than ${limit} bytes`, 413);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > limit) {
+      throw new OAuthError('invalid_request', `request body larger than ${limit} bytes`, 413);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+interface Collected {
+  params: Map<string, string>;
+  resources: string[];
+  seen: Set<string>;
+}
+
+function collector(): Collected {
+  return { params: new Map(), resources: [], seen: new Set() };
+}
+
+function addParam(collected: Collected, name: string, value: string) {
+  if (name === REPEATABLE) {
+    if (value !== '') collected.resources.push(value);
+    return;
+  }
+  const { params, seen } = collected;
+  if (seen.has(name)) throw invalidRequest(`parameter "${name}" is repeated`);
+  seen.add(name);
+  if (value !== '') params.set(name, value);
+}
+
+function parseForm(text: string): Collected {
+  const collected = collector();
+  for (const [name, value] of new URLSearchParams(text)) addParam(collected, name, value);
+  return collected;
+}
+
+function parseJson(text: string): Collected {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalidRequest('request body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidRequest('request body must be a JSON object');
+  }
+  const collected = collector();
+  for (const [name, item] of Object.entries(value)) {
+    if (name === REPEATABLE && Array.isArray(item) && item.every((v) => typeof v === 'string')) {
+      for (const resource of item) addParam(collected, name, resource);
+    } else if (Array.isArray(item)) {
+      throw invalidRequest(`parameter "${name}" is repeated`);
+    } else if (item === null) {
+    } else if (typeof item === 'number' || typeof item === 'boolean') {
+      addParam(collected, name, String(item));
+    } else if (typeof item === 'string') {
+      addParam(collected, name, item);
+    } else {
+      throw invalidRequest(`parameter "${name}" must be a string`);
+    }
+  }
+  return collected;
+}
+
+/**
+ * JSON.parse keeps the last of duplicate keys silently; a repeated key must be refused like a
+ * repeated form parameter, so top-level keys are counted before parsing.
+ */
+function assertNoDuplicateJsonKeys(text: string): void {
+  const keys = new Set<string>();
+  let depth = 0;
+  const tokens = text.matchAll(/"(?:[^"\\]|\\.)*"\s*:?|[{}[\]]/g);
+  for (const [token] of tokens) {
+    if (token === '{' || token === '[') depth++;
+    else if (token === '}' || token === ']') depth--;
+    else if (depth === 1 && token.endsWith(':')) {
+      const key = JSON.parse(token.slice(0, -1).trim()) as string;
+      if (keys.has(key)) throw invalidRequest(`parameter "${key}" is repeated`);
+      keys.add(key);
+    }
+  }
+}
+
+export function parseTokenRequestBody(body: Buffer, kind: BodyKind): TokenRequestBody {
+  const text = body.toString('utf8');
+  if (kind === 'json') {
+    assertNoDuplicateJsonKeys(text);
+    const { params, resources } = parseJson(text);
+    return { kind, params, resources };
+  }
+  const { params, resources } = parseForm(text);
+  return { kind, params, resources };
+}
+
+/** Serialises parameters back in the request's own format for the upstream. */
+export function serializeTokenRequestBody(body: TokenRequestBody): string {
+  if (body.kind === 'json') {
+    const object: Record<string, string | string[]> = Object.fromEntries(body.params);
+    if (body.resources.length > 0) {
+      object.resource =
+        body.resources.length === 1 ? (body.resources[0] as string) : body.resources;
+    }
+    return JSON.stringify(object);
+  }
+  const form = new URLSearchParams([...body.params]);
+  for (const resource of body.resources) form.append(REPEATABLE, resource);
+  return form.toString();
+}

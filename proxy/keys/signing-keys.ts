@@ -1,0 +1,100 @@
+/**
+ * scopegate's own keys: the one that signs, and the set it publishes. Every replica given the
+ * same key files publishes the same JWKS (same kids, same order, no per-process state).
+ */
+
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { SigningKeyConfig } from '../../config/schema.js';
+import {
+  keyAlgorithmMismatch,
+  type PublicJwk,
+  parsePrivateKey,
+  publicJwk,
+  type SigningAlgorithm,
+} from './key-material.js';
+
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  status: 'next' | 'active' | 'retired';
+  privateKey: KeyObject;
+  publicJwk: PublicJwk;
+  /** Retired keys stop being published after this instant (ms since epoch). */
+  publishUntil?: number;
+}
+
+export class SigningKeySet {
+  readonly active: SigningKey;
+
+  constructor(readonly keys: readonly SigningKey[]) {
+    const active = keys.filter((key) => key.status === 'active');
+    if (active.length !== 1) throw new Error('exactly one signing key must be active');
+    this.active = active[0] as SigningKey;
+  }
+
+  /** The JWKS as of `now`: next, active, and retired keys still inside their publishing window. */
+  jwks(now = Date.now()): { keys: PublicJwk[] } {
+    return {
+      keys: this.keys
+        .filter((key) => key.publishUntil === undefined || now < key.publishUntil)
+        .map((key) => key.publicJwk),
+    };
+  }
+}
+
+/** Loads every configured key, collecting all problems before failing. */
+export async function loadSigningKeys(
+  configs: readonly SigningKeyConfig[],
+  configFile: string,
+): Promise<SigningKeySet> {
+  const baseDir = path.dirname(configFile);
+  const problems: string[] = [];
+  const keys: SigningKey[] = [];
+  for (const [index, config] of configs.entries()) {
+    const where = `signing.keys[${index}] (kid ${config.kid})`;
+    let text: string;
+    if (config.private_key !== undefined) {
+      text = config.private_key;
+    } else {
+      const file = path.resolve(baseDir, config.private_key_file as string);
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? 'error';
+        problems.push(`${where}: cannot read ${config.private_key_file} (${code})`);
+        continue;
+      }
+    }
+    let privateKey: KeyObject;
+    try {
+      privateKey = parsePrivateKey(text);
+    } catch (error) {
+      problems.push(`${where}: ${(error as Error).message}`);
+      continue;
+    }
+    const mismatch = keyAlgorithmMismatch(privateKey, config.alg);
+    if (mismatch) {
+      problems.push(`${where}: ${mismatch}`);
+      continue;
+    }
+    keys.push({
+      kid: config.kid,
+      alg: config.alg,
+      status: config.status,
+      privateKey,
+      publicJwk: publicJwk(privateKey, config.kid, config.alg),
+      ...(config.publish_until ? { publishUntil: Date.parse(config.publish_until) } : {}),
+    });
+  }
+  if (problems.length > 0) throw new KeyLoadError(problems);
+  return new SigningKeySet(keys);
+}
+
+export class KeyLoadError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`cannot load signing keys:\n  ${problems.join('\n  ')}`);
+    this.name = 'KeyLoadError';
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Everything one configuration generation needs to serve requests. A reload builds a whole new
+ * Runtime and swaps it in at once, so a request sees one generation from start to end.
+ */
+import type { LoadedConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
+import { UpstreamKeys } from './keys/upstream-keys.js';
+import type { Metrics } from './metrics.js';
+import { ScopeDecider } from './scope/decider.js';
+import { ScopePolicies } from './scope/policies.js';
+import { type CompiledTemplate, compileTemplate } from './scope/template.js';
+import { UpstreamDiscovery } from './upstream/discovery.js';
+
+export interface Runtime {
+  generation: number;
+  config: Config;
+  configFile: string;
+  signingKeys: SigningKeySet;
+  discovery: UpstreamDiscovery;
+  upstreamKeys: UpstreamKeys;
+  decider: ScopeDecider;
+  /** The configured scope templates, compiled once (for `scope_request: templates`). */
+  scopeTemplates: CompiledTemplate[];
+}
+
+/** Upstream caches survive a reload when the upstream settings did not change. */
+function sameUpstream(a: Config['upstream'], b: Config['upstream']): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export async function buildRuntime(
+  loaded: LoadedConfig,
+  generation: number,
+  metrics: Metrics | undefined,
+  previous?: Runtime,
+): Promise<Runtime> {
+  const { config, file } = loaded;
+  const signingKeys = await loadSigningKeys(config.signing.keys, file);
+  const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
+  const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
+  const upstreamKeys = reuse
+    ? previous.upstreamKeys
+    : new UpstreamKeys({
+        jwksUri: () => discovery.jwksUri(),
+        maxAgeMs: config.upstream.jwks_max_age,
+        cooldownMs: config.upstream.jwks_cooldown,
+        staleIfErrorMs: config.upstream.jwks_stale_if_error,
+        timeoutMs: config.upstream.timeout,
+        ...(metrics ? { metrics } : {}),
+      });
+  const decider = new ScopeDecider(new ScopePolicies(config.scopes));
+  return {
+    generation,
+    config,
+    configFile: file,
+    signingKeys,
+    discovery,
+    upstreamKeys,
+    decider,
+    scopeTemplates: config.scopes.map((policy) => compileTemplate(policy.template)),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Builds and signs scopegate's access token (RFC 9068): the upstream's claims carried over, then
+ * the reserved claims set last so nothing upstream can override them.
+ */
+import { randomUUID } from 'node:crypto';
+import { type JWTPayload, SignJWT } from 'jose';
+import type { SigningKey } from '../keys/signing-keys.js';
+
+/** Claims scopegate owns in the issued token, or drops because they would widen it. */
+const RESERVED = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'client_id',
+  'iat',
+  'exp',
+  'nbf',
+  'jti',
+  'scope',
+  'scp',
+  'permissions',
+]);
+
+export interface IssueInput {
+  upstreamClaims: JWTPayload;
+  issuer: string;
+  clientId: string | undefined;
+  scopes: readonly string[];
+  scopeFormat: 'string' | 'array';
+  maxLifetimeSec: number;
+  nowSec: number;
+  key: SigningKey;
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+  claims: JWTPayload;
+}
+
+export function buildClaims(input: IssueInput): JWTPayload {
+  const upstream = input.upstreamClaims;
+  const claims: JWTPayload = {};
+  for (const [name, value] of Object.entries(upstream)) {
+    if (!RESERVED.has(name)) claims[name] = value;
+  }
+  // Auth0 RBAC puts every granted permission in `permissions`: keep only what was issued.
+  if (Array.isArray(upstream.permissions)) {
+    const issued = new Set(input.scopes);
+    claims.permissions = upstream.permissions.filter(
+      (permission): permission is string =>
+        typeof permission === 'string' && issued.has(permission),
+    );
+  }
+  const upstreamExp = typeof upstream.exp === 'number' ? upstream.exp : input.nowSec;
+  const exp = Math.min(upstreamExp, input.nowSec + input.maxLifetimeSec);
+  claims.iss = input.issuer;
+  const sub = typeof upstream.sub === 'string' ? upstream.sub : input.clientId;
+  if (sub !== undefined) claims.sub = sub;
+  if (upstream.aud !== undefined) claims.aud = upstream.aud;
+  if (input.clientId !== undefined) claims.client_id = input.clientId;
+  claims.iat = input.nowSec;
+  claims.exp = exp;
+  claims.jti = randomUUID();
+  if (input.scopes.length > 0) {
+    claims.scope = input.scopeFormat === 'array' ? [...input.scopes] : input.scopes.join(' ');
+  }
+  return claims;
+}
+
+export async function issueToken(input: IssueInput): Promise<IssuedToken> {
+  const claims = buildClaims(input);
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: input.key.alg, kid: input.key.kid, typ: 'at+jwt' })
+    .sign(input.key.privateKey);
+  return { token, expiresIn: Math.max(0, (claims.exp as number) - input.nowSec), claims };
+}

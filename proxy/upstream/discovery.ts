@@ -1,0 +1,90 @@
+/**
+ * The upstream's discovery document: fetched once and cached, the source of the upstream issuer
+ * and JWKS URI when the config does not pin them, and the base of scopegate's own document.
+ */
+import type { Config } from '../../config/schema.js';
+import type { Metrics } from '../metrics.js';
+import { fetchUpstreamJson } from './http-client.js';
+
+export type DiscoveryDocument = Record<string, unknown>;
+
+export class UpstreamDiscovery {
+  private cached: { document: DiscoveryDocument; fetchedAt: number } | undefined;
+  private inflight: Promise<DiscoveryDocument> | undefined;
+
+  constructor(
+    private readonly upstream: Config['upstream'],
+    private readonly metrics?: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private fetchDocument(): Promise<DiscoveryDocument> {
+    if (this.inflight) return this.inflight;
+    const url = new URL(this.upstream.discovery_path, this.upstream.url);
+    this.inflight = (async () => {
+      try {
+        const body = await fetchUpstreamJson(url, this.upstream.timeout, 'discovery', this.metrics);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+          throw new Error('upstream discovery document is not a JSON object');
+        }
+        const document = body as DiscoveryDocument;
+        this.cached = { document, fetchedAt: this.now() };
+        return document;
+      } finally {
+        this.inflight = undefined;
+      }
+    })();
+    return this.inflight;
+  }
+
+  /** The document, from cache while fresh; a stale copy is used if a refetch fails. */
+  async document(): Promise<DiscoveryDocument> {
+    const cached = this.cached;
+    if (cached && this.now() - cached.fetchedAt < this.upstream.discovery_max_age) {
+      this.metrics?.cacheHits.inc({ cache: 'discovery' });
+      return cached.document;
+    }
+    this.metrics?.cacheMisses.inc({ cache: 'discovery' });
+    try {
+      return await this.fetchDocument();
+    } catch (error) {
+      if (cached) return cached.document;
+      throw error;
+    }
+  }
+
+  async issuer(): Promise<string> {
+    if (this.upstream.issuer !== undefined) return this.upstream.issuer;
+    const issuer = (await this.document()).issuer;
+    if (typeof issuer !== 'string' || issuer === '') {
+      throw new Error('upstream discovery document has no issuer');
+    }
+    return issuer;
+  }
+
+  async jwksUri(): Promise<URL> {
+    if (this.upstream.jwks_uri !== undefined) return new URL(this.upstream.jwks_uri);
+    const uri = (await this.document()).jwks_uri;
+    if (typeof uri !== 'string') throw new Error('upstream discovery document has no jwks_uri');
+    return new URL(uri);
+  }
+}
+
+/** Joins a path onto the issuer URL, keeping any path the issuer has. */
+export function issuerUrl(issuer: string, path: string): string {
+  return `${issuer.replace(/\/+$/, '')}${path}`;
+}
+
+/** The upstream's document with issuer, jwks_uri and token_endpoint pointing at scopegate. */
+export function rewriteDiscovery(
+  document: DiscoveryDocument,
+  issuer: string,
+  tokenPath: string,
+): DiscoveryDocument {
+  return {
+    ...document,
+    issuer,
+    jwks_uri: issuerUrl(issuer, '/.well-known/jwks.json'),
+    token_endpoint: issuerUrl(issuer, tokenPath),
+  };
+}

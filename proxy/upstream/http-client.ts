@@ -1,0 +1,126 @@
+/**
+ * Requests the gateway itself makes to the upstream (token endpoint, JWKS, discovery): explicit
+ * timeout, response size cap, and a duration sample per route and status class.
+ */
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { Metrics, UpstreamRoute } from '../metrics.js';
+import { statusClass } from '../metrics.js';
+
+export interface UpstreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'unreachable' | 'too_large',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamFailure';
+  }
+}
+
+export interface UpstreamRequest {
+  url: URL;
+  method?: string;
+  headers?: OutgoingHttpHeaders;
+  body?: string | Buffer;
+  timeoutMs: number;
+  maxResponseBytes?: number;
+  route: UpstreamRoute;
+}
+
+const DEFAULT_MAX_RESPONSE = 1024 * 1024;
+/** Connections to the upstream are reused: a token request should not pay a TLS handshake. */
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+
+export function upstreamRequest(
+  request: UpstreamRequest,
+  metrics?: Metrics,
+): Promise<UpstreamResponse> {
+  const started = process.hrtime.bigint();
+  const observe = (status: number | undefined) => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics?.upstreamDuration.observe(
+      { route: request.route, status_class: statusClass(status) },
+      seconds,
+    );
+  };
+  const limit = request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;
+  const secure = request.url.protocol === 'https:';
+  const transport = secure ? https : http;
+
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (error: UpstreamFailure) => {
+      if (settled) return;
+      settled = true;
+      observe(undefined);
+      reject(error);
+    };
+    const req = transport.request(
+      request.url,
+      {
+        method: request.method ?? 'GET',
+        headers: request.headers,
+        agent: secure ? httpsAgent : httpAgent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) {
+            fail(new UpstreamFailure('too_large', `upstream response larger than ${limit} bytes`));
+            req.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          const status = res.statusCode ?? 502;
+          observe(status);
+          resolve({ status, headers: res.headers, body: Buffer.concat(chunks, size) });
+        });
+        res.on('error', () => fail(new UpstreamFailure('unreachable', 'upstream response broke')));
+      },
+    );
+    req.setTimeout(request.timeoutMs, () => {
+      fail(
+        new UpstreamFailure('timeout', `upstream did not answer within ${request.timeoutMs} ms`),
+      );
+      req.destroy();
+    });
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      fail(new UpstreamFailure('unreachable', `upstream unreachable (${error.code ?? 'error'})`)),
+    );
+    req.end(request.body);
+  });
+}
+
+/** GETs a JSON document from the upstream; throws UpstreamFailure or Error on a bad answer. */
+export async function fetchUpstreamJson(
+  url: URL,
+  timeoutMs: number,
+  route: UpstreamRoute,
+  metrics?: Metrics,
+): Promise<unknown> {
+  const response = await upstreamRequest(
+    { url, timeoutMs, route, headers: { accept: 'application/json' } },
+    metrics,
+  );
+  if (response.status !== 200) {
+    throw new Error(`upstream ${route} answered ${response.status}`);
+  }
+  try {
+    return JSON.parse(response.body.toString('utf8'));
+  } catch {
+    throw new Error(`upstream ${route} did not return JSON`);
+  }
+}
