@@ -54,7 +54,9 @@ function describeIssues(
   lines: LineCounter,
   label: string,
 ): string[] {
-  const out: string[] = [];
+  const out: Array<{ line: number; text: string }> = [];
+  const push = (line: number | undefined, text: string) =>
+    out.push({ line: line ?? 0, text: `${label}${line ? `:${line}` : ''}: ${text}` });
   for (const issue of issues) {
     const segments = issue.path.filter(
       (segment): segment is PathSegment => typeof segment !== 'symbol',
@@ -62,16 +64,17 @@ function describeIssues(
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const line = lineOf(doc, lines, segments, key);
-        out.push(`${label}${line ? `:${line}` : ''}: ${dotted([...segments, key])}: unknown key`);
+        push(line, `${dotted([...segments, key])}: unknown key`);
       }
       continue;
     }
     const line = lineOf(doc, lines, segments);
     const message =
       issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-    out.push(`${label}${line ? `:${line}` : ''}: ${dotted(segments)}: ${message}`);
+    push(line, `${dotted(segments)}: ${message}`);
   }
-  return out;
+  // In file order, so the list reads top to bottom like the file.
+  return out.sort((a, b) => a.line - b.line).map((entry) => entry.text);
 }
 
 /** Validates YAML text; `label` names the source in messages. */
@@ -81,7 +84,7 @@ export function parseConfigText(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): { ok: true; config: Config } | { ok: false; errors: string[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const errors: string[] = [];
   for (const error of [...doc.errors, ...doc.warnings]) {
     const line = error.linePos?.[0]?.line;
@@ -89,18 +92,20 @@ export function parseConfigText(
   }
   if (doc.errors.length > 0) return { ok: false, errors };
 
+  // Values whose interpolation failed already have an error; schema errors on them are noise.
+  const unresolved = new Set<Node>();
   visit(doc, {
-    Scalar(_key, node, ancestry) {
+    Scalar(_key, node) {
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
       const result = interpolateEnv(node.value, env);
       if (result.ok) {
         node.value = result.value;
         return;
       }
+      unresolved.add(node);
       const line = node.range ? lines.linePos(node.range[0]).line : undefined;
-      const where = ancestry.length > 0 ? '' : '';
       errors.push(
-        `${label}${line ? `:${line}` : ''}: ${where}environment variable ${result.missing.join(', ')} is not set`,
+        `${label}${line ? `:${line}` : ''}: environment variable ${result.missing.join(', ')} is not set`,
       );
     },
   });
@@ -110,7 +115,13 @@ export function parseConfigText(
     return { ok: false, errors: [...errors, `${label}: the configuration must be a mapping`] };
   }
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) errors.push(...describeIssues(parsed.error.issues, doc, lines, label));
+  if (!parsed.success) {
+    const relevant = parsed.error.issues.filter((issue) => {
+      const segments = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
+      return !unresolved.has(doc.getIn(segments, true) as Node);
+    });
+    errors.push(...describeIssues(relevant, doc, lines, label));
+  }
   if (errors.length > 0 || !parsed.success) return { ok: false, errors };
   return { ok: true, config: parsed.data };
 }

@@ -17,14 +17,18 @@ const duration = (what: string) =>
     .describe(what)
     .transform((text) => parseDuration(text) as number);
 
-const listenAddress = z
-  .string()
-  .regex(/^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):[0-9]{1,5}$/, {
-    message: 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080',
-  })
-  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, {
-    message: 'port must be between 0 and 65535',
-  });
+const LISTEN_PATTERN = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):([0-9]{1,5})$/;
+const listenAddress = z.string().superRefine((value, ctx) => {
+  const match = LISTEN_PATTERN.exec(value);
+  if (!match) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080',
+    });
+  } else if (Number(match[1]) > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'port must be between 0 and 65535' });
+  }
+});
 
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
