@@ -28,6 +28,19 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   const timedOut = new WeakSet<IncomingMessage>();
   const timeouts = new WeakMap<IncomingMessage, { ms: number; requestId: string }>();
 
+  const chunked = new WeakSet<IncomingMessage>();
+
+  // http-proxy-3's deleteLength pass gives a DELETE/OPTIONS without content-length a
+  // `content-length: 0` and drops its transfer-encoding. With a chunked body that writes the
+  // body unframed after a zero-length request: the upstream reads it as a second request
+  // (request smuggling). This pass runs after it and puts chunked framing back.
+  proxy.before('web', 'stream', (req) => {
+    if (chunked.has(req)) {
+      delete req.headers['content-length'];
+      req.headers['transfer-encoding'] = 'chunked';
+    }
+  });
+
   proxy.on('proxyReq', (proxyReq, req) => {
     const settings = timeouts.get(req);
     if (settings) {
@@ -51,8 +64,25 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       // Headers are rewritten on the incoming message, before http-proxy-3 copies them: the
       // outgoing request may already be writing by the time its proxyReq event fires.
       const forwarded = forwardedHeaders(req);
-      for (const name of hopByHopNames(req.headers)) {
-        if (name !== 'connection') delete req.headers[name];
+      // Node has already de-chunked the body; the outgoing request must be re-framed as chunked
+      // or, for GET/DELETE, Node writes the body bare and the upstream parses it as a request.
+      if (req.headers['transfer-encoding'] !== undefined) chunked.add(req);
+      // The client may name content-length in Connection; the body it frames is still there.
+      const contentLength = req.headers['content-length'];
+      const wantsClose = /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers.connection ?? ''));
+      for (const name of hopByHopNames(req.headers)) delete req.headers[name];
+      // http-proxy-3 reads Connection twice: it forwards it when it mentions "upgrade" (this
+      // proxy does not tunnel upgrades) and copies it onto the response. Only "close" is kept,
+      // so a client that asked to close the connection still gets it closed.
+      if (wantsClose) req.headers.connection = 'close';
+      // The gateway already answered any 100-continue; forwarding `expect` would also make
+      // http-proxy-3 skip its proxyReq event, and with it the upstream timeout below.
+      delete req.headers.expect;
+      if (chunked.has(req)) {
+        delete req.headers['content-length'];
+        req.headers['transfer-encoding'] = 'chunked';
+      } else if (contentLength !== undefined) {
+        req.headers['content-length'] = contentLength;
       }
       for (const name of Object.keys(req.headers)) {
         if (isForwardedHeader(name)) delete req.headers[name];
@@ -65,7 +95,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
           seconds,
         );
       });
-      proxy.web(req, res, { target }, (error) => {
+      const failed = (error: unknown) => {
         const wasTimeout = timedOut.has(req);
         logger.warn(
           { requestId, route: 'proxy', error: (error as Error).message, timeout: wasTimeout },
@@ -81,7 +111,14 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
             ? unavailable('the upstream did not answer in time', 504)
             : unavailable('the upstream is unreachable', 502),
         );
-      });
+      };
+      try {
+        proxy.web(req, res, { target }, failed);
+      } catch (error) {
+        // http-proxy-3 throws synchronously on what it cannot turn into an outgoing request;
+        // thrown out of the request handler, that would take the whole process down.
+        failed(error);
+      }
     },
     close() {
       proxy.close();

@@ -33,13 +33,19 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > limit) {
-      throw new OAuthError('invalid_request', `request body larger than ${limit} bytes`, 413);
+  try {
+    for await (const chunk of req) {
+      const buffer = chunk as Buffer;
+      size += buffer.length;
+      if (size > limit) {
+        throw new OAuthError('invalid_request', `request body larger than ${limit} bytes`, 413);
+      }
+      chunks.push(buffer);
     }
-    chunks.push(buffer);
+  } catch (error) {
+    if (error instanceof OAuthError) throw error;
+    // The client went away mid-body: its failure, not the gateway's (no error-level log line).
+    throw invalidRequest('the request body could not be read');
   }
   return Buffer.concat(chunks, size);
 }
@@ -111,7 +117,14 @@ function assertNoDuplicateJsonKeys(text: string): void {
     if (token === '{' || token === '[') depth++;
     else if (token === '}' || token === ']') depth--;
     else if (depth === 1 && token.endsWith(':')) {
-      const key = JSON.parse(token.slice(0, -1).trim()) as string;
+      let key: string;
+      try {
+        key = JSON.parse(token.slice(0, -1).trim()) as string;
+      } catch {
+        // A key JSON cannot read (a raw control character, a bad escape): the body is not
+        // JSON, which is the client's error, not a server failure.
+        throw invalidRequest('request body is not valid JSON');
+      }
       if (keys.has(key)) throw invalidRequest(`parameter "${key}" is repeated`);
       keys.add(key);
     }

@@ -18,11 +18,20 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/**
+ * Headers that describe the client connection. The client's own values are dropped; the first
+ * four are then set from the socket. The others are dropped outright: upstreams and their
+ * frameworks trust them as readily (X-Real-IP for rate limits, X-Forwarded-Prefix for redirects).
+ */
 const FORWARDED = new Set([
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-host',
   'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-real-ip',
 ]);
 
 /** Hop-by-hop headers, including any the Connection header names. */

@@ -37,6 +37,9 @@ export async function forwardTokenRequest(
       'host',
       'content-length',
       'accept-encoding',
+      // The body is re-serialised here, uncompressed and already read: these no longer apply.
+      'content-encoding',
+      'expect',
       'x-request-id',
       ...FORWARDED_HEADER_NAMES,
     ]),

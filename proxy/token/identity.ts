@@ -3,6 +3,7 @@
  * own claims are used only where the token is silent and the upstream has authenticated them.
  */
 import type { JWTPayload } from 'jose';
+import { isScopeToken } from '../scope/grammar.js';
 
 /** Auth0's `gty` values and the RFC grant types they stand for. */
 const GTY_TO_GRANT: Record<string, string> = {
@@ -26,15 +27,23 @@ export function tokenGrantType(claims: JWTPayload, requested: string | undefined
   return requested ?? 'unknown';
 }
 
-/** The granted scopes: `scope` (string or array), else Okta-style `scp`. */
+/**
+ * The granted scopes: `scope` (string or array), else Okta-style `scp`. Only values that are
+ * scope tokens (RFC 6749 §3.3) count: an array element such as "read admin" would otherwise be
+ * issued as one array entry but read as two scopes once joined into a string.
+ */
 export function tokenScopes(claims: JWTPayload): string[] {
   const raw = claims.scope ?? claims.scp;
-  if (typeof raw === 'string') return raw.split(' ').filter((scope) => scope !== '');
-  if (Array.isArray(raw)) return raw.filter((scope): scope is string => typeof scope === 'string');
-  return [];
+  let values: unknown[] = [];
+  if (typeof raw === 'string') values = raw.split(' ');
+  else if (Array.isArray(raw)) values = raw;
+  return values.filter(
+    (scope): scope is string => typeof scope === 'string' && isScopeToken(scope),
+  );
 }
 
 export function tokenAudiences(claims: JWTPayload): string[] {
   if (typeof claims.aud === 'string') return [claims.aud];
-  return Array.isArray(claims.aud) ? claims.aud : [];
+  if (!Array.isArray(claims.aud)) return [];
+  return claims.aud.filter((aud): aud is string => typeof aud === 'string');
 }

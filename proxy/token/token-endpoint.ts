@@ -14,6 +14,7 @@ import {
   OAuthError,
   sendJson,
   sendOAuthError,
+  unavailable,
 } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
 import type { Metrics, TokenOutcome } from '../metrics.js';
@@ -47,6 +48,26 @@ interface AccessRecord {
 }
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/**
+ * Only the upstream's errors pass through. Any other non-200 answer could carry or lead to the
+ * upstream's own token: a 201 with a token body, or a 307/308 that makes the client re-POST its
+ * credentials to the upstream itself. Those fail closed.
+ */
+function assertPassableError(upstream: UpstreamResponse): void {
+  if (upstream.status < 400 || upstream.status > 599) {
+    throw badUpstream(`the upstream token endpoint answered ${upstream.status}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(upstream.body.toString('utf8'));
+  } catch {
+    return;
+  }
+  if (typeof body === 'object' && body !== null && 'access_token' in body) {
+    throw badUpstream('the upstream error response carries an access token');
+  }
+}
 
 function passThrough(res: ServerResponse, upstream: UpstreamResponse): void {
   const headers = endToEndHeaders(upstream.headers, ['content-length']);
@@ -99,7 +120,8 @@ async function reissue(
   } catch (error) {
     timer();
     if (error instanceof OAuthError) throw error;
-    throw badUpstream('the upstream issuer or keys could not be resolved');
+    // Discovery (the upstream issuer) could not be fetched: transient, like unavailable keys.
+    throw unavailable('the upstream issuer or keys could not be resolved');
   }
   const clientId = tokenClientId(claims, request.clientIdHint);
   const grantType = tokenGrantType(claims, request.grantType);
@@ -184,6 +206,7 @@ export async function handleTokenRequest(
     const upstream = await forwardTokenRequest(req, request, runtime, context.requestId, metrics);
     record.upstreamStatus = upstream.status;
     if (upstream.status !== 200) {
+      assertPassableError(upstream);
       passThrough(res, upstream);
       record.outcome = 'upstream_error';
       record.status = upstream.status;

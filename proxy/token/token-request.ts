@@ -40,6 +40,11 @@ export async function readTokenRequest(
       'token requests must be application/x-www-form-urlencoded or application/json',
     );
   }
+  const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    // A compressed body would be parsed as garbage parameters (and a missing scope means "all").
+    throw invalidRequest('token requests must not be content-encoded');
+  }
   const body = parseTokenRequestBody(await readBody(req, bodyLimit), kind);
   const params = body.params;
   let requestedScopes: string[] | undefined;

@@ -56,9 +56,11 @@ export function upstreamRequest(
 
   return new Promise((resolve, reject) => {
     let settled = false;
+    let deadline: NodeJS.Timeout | undefined;
     const fail = (error: UpstreamFailure) => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       observe(undefined);
       reject(error);
     };
@@ -84,19 +86,27 @@ export function upstreamRequest(
         res.on('end', () => {
           if (settled) return;
           settled = true;
+          clearTimeout(deadline);
           const status = res.statusCode ?? 502;
           observe(status);
           resolve({ status, headers: res.headers, body: Buffer.concat(chunks, size) });
         });
         res.on('error', () => fail(new UpstreamFailure('unreachable', 'upstream response broke')));
+        // A connection cut mid-body may end the stream without 'error': never resolve a
+        // truncated body as if it were the whole answer.
+        res.on('close', () => {
+          if (!res.complete) fail(new UpstreamFailure('unreachable', 'upstream response broke'));
+        });
       },
     );
-    req.setTimeout(request.timeoutMs, () => {
+    // One deadline for the whole exchange. A socket idle timeout alone lets an upstream that
+    // trickles a byte now and then hold the request (and the client) for ever.
+    deadline = setTimeout(() => {
       fail(
         new UpstreamFailure('timeout', `upstream did not answer within ${request.timeoutMs} ms`),
       );
       req.destroy();
-    });
+    }, request.timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException) =>
       fail(new UpstreamFailure('unreachable', `upstream unreachable (${error.code ?? 'error'})`)),
     );
