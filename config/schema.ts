@@ -18,17 +18,15 @@ const duration = (what: string) =>
     .transform((text) => parseDuration(text) as number);
 
 const LISTEN_PATTERN = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):([0-9]{1,5})$/;
-const listenAddress = z.string().superRefine((value, ctx) => {
-  const match = LISTEN_PATTERN.exec(value);
-  if (!match) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080',
-    });
-  } else if (Number(match[1]) > 65535) {
-    ctx.addIssue({ code: 'custom', message: 'port must be between 0 and 65535' });
-  }
-});
+const listenAddress = z
+  .string()
+  .regex(LISTEN_PATTERN, {
+    message: 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080',
+    abort: true,
+  })
+  .refine((value) => Number(LISTEN_PATTERN.exec(value)?.[1]) <= 65535, {
+    message: 'port must be between 0 and 65535',
+  });
 
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
@@ -98,7 +96,18 @@ const signingKey = z
 
 const paramValidator = z
   .strictObject({
-    enum: z.array(z.string()).min(1).optional().describe('The parameter must be one of these'),
+    enum: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((value) => !value.includes('*') && !/\s/.test(value), {
+            message: 'an enum value cannot contain * or whitespace: no parameter ever does',
+          }),
+      )
+      .min(1)
+      .optional()
+      .describe('The parameter must be one of these'),
     pattern: z
       .string()
       .min(1)
@@ -286,7 +295,7 @@ export const configSchema = z
         watch_config: z
           .boolean()
           .default(DEFAULTS.server.watch_config)
-          .describe('Reload when the config file changes'),
+          .describe('Reload when the config file or one of its key files changes'),
       })
       .prefault({}),
     cache: z

@@ -26,10 +26,12 @@ export function createAdminHandler(deps: AdminDeps) {
     }
     switch (pathname) {
       case '/metrics': {
-        const report = deps.readiness();
-        deps.metrics.ready.set(report.ready ? 1 : 0);
+        // scopegate_ready is read from the readiness probe while the registry collects.
         const body = await deps.metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+        res.writeHead(200, {
+          'content-type': deps.metrics.registry.contentType,
+          'cache-control': 'no-store',
+        });
         res.end(body);
         return;
       }
@@ -38,7 +40,6 @@ export function createAdminHandler(deps: AdminDeps) {
         return;
       case '/readyz': {
         const report = deps.readiness();
-        deps.metrics.ready.set(report.ready ? 1 : 0);
         sendJson(res, report.ready ? 200 : 503, report, { 'cache-control': 'no-store' });
         return;
       }

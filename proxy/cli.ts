@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `scopegate` command: serve, check, keygen, explain, demo. */
+/** The `scopegate` command: serve, check, keygen, explain, schema, demo. */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/load.js';
 import { checkConfig } from './cli/check.js';
@@ -16,6 +16,7 @@ commands:
   explain --config FILE --client ID --grant TYPE --granted "..." [--requested "..."]
           [--audience AUD] [--claims JSON]
                                    show how a token request's scopes would be decided
+  schema  [--markdown]             print the configuration's JSON Schema (or its reference table)
   demo                             run the gateway beside an embedded demo upstream
 `;
 
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<void> {
       audience: { type: 'string' },
       claims: { type: 'string' },
       json: { type: 'boolean' },
+      markdown: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -77,6 +79,11 @@ async function main(argv: string[]): Promise<void> {
     case 'explain': {
       const { runExplain } = await import('./cli/explain.js');
       process.exitCode = await runExplain(values);
+      return;
+    }
+    case 'schema': {
+      const { schemaOutput } = await import('./cli/schema.js');
+      process.stdout.write(schemaOutput(values));
       return;
     }
     case 'demo': {

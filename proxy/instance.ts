@@ -2,17 +2,16 @@
  * A running scopegate: both listeners, the current Runtime, reloads (SIGHUP or a changed file)
  * and graceful shutdown. The CLI's `serve` and the tests use the same entry point.
  */
-import { createHash } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import http, { type Server } from 'node:http';
-import type { Socket } from 'node:net';
-import path from 'node:path';
-import { ConfigError, type LoadedConfig, loadConfigFile } from '../config/load.js';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { createAdminHandler, type ReadinessReport } from './admin.js';
+import { ConfigWatcher } from './config-watcher.js';
+import { HttpDrain } from './drain.js';
 import { createGatewayHandler } from './gateway.js';
+import { KeyLoadError } from './keys/signing-keys.js';
 import { listen } from './listen.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, flushLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createReverseProxy } from './reverse-proxy.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -24,6 +23,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Install SIGHUP/SIGTERM/SIGINT handlers (the CLI does; tests usually do not). */
   handleSignals?: boolean;
+  /** Called once a signal-driven shutdown has completed (default: exit the process with 0). */
+  onSignalShutdown?: () => void;
 }
 
 export interface ScopegateInstance {
@@ -33,37 +34,77 @@ export interface ScopegateInstance {
   logger: Logger;
   runtime(): Runtime;
   readiness(): ReadinessReport;
+  /** Loads the config file again; true when the new config is in force. */
   reload(): Promise<boolean>;
   shutdown(): Promise<void>;
 }
 
-const KEY_WARMUP_RETRY_MS = 2000;
-
-function trackConnections(server: Server): Set<Socket> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  return sockets;
-}
-
-function hashOf(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+/** Upstream keys are fetched again after a failure with this backoff, until they arrive. */
+const KEY_WARMUP_RETRY_MIN_MS = 1000;
+const KEY_WARMUP_RETRY_MAX_MS = 30_000;
+/** A signal-driven shutdown that is still not done this long after the grace period exits. */
+const SHUTDOWN_WATCHDOG_EXTRA_MS = 5000;
 
 export async function startScopegate(options: StartOptions): Promise<ScopegateInstance> {
+  // Signals that arrive while starting are held and acted on once started: the default actions
+  // of SIGTERM and SIGHUP would end the process with requests possibly admitted already.
+  const early = new EarlySignals(options.handleSignals === true);
+  try {
+    const instance = await start(options);
+    early.handOver(instance);
+    return instance;
+  } catch (error) {
+    early.release();
+    throw error;
+  }
+}
+
+/** Holds SIGTERM/SIGINT/SIGHUP during start-up; the instance installs its own handlers after. */
+class EarlySignals {
+  private stop: NodeJS.Signals | undefined;
+  private hangup = false;
+  private readonly onStop = (signal: NodeJS.Signals) => {
+    this.stop ??= signal;
+  };
+  private readonly onHangup = () => {
+    this.hangup = true;
+  };
+
+  constructor(private readonly enabled: boolean) {
+    if (!enabled) return;
+    process.on('SIGTERM', this.onStop);
+    process.on('SIGINT', this.onStop);
+    process.on('SIGHUP', this.onHangup);
+  }
+
+  release(): void {
+    if (!this.enabled) return;
+    process.off('SIGTERM', this.onStop);
+    process.off('SIGINT', this.onStop);
+    process.off('SIGHUP', this.onHangup);
+  }
+
+  /** Called once the instance's own handlers are installed. */
+  handOver(instance: ScopegateInstance & { signal(signal: NodeJS.Signals): void }): void {
+    this.release();
+    if (this.stop) instance.signal(this.stop);
+    else if (this.hangup) instance.signal('SIGHUP');
+  }
+}
+
+async function start(
+  options: StartOptions,
+): Promise<ScopegateInstance & { signal(signal: NodeJS.Signals): void }> {
   const env = options.env ?? process.env;
   const first = await loadConfigFile(options.configFile, env);
   if (!first.ok) throw new ConfigError(first.errors);
   const config = first.loaded.config;
+  const ownLogger = options.logger === undefined;
   const logger =
-    options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
+    options.logger ?? createLogger({ level: config.log.level, format: config.log.format, env });
   const metrics = new Metrics(config.metrics.client_id_label);
   let runtime = await buildRuntime(first.loaded, 1, metrics);
-  let configHash = hashOf(await readFile(first.loaded.file, 'utf8'));
   let shuttingDown = false;
-  let inFlight = 0;
 
   const publishKeyMetrics = (current: Runtime) => {
     metrics.signingKeyInfo.reset();
@@ -76,14 +117,34 @@ export async function startScopegate(options: StartOptions): Promise<ScopegateIn
 
   // Fetch upstream keys before the first token request needs them; readiness waits for it.
   let warmupTimer: NodeJS.Timeout | undefined;
+  let warming = false;
+  let warmupDelay = KEY_WARMUP_RETRY_MIN_MS;
   const warmUp = () => {
-    const current = runtime;
-    if (current.upstreamKeys.loaded || shuttingDown) return;
-    current.upstreamKeys.refresh().catch((error: unknown) => {
-      logger.warn({ error: (error as Error).message }, 'upstream keys not fetched yet; retrying');
-      warmupTimer = setTimeout(warmUp, KEY_WARMUP_RETRY_MS);
-      warmupTimer.unref();
-    });
+    clearTimeout(warmupTimer);
+    warmupTimer = undefined;
+    const keys = runtime.upstreamKeys;
+    if (warming || keys.loaded || shuttingDown) return;
+    warming = true;
+    keys.refresh().then(
+      () => {
+        warming = false;
+        warmupDelay = KEY_WARMUP_RETRY_MIN_MS;
+        logger.info('upstream keys fetched');
+        // A reload may have brought another upstream while this fetch ran.
+        warmUp();
+      },
+      (error: unknown) => {
+        warming = false;
+        if (shuttingDown) return;
+        logger.warn(
+          { error: (error as Error).message, retryInMs: warmupDelay },
+          'upstream keys not fetched yet; retrying',
+        );
+        warmupTimer = setTimeout(warmUp, warmupDelay);
+        warmupTimer.unref();
+        warmupDelay = Math.min(warmupDelay * 2, KEY_WARMUP_RETRY_MAX_MS);
+      },
+    );
   };
   warmUp();
 
@@ -96,24 +157,17 @@ export async function startScopegate(options: StartOptions): Promise<ScopegateIn
     };
     return { ready: Object.values(checks).every(Boolean), checks };
   };
+  metrics.setReadinessProbe(() => readiness().ready);
 
   const proxy = createReverseProxy(metrics, logger);
   const handler = createGatewayHandler({ runtime: () => runtime, metrics, logger, proxy });
-  const publicServer = http.createServer(
-    {
-      requestTimeout: config.server.request_timeout,
-      headersTimeout: config.server.headers_timeout,
-      keepAliveTimeout: config.server.keep_alive_timeout,
-    },
-    (req, res) => {
-      inFlight++;
-      res.on('close', () => inFlight--);
-      // During shutdown, answered connections are not kept alive for another request.
-      if (shuttingDown) res.setHeader('connection', 'close');
-      handler(req, res);
-    },
-  );
-  const publicSockets = trackConnections(publicServer);
+  const publicServer = http.createServer({
+    requestTimeout: config.server.request_timeout,
+    headersTimeout: config.server.headers_timeout,
+    keepAliveTimeout: config.server.keep_alive_timeout,
+  });
+  const drain = new HttpDrain(publicServer);
+  publicServer.on('request', drain.track(handler));
   const publicUrl = await listen(publicServer, config.listen);
 
   let adminServer: Server | undefined;
@@ -123,110 +177,178 @@ export async function startScopegate(options: StartOptions): Promise<ScopegateIn
     adminServer = http.createServer((req, res) => {
       admin(req, res).catch(() => res.destroy());
     });
-    adminUrl = await listen(adminServer, config.admin_listen);
+    try {
+      adminUrl = await listen(adminServer, config.admin_listen);
+    } catch (error) {
+      publicServer.close();
+      throw error;
+    }
   }
   logger.info(
     { listen: publicUrl, admin: adminUrl, issuer: config.issuer, upstream: config.upstream.url },
     `scopegate listening on ${publicUrl}`,
   );
 
-  let reloading: Promise<boolean> | undefined;
-  const reload = (): Promise<boolean> => {
-    if (reloading) return reloading;
-    reloading = (async () => {
-      const result = await loadConfigFile(runtime.configFile, env);
-      if (!result.ok) {
-        metrics.configReloads.inc({ result: 'failure' });
-        logger.error({ errors: result.errors }, 'config reload failed; keeping the current config');
-        return false;
-      }
-      let next: Runtime;
-      try {
-        next = await buildRuntime(result.loaded, runtime.generation + 1, metrics, runtime);
-      } catch (error) {
-        metrics.configReloads.inc({ result: 'failure' });
-        logger.error(
-          { errors: [(error as Error).message] },
-          'config reload failed; keeping the current config',
-        );
-        return false;
-      }
-      warnOnListenerChange(runtime, result.loaded, logger);
-      runtime = next;
-      configHash = hashOf(await readFile(result.loaded.file, 'utf8').catch(() => ''));
-      publishKeyMetrics(next);
-      metrics.configReloads.inc({ result: 'success' });
-      logger.info(
-        { generation: next.generation, activeKid: next.signingKeys.active.kid },
-        'config reloaded',
-      );
-      warmUp();
-      return true;
-    })().finally(() => {
-      reloading = undefined;
-    });
-    return reloading;
+  // Settings a reload can apply to what is already running; the rest waits for a restart.
+  const applyServerSettings = (next: Config) => {
+    publicServer.requestTimeout = next.server.request_timeout;
+    publicServer.headersTimeout = next.server.headers_timeout;
+    publicServer.keepAliveTimeout = next.server.keep_alive_timeout;
+    if (ownLogger) logger.level = next.log.level;
   };
 
-  let watcher: FSWatcher | undefined;
-  if (config.server.watch_config) {
-    // Watch the directory: Kubernetes swaps ConfigMap files by replacing a symlink.
-    let debounce: NodeJS.Timeout | undefined;
-    const file = first.loaded.file;
-    watcher = watch(path.dirname(file), () => {
-      clearTimeout(debounce);
-      debounce = setTimeout(async () => {
-        const text = await readFile(file, 'utf8').catch(() => undefined);
-        if (text === undefined || hashOf(text) === configHash) return;
-        await reload();
-      }, 200);
-      debounce.unref();
+  let watcher: ConfigWatcher | undefined;
+  const setWatching = async (wanted: boolean) => {
+    if (wanted && !watcher && !shuttingDown) {
+      watcher = new ConfigWatcher({
+        configFile: runtime.configFile,
+        env,
+        logger,
+        onChange: () => {
+          logger.info('config change detected on disk');
+          void reload();
+        },
+      });
+      await watcher.start();
+    } else if (!wanted && watcher) {
+      watcher.close();
+      watcher = undefined;
+    }
+  };
+
+  const reloadOnce = async (): Promise<boolean> => {
+    if (shuttingDown) return false;
+    const fail = (errors: string[]) => {
+      metrics.configReloads.inc({ result: 'failure' });
+      logger.error({ errors }, 'config reload failed; keeping the current config');
+      return false;
+    };
+    const result = await loadConfigFile(runtime.configFile, env);
+    if (!result.ok) return fail(result.errors);
+    const current = runtime;
+    let next: Runtime;
+    try {
+      next = await buildRuntime(result.loaded, current.generation + 1, metrics, current);
+    } catch (error) {
+      return fail(error instanceof KeyLoadError ? error.problems : [(error as Error).message]);
+    }
+    if (shuttingDown) return false;
+    if (next.upstreamKeys !== current.upstreamKeys) {
+      // Another upstream: fetch its keys before switching, so readiness and the first token
+      // requests do not wait for them. If they cannot be fetched, warm-up keeps trying.
+      await next.upstreamKeys.refresh().catch((error: unknown) => {
+        logger.warn(
+          { error: (error as Error).message },
+          'keys of the reloaded upstream not fetched yet; switching anyway',
+        );
+      });
+    }
+    warnOnRestartOnlyChanges(current.config, next.config, logger);
+    // The swap: requests already running keep the Runtime they started with.
+    runtime = next;
+    applyServerSettings(next.config);
+    publishKeyMetrics(next);
+    metrics.configReloads.inc({ result: 'success' });
+    logger.info(
+      {
+        generation: next.generation,
+        activeKid: next.signingKeys.active.kid,
+        keys: next.signingKeys.keys.map((key) => `${key.kid}:${key.status}`),
+      },
+      'config reloaded',
+    );
+    warmUp();
+    await setWatching(next.config.server.watch_config);
+    return true;
+  };
+
+  // Reloads never overlap, and requests arriving during one are served by one more reload after
+  // it (which reads the file again), so the last change on disk is always the one applied.
+  let running: Promise<boolean> | undefined;
+  let queued: Promise<boolean> | undefined;
+  const startReload = (): Promise<boolean> => {
+    const attempt: Promise<boolean> = reloadOnce()
+      .catch((error: unknown) => {
+        metrics.configReloads.inc({ result: 'failure' });
+        logger.error({ errors: [(error as Error).message] }, 'config reload failed');
+        return false;
+      })
+      .finally(() => {
+        if (running === attempt) running = undefined;
+      });
+    running = attempt;
+    return attempt;
+  };
+  const reload = (): Promise<boolean> => {
+    if (queued) return queued;
+    if (!running) return startReload();
+    const after = running.then(() => {
+      queued = undefined;
+      return startReload();
     });
-    watcher.unref();
-  }
+    queued = after;
+    return after;
+  };
+
+  await setWatching(config.server.watch_config);
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     if (stopping) return stopping;
+    // Readiness fails from this instant, so load balancers stop sending new requests.
     shuttingDown = true;
-    metrics.ready.set(0);
     clearTimeout(warmupTimer);
-    watcher?.close();
-    logger.info({ inFlight }, 'shutting down: draining in-flight requests');
+    void setWatching(false);
     const grace = runtime.config.server.shutdown_grace;
-    stopping = new Promise<void>((resolve) => {
-      const closed = new Promise<void>((done) => publicServer.close(() => done()));
-      publicServer.closeIdleConnections();
-      const force = setTimeout(() => {
+    logger.info({ inFlight: drain.inFlight, graceMs: grace }, 'shutting down: draining requests');
+    stopping = (async () => {
+      const { cut } = await drain.drain(grace, (inFlight) => {
         logger.warn({ inFlight }, 'shutdown grace period over: closing remaining connections');
-        for (const socket of publicSockets) socket.destroy();
-      }, grace);
-      force.unref();
-      void closed.then(async () => {
-        clearTimeout(force);
-        proxy.close();
-        if (adminServer) {
-          adminServer.closeAllConnections();
-          await new Promise<void>((done) => adminServer?.close(() => done()));
-        }
-        logger.info('scopegate stopped');
-        resolve();
       });
-    });
+      proxy.close();
+      if (adminServer) {
+        const closing = new Promise<void>((done) => adminServer?.close(() => done()));
+        adminServer.closeAllConnections();
+        await closing;
+      }
+      removeSignalHandlers();
+      logger.info({ cut }, 'scopegate stopped');
+    })();
     return stopping;
   };
 
-  if (options.handleSignals) {
-    process.on('SIGHUP', () => void reload());
-    const onStop = (signal: string) => {
-      logger.info({ signal }, 'signal received');
-      void shutdown().then(() => {
-        logger.flush();
-        process.exit(0);
+  const onHangup = () => {
+    logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the config');
+    void reload();
+  };
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.info({ signal }, 'signal received: already shutting down');
+      return;
+    }
+    logger.info({ signal }, 'signal received');
+    const watchdog = setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      void flushLogger(logger).then(() => process.exit(1));
+    }, runtime.config.server.shutdown_grace + SHUTDOWN_WATCHDOG_EXTRA_MS);
+    watchdog.unref();
+    void shutdown()
+      .then(() => flushLogger(logger))
+      .then(() => {
+        clearTimeout(watchdog);
+        (options.onSignalShutdown ?? (() => process.exit(0)))();
       });
-    };
-    process.once('SIGTERM', () => onStop('SIGTERM'));
-    process.once('SIGINT', () => onStop('SIGINT'));
+  };
+  const removeSignalHandlers = () => {
+    process.off('SIGHUP', onHangup);
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+  };
+  if (options.handleSignals) {
+    process.on('SIGHUP', onHangup);
+    // Repeated SIGTERM/SIGINT while draining join the same shutdown.
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
   }
 
   return {
@@ -238,13 +360,22 @@ export async function startScopegate(options: StartOptions): Promise<ScopegateIn
     readiness,
     reload,
     shutdown,
+    signal(signal) {
+      if (signal === 'SIGHUP') onHangup();
+      else onStop(signal);
+    },
   };
 }
 
-function warnOnListenerChange(current: Runtime, loaded: LoadedConfig, logger: Logger): void {
-  const before = current.config;
-  const after = loaded.config;
-  if (before.listen !== after.listen || before.admin_listen !== after.admin_listen) {
-    logger.warn('listen addresses changed: they take effect at the next restart');
+function warnOnRestartOnlyChanges(before: Config, after: Config, logger: Logger): void {
+  const changed: string[] = [];
+  if (before.listen !== after.listen) changed.push('listen');
+  if (before.admin_listen !== after.admin_listen) changed.push('admin_listen');
+  if (before.metrics.client_id_label !== after.metrics.client_id_label) {
+    changed.push('metrics.client_id_label');
+  }
+  if (before.log.format !== after.log.format) changed.push('log.format');
+  if (changed.length > 0) {
+    logger.warn({ settings: changed }, 'these settings take effect at the next restart');
   }
 }

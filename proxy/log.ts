@@ -8,35 +8,56 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-export const REDACTED_PATHS = [
+/** Token-request parameters and headers that carry credentials or tokens (RFC 6749, 7521-7523,
+ * 8628, 8693, 7636). */
+const SECRET_NAMES = [
   'authorization',
-  '*.authorization',
-  'headers.authorization',
-  'headers.cookie',
-  '*.headers.authorization',
-  '*.headers.cookie',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
   'client_secret',
-  '*.client_secret',
   'client_assertion',
-  '*.client_assertion',
+  'assertion',
   'password',
-  '*.password',
   'refresh_token',
-  '*.refresh_token',
   'access_token',
-  '*.access_token',
   'id_token',
-  '*.id_token',
-  'code',
-  '*.code',
+  'subject_token',
+  'actor_token',
+  'device_code',
+  'code_verifier',
   'private_key',
-  '*.private_key',
+  'token',
+];
+
+/**
+ * Where those names are redacted: at the top level and one level down (any object), and inside
+ * the containers a careless call would pass whole. `code` (the authorization code) is redacted
+ * only inside those containers: a wildcard would also blank `err.code` (ECONNREFUSED, ...).
+ */
+const CONTAINERS = ['headers', 'body', 'params', 'query', 'request', 'req'];
+
+export const REDACTED_PATHS = [
+  ...SECRET_NAMES.flatMap((name) => {
+    const key = /^[a-z_]+$/.test(name) ? name : `["${name}"]`;
+    const nested = key.startsWith('[') ? `*${key}` : `*.${key}`;
+    return [key, nested];
+  }),
+  ...CONTAINERS.flatMap((container) =>
+    ['code', ...SECRET_NAMES].map((name) =>
+      /^[a-z_]+$/.test(name) ? `*.${container}.${name}` : `*.${container}["${name}"]`,
+    ),
+  ),
+  ...CONTAINERS.map((container) => `${container}.code`),
 ];
 
 export interface LoggerOptions {
   level: string;
   format: 'auto' | 'json' | 'pretty';
   destination?: DestinationStream;
+  /** For tests: whether stdout counts as a terminal, and the environment to read NODE_ENV from. */
+  isTerminal?: boolean;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** pino-pretty is a development aid: used when present and wanted, JSON otherwise. */
@@ -50,10 +71,16 @@ function prettyStream(): DestinationStream | undefined {
   }
 }
 
+/** `auto` is pretty only for a person at a terminal: never in production, never when piped. */
+export function wantsPretty(options: LoggerOptions): boolean {
+  if (options.format !== 'auto') return options.format === 'pretty';
+  const terminal = options.isTerminal ?? process.stdout.isTTY === true;
+  const env = options.env ?? process.env;
+  return terminal && env.NODE_ENV !== 'production';
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  const wantPretty =
-    options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
-  const destination = options.destination ?? (wantPretty ? prettyStream() : undefined);
+  const destination = options.destination ?? (wantsPretty(options) ? prettyStream() : undefined);
   return pino(
     {
       name: 'scopegate',
@@ -64,4 +91,21 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     destination ?? pino.destination({ fd: 1, sync: false }),
   );
+}
+
+/** Writes out buffered lines; resolves after at most `timeoutMs` whatever happens. */
+export function flushLogger(logger: Logger, timeoutMs = 1000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    try {
+      logger.flush(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
 }

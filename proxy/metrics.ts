@@ -18,7 +18,10 @@ export const TOKEN_OUTCOMES = [
 export type TokenOutcome = (typeof TOKEN_OUTCOMES)[number];
 
 export type UpstreamRoute = 'token' | 'jwks' | 'discovery' | 'proxy';
-export type CacheName = 'upstream_jwks' | 'discovery' | 'decision';
+export const CACHE_NAMES = ['upstream_jwks', 'discovery', 'decision'] as const;
+export type CacheName = (typeof CACHE_NAMES)[number];
+export const JWKS_FETCH_RESULTS = ['success', 'error', 'stale_served'] as const;
+export const RELOAD_RESULTS = ['success', 'failure'] as const;
 
 const KNOWN_GRANTS = new Set<string>(GRANT_TYPES);
 
@@ -47,6 +50,7 @@ export class Metrics {
   readonly configGeneration: Gauge;
   readonly inFlight: Gauge<'listener'>;
   readonly ready: Gauge;
+  private readinessProbe: (() => boolean) | undefined;
 
   constructor(readonly clientIdLabel = false) {
     const registers = [this.registry];
@@ -122,8 +126,25 @@ export class Metrics {
       name: 'scopegate_ready',
       help: '1 when the instance reports ready on /readyz, 0 otherwise',
       registers,
+      // Read at scrape time, so the gauge cannot disagree with /readyz between probes.
+      collect: () => {
+        if (this.readinessProbe) this.ready.set(this.readinessProbe() ? 1 : 0);
+      },
     });
+    // Series that alerts use with increase() exist at 0 from the start: a counter that first
+    // appears at 1 is invisible to increase() for that first event.
+    for (const result of RELOAD_RESULTS) this.configReloads.inc({ result }, 0);
+    for (const result of JWKS_FETCH_RESULTS) this.upstreamJwksFetches.inc({ result }, 0);
+    for (const cache of CACHE_NAMES) {
+      this.cacheHits.inc({ cache }, 0);
+      this.cacheMisses.inc({ cache }, 0);
+    }
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where `scopegate_ready` comes from: the same function /readyz answers with. */
+  setReadinessProbe(probe: () => boolean): void {
+    this.readinessProbe = probe;
   }
 
   countToken(outcome: TokenOutcome, grantType: string | undefined, clientId?: string): void {

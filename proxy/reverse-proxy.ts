@@ -51,10 +51,13 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     }
   });
 
-  proxy.on('proxyRes', (proxyRes) => {
+  proxy.on('proxyRes', (proxyRes, _req, res) => {
     for (const name of hopByHopNames(proxyRes.headers)) {
       if (name !== 'transfer-encoding') delete proxyRes.headers[name];
     }
+    // While draining, the gateway marks responses `Connection: close`; http-proxy-3 would
+    // otherwise copy keep-alive over it and the client would reuse a closing connection.
+    if (res.getHeader('connection') === 'close') proxyRes.headers.connection = 'close';
   });
 
   return {

@@ -7,9 +7,10 @@ import type { Config } from '../config/schema.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import type { Metrics } from './metrics.js';
-import { ScopeDecider } from './scope/decider.js';
+import { type Decider, ScopeDecider } from './scope/decider.js';
+import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
-import { type CompiledTemplate, compileTemplate } from './scope/template.js';
+import type { CompiledTemplate } from './scope/template.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
 
 export interface Runtime {
@@ -19,7 +20,8 @@ export interface Runtime {
   signingKeys: SigningKeySet;
   discovery: UpstreamDiscovery;
   upstreamKeys: UpstreamKeys;
-  decider: ScopeDecider;
+  /** Scope decisions, cached per generation (config.cache). */
+  decider: Decider;
   /** The configured scope templates, compiled once (for `scope_request: templates`). */
   scopeTemplates: CompiledTemplate[];
 }
@@ -49,7 +51,13 @@ export async function buildRuntime(
         timeoutMs: config.upstream.timeout,
         ...(metrics ? { metrics } : {}),
       });
-  const decider = new ScopeDecider(new ScopePolicies(config.scopes));
+  const policies = new ScopePolicies(config.scopes);
+  const decider = cachedDecider(new ScopeDecider(policies), {
+    generation,
+    maxEntries: config.cache.decision_max_entries,
+    ttlMs: config.cache.decision_ttl,
+    ...(metrics ? { metrics } : {}),
+  });
   return {
     generation,
     config,
@@ -58,6 +66,6 @@ export async function buildRuntime(
     discovery,
     upstreamKeys,
     decider,
-    scopeTemplates: config.scopes.map((policy) => compileTemplate(policy.template)),
+    scopeTemplates: [...policies.templates],
   };
 }

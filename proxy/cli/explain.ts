@@ -1,11 +1,15 @@
 /**
- * `scopegate explain`: answers "why was my scope dropped?" by running the same decision the token
- * endpoint runs, for given granted and requested scopes, and printing every verdict.
+ * `scopegate explain`: answers "why was my scope refused?" by running the decision the token
+ * endpoint runs (same config, same policies, no cache) for given granted and requested scopes,
+ * and printing, per scope, the verdict, the grant that covers it with its parameters, every policy
+ * that governs it with each check, and what the token would carry.
  */
 import { loadConfigFile } from '../../config/load.js';
-import { type Decision, ScopeDecider } from '../scope/decider.js';
+import type { Config } from '../../config/schema.js';
+import { type Decision, ScopeDecider, type ScopeVerdict } from '../scope/decider.js';
 import { parseScopeParameter } from '../scope/grammar.js';
 import { ScopePolicies } from '../scope/policies.js';
+import { upstreamScope } from '../scope/upstream-scope.js';
 
 export interface ExplainArgs {
   config?: string;
@@ -18,80 +22,166 @@ export interface ExplainArgs {
   json?: boolean;
 }
 
+export interface ExplainOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The same words the token endpoint uses in its 400 invalid_scope. */
+const REFUSAL = 'the requested scope is not permitted: ';
+
+class UsageError extends Error {}
+
 function scopes(label: string, value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const parsed = parseScopeParameter(value.trim().replace(/\s+/g, ' '));
-  if (!parsed.ok) throw new Error(`--${label}: ${parsed.reason}`);
+  if (!parsed.ok) throw new UsageError(`--${label}: ${parsed.reason}`);
   return parsed.scopes;
 }
 
+function parseClaims(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--claims is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError('--claims must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+
+function verdictLines(verdict: ScopeVerdict): string[] {
+  const reason = verdict.allowed
+    ? ''
+    : `  (${verdict.reason === 'policy' ? 'policy' : 'not granted'})`;
+  const lines = [`${verdict.allowed ? 'ALLOW' : 'DENY '} ${verdict.scope}${reason}`];
+  if (verdict.coveredBy === undefined) {
+    lines.push(`      ${verdict.detail}`);
+    return lines;
+  }
+  if (verdict.coveredBy === verdict.scope) {
+    lines.push('      granted as is');
+  } else {
+    lines.push(
+      `      covered by granted template ${verdict.coveredBy}, params ${json(verdict.params)}`,
+    );
+  }
+  const matches = verdict.policy?.matches ?? [];
+  if (matches.length === 0) lines.push('      no policy governs it');
+  for (const match of matches) {
+    const params =
+      match.params === null
+        ? 'parameters unknown (the scope is broader)'
+        : `params ${json(match.params)}`;
+    lines.push(`      policy ${match.template}, ${params}: ${match.passed ? 'passed' : 'FAILED'}`);
+    if (match.checks.length === 0) lines.push('        (no rules)');
+    for (const check of match.checks) {
+      lines.push(
+        `        ${check.passed ? 'ok  ' : 'FAIL'} ${check.rule}${check.passed ? '' : `: ${check.detail}`}`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** The human-readable explanation of one decision. */
 export function formatDecision(
   decision: Decision,
   onUnauthorized: 'reject' | 'drop',
   requested: readonly string[] | undefined,
 ): string {
   const lines: string[] = [];
-  if (requested === undefined) lines.push('nothing requested: every granted scope is considered');
-  for (const verdict of decision.verdicts) {
-    const mark = verdict.allowed ? 'ALLOW' : 'DENY ';
-    lines.push(`${mark} ${verdict.scope}`);
-    if (verdict.coveredBy !== undefined) {
-      const params = verdict.params?.length ? ` params ${JSON.stringify(verdict.params)}` : '';
-      lines.push(`      covered by granted ${verdict.coveredBy}${params}`);
-    }
-    for (const template of verdict.policy?.matched ?? []) {
-      const params = verdict.policy?.params[template] ?? [];
-      lines.push(`      policy ${template} matched, params ${JSON.stringify(params)}`);
-    }
-    if (!verdict.allowed) lines.push(`      ${verdict.reason}: ${verdict.detail}`);
+  if (requested === undefined) {
+    lines.push('nothing requested: every granted scope is considered', '');
   }
-  const refused = decision.refused.length > 0;
-  if (refused && (onUnauthorized === 'reject' || decision.issued.length === 0)) {
-    lines.push(`result: 400 invalid_scope (tokens.on_unauthorized_scope: ${onUnauthorized})`);
+  for (const verdict of decision.verdicts) lines.push(...verdictLines(verdict));
+  lines.push('');
+  const carried = `"${decision.issued.join(' ')}"`;
+  const refusedNames = decision.refused.map((verdict) => verdict.scope).join(' ');
+  if (
+    decision.refused.length > 0 &&
+    (onUnauthorized === 'reject' || decision.issued.length === 0)
+  ) {
+    lines.push(
+      `result: 400 invalid_scope "${REFUSAL}${refusedNames}" (tokens.on_unauthorized_scope: ${onUnauthorized})`,
+    );
+    if (decision.issued.length > 0) {
+      lines.push(`        with on_unauthorized_scope: drop the token would carry ${carried}`);
+    }
   } else {
-    lines.push(`result: token scope "${decision.issued.join(' ')}"`);
+    lines.push(`result: token scope ${decision.issued.length > 0 ? carried : '(none)'}`);
+    if (decision.refused.length > 0) lines.push(`        dropped: ${refusedNames}`);
+    if (decision.withheld.length > 0) {
+      lines.push(`        withheld by policy: ${decision.withheld.map((v) => v.scope).join(' ')}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }
 
-export async function runExplain(args: ExplainArgs): Promise<number> {
+function header(config: Config, args: ExplainArgs, granted: readonly string[]): string[] {
+  return [
+    `client ${args.client ?? '(none)'}, grant ${args.grant}${args.audience ? `, audience ${args.audience}` : ''}`,
+    `granted:   ${granted.join(' ') || '(nothing)'}`,
+    `requested: ${args.requested?.trim() ? args.requested.trim().replace(/\s+/g, ' ') : '(nothing)'}`,
+    `policies:  ${config.scopes.length} in the config, on_unauthorized_scope ${config.tokens.on_unauthorized_scope}`,
+    '',
+  ];
+}
+
+/** Runs explain and returns what it would print (the CLI writes it; tests read it). */
+export async function explain(args: ExplainArgs): Promise<ExplainOutput> {
   const problems: string[] = [];
   if (!args.config) problems.push('--config FILE is required');
   if (!args.grant) problems.push('--grant TYPE is required');
   if (args.granted === undefined) problems.push('--granted "..." is required');
   if (problems.length > 0 || !args.config || !args.grant) {
-    process.stderr.write(`scopegate explain: ${problems.join('; ')}\n`);
-    return 2;
+    return { code: 2, stdout: '', stderr: `scopegate explain: ${problems.join('; ')}\n` };
+  }
+  let requested: string[] | undefined;
+  let granted: string[];
+  let claims: Record<string, unknown>;
+  try {
+    requested = scopes('requested', args.requested);
+    granted = scopes('granted', args.granted) ?? [];
+    claims = parseClaims(args.claims);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return { code: 2, stdout: '', stderr: `scopegate explain: ${error.message}\n` };
   }
   const loaded = await loadConfigFile(args.config);
-  if (!loaded.ok) {
-    process.stderr.write(`${loaded.errors.join('\n')}\n`);
-    return 1;
-  }
-  let claims: Record<string, unknown> = {};
-  if (args.claims !== undefined) {
-    const parsed: unknown = JSON.parse(args.claims);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      process.stderr.write('scopegate explain: --claims must be a JSON object\n');
-      return 2;
-    }
-    claims = parsed as Record<string, unknown>;
-  }
+  if (!loaded.ok) return { code: 1, stdout: '', stderr: `${loaded.errors.join('\n')}\n` };
   const { config } = loaded.loaded;
-  const requested = scopes('requested', args.requested);
-  const decider = new ScopeDecider(new ScopePolicies(config.scopes));
-  const decision = decider.decide({
+  const policies = new ScopePolicies(config.scopes);
+  const decision = new ScopeDecider(policies).decide({
     requested,
-    granted: scopes('granted', args.granted) ?? [],
+    granted,
     clientId: args.client,
     grantType: args.grant,
     audience: args.audience ? [args.audience] : [],
     claims,
   });
+  const asked = upstreamScope(config.upstream.scope_request, requested, policies.templates);
   if (args.json) {
-    process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
-  } else {
-    process.stdout.write(formatDecision(decision, config.tokens.on_unauthorized_scope, requested));
+    const body = { ...decision, upstream_scope: asked ?? null };
+    return { code: 0, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };
   }
-  return 0;
+  const text = [
+    ...header(config, args, granted),
+    formatDecision(decision, config.tokens.on_unauthorized_scope, requested).trimEnd(),
+    `upstream asked for (scope_request ${config.upstream.scope_request}): ${asked === undefined ? '(no scope parameter)' : `"${asked}"`}`,
+  ];
+  return { code: 0, stdout: `${text.join('\n')}\n`, stderr: '' };
+}
+
+export async function runExplain(args: ExplainArgs): Promise<number> {
+  const output = await explain(args);
+  if (output.stdout) process.stdout.write(output.stdout);
+  if (output.stderr) process.stderr.write(output.stderr);
+  return output.code;
 }

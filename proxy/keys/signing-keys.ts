@@ -34,14 +34,20 @@ export class SigningKeySet {
     this.active = active[0] as SigningKey;
   }
 
-  /** The JWKS as of `now`: next, active, and retired keys still inside their publishing window. */
+  /**
+   * The JWKS as of `now`: next, active, and retired keys still inside their publishing window,
+   * in configured order. Statuses do not show in it, so replicas that differ only in which key
+   * is active (a rotation rolling out) publish byte-identical documents.
+   */
   jwks(now = Date.now()): { keys: PublicJwk[] } {
     return {
-      keys: this.keys
-        .filter((key) => key.publishUntil === undefined || now < key.publishUntil)
-        .map((key) => key.publicJwk),
+      keys: this.keys.filter((key) => isPublished(key, now)).map((key) => key.publicJwk),
     };
   }
+}
+
+export function isPublished(key: SigningKey, now: number): boolean {
+  return key.publishUntil === undefined || now < key.publishUntil;
 }
 
 /** Loads every configured key, collecting all problems before failing. */

@@ -11,8 +11,11 @@ import { fetchUpstreamJson } from '../upstream/http-client.js';
 export interface UpstreamKeysOptions {
   /** Resolved lazily: the URI may come from the upstream's discovery document. */
   jwksUri: () => Promise<URL>;
+  /** Keys younger than this are used without asking the upstream. */
   maxAgeMs: number;
+  /** Minimum time between fetches caused by an unknown kid or by a failed refresh. */
   cooldownMs: number;
+  /** How long past maxAge keys may still be used while the JWKS endpoint fails. */
   staleIfErrorMs: number;
   timeoutMs: number;
   metrics?: Metrics;
@@ -33,10 +36,14 @@ interface Snapshot {
   fetchedAt: number;
 }
 
+/** What jose's local key set expects besides the header; it only reads the header. */
+const NO_TOKEN = { payload: '', signature: '' };
+
 export class UpstreamKeys {
   private snapshot: Snapshot | undefined;
   private inflight: Promise<Snapshot> | undefined;
   private lastAttempt = Number.NEGATIVE_INFINITY;
+  private lastFailure = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
 
   constructor(private readonly options: UpstreamKeysOptions) {
@@ -48,12 +55,17 @@ export class UpstreamKeys {
     return this.snapshot !== undefined;
   }
 
+  /** Age of the keys in use, in ms; undefined before the first fetch. */
+  age(): number | undefined {
+    return this.snapshot ? this.now() - this.snapshot.fetchedAt : undefined;
+  }
+
   /** Fetches now, sharing a fetch already under way. */
   refresh(): Promise<Snapshot> {
     if (this.inflight) return this.inflight;
     this.lastAttempt = this.now();
     const metrics = this.options.metrics;
-    this.inflight = (async () => {
+    const fetching = (async () => {
       try {
         const uri = await this.options.jwksUri();
         const body = await fetchUpstreamJson(uri, this.options.timeoutMs, 'jwks', metrics);
@@ -73,13 +85,27 @@ export class UpstreamKeys {
         metrics?.upstreamJwksFetches.inc({ result: 'success' });
         return snapshot;
       } catch (error) {
+        this.lastFailure = this.now();
         metrics?.upstreamJwksFetches.inc({ result: 'error' });
         throw error;
-      } finally {
-        this.inflight = undefined;
       }
     })();
-    return this.inflight;
+    // Cleared when settled, whoever awaits it: the next caller starts a new fetch.
+    this.inflight = fetching;
+    fetching.then(
+      () => this.clearInflight(fetching),
+      () => this.clearInflight(fetching),
+    );
+    return fetching;
+  }
+
+  private clearInflight(settled: Promise<Snapshot>): void {
+    if (this.inflight === settled) this.inflight = undefined;
+  }
+
+  private withinStaleWindow(snapshot: Snapshot): boolean {
+    const staleLimit = this.options.maxAgeMs + this.options.staleIfErrorMs;
+    return this.now() - snapshot.fetchedAt < staleLimit;
   }
 
   private async current(): Promise<Snapshot> {
@@ -90,11 +116,17 @@ export class UpstreamKeys {
       return snapshot;
     }
     metrics?.cacheMisses.inc({ cache: 'upstream_jwks' });
+    // A refresh failed moments ago: serve the stale keys without making every request wait for
+    // another timeout against an endpoint that is down, and without hammering it.
+    const failedRecently = this.now() - this.lastFailure < this.options.cooldownMs;
+    if (snapshot && failedRecently && !this.inflight && this.withinStaleWindow(snapshot)) {
+      metrics?.upstreamJwksFetches.inc({ result: 'stale_served' });
+      return snapshot;
+    }
     try {
       return await this.refresh();
     } catch (error) {
-      const staleLimit = this.options.maxAgeMs + this.options.staleIfErrorMs;
-      if (snapshot && this.now() - snapshot.fetchedAt < staleLimit) {
+      if (snapshot && this.withinStaleWindow(snapshot)) {
         metrics?.upstreamJwksFetches.inc({ result: 'stale_served' });
         return snapshot;
       }
@@ -102,21 +134,27 @@ export class UpstreamKeys {
     }
   }
 
+  /**
+   * Keys that may know a kid `seen` did not: a fetch already under way (joined, never
+   * duplicated), keys fetched since `seen`, or a new fetch when the cooldown allows one.
+   */
+  private async newerThan(seen: Snapshot): Promise<Snapshot | undefined> {
+    if (this.inflight) return this.inflight;
+    if (this.snapshot && this.snapshot !== seen) return this.snapshot;
+    if (this.now() - this.lastAttempt < this.options.cooldownMs) return undefined;
+    return this.refresh();
+  }
+
   /** A jose key resolver: finds the key for a token header, refetching once on an unknown kid. */
   readonly resolve = async (header: JWSHeaderParameters) => {
     const snapshot = await this.current();
     try {
-      return await snapshot.resolve(header, { payload: '', signature: '' });
+      return await snapshot.resolve(header, NO_TOKEN);
     } catch (error) {
-      const cooledDown = this.now() - this.lastAttempt >= this.options.cooldownMs;
-      if (!(error instanceof errors.JWKSNoMatchingKey) || !cooledDown) throw error;
-      let fresh: Snapshot;
-      try {
-        fresh = await this.refresh();
-      } catch {
-        throw error;
-      }
-      return fresh.resolve(header, { payload: '', signature: '' });
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      const fresh = await this.newerThan(snapshot).catch(() => undefined);
+      if (fresh === undefined || fresh === snapshot) throw error;
+      return fresh.resolve(header, NO_TOKEN);
     }
   };
 }

@@ -1,10 +1,16 @@
 /**
  * The scope decision: which scopes an issued token carries. Every issued scope is covered by a
  * scope the verified upstream token granted (exactly, or by a granted wildcard template), and
- * then passes every policy that matches it. Policies only ever remove.
+ * then passes every policy that governs it. Policies only ever remove.
+ *
+ * - Scopes requested: each is issued as requested (the concrete scope, never the template that
+ *   covered it) or refused; the token endpoint rejects or drops the refused ones.
+ * - Nothing requested: every granted scope, templates included, minus those a policy refuses.
+ *   Those are withheld, not refused: the client asked for nothing it could be refused, and
+ *   naming them would only tell it what else it holds.
  */
+import { GrantedScopes } from './coverage.js';
 import { type PolicyOutcome, type ScopeContext, ScopePolicies } from './policies.js';
-import { type CompiledTemplate, compileTemplate, templateSyntaxError } from './template.js';
 
 export interface DecisionInput extends ScopeContext {
   /** Scopes the client asked for; undefined when it asked for none. */
@@ -16,88 +22,70 @@ export interface DecisionInput extends ScopeContext {
 export type RefusalReason = 'not_granted' | 'policy';
 
 export interface ScopeVerdict {
-  scope: string;
-  allowed: boolean;
-  reason?: RefusalReason;
+  readonly scope: string;
+  readonly allowed: boolean;
+  readonly reason?: RefusalReason;
   /** The granted scope or template that covers it. */
-  coveredBy?: string;
+  readonly coveredBy?: string;
   /** Parameters the covering template captured. */
-  params?: string[];
-  policy?: PolicyOutcome;
-  detail: string;
+  readonly params?: readonly string[];
+  readonly policy?: PolicyOutcome;
+  readonly detail: string;
 }
 
 export interface Decision {
-  issued: string[];
-  refused: ScopeVerdict[];
-  verdicts: ScopeVerdict[];
+  /** What the token carries, in the order requested (or granted, when nothing was requested). */
+  readonly issued: readonly string[];
+  /** Requested scopes that may not be issued. */
+  readonly refused: readonly ScopeVerdict[];
+  /** Nothing requested: granted scopes a policy keeps out of the token. */
+  readonly withheld: readonly ScopeVerdict[];
+  /** One verdict per requested (or, with nothing requested, granted) scope. */
+  readonly verdicts: readonly ScopeVerdict[];
 }
 
-function compileGranted(granted: readonly string[]): CompiledTemplate[] {
-  // A granted value that is not a well-formed template can still be granted literally.
-  return granted.map((scope) =>
-    templateSyntaxError(scope) === undefined
-      ? compileTemplate(scope)
-      : {
-          source: scope,
-          dynamic: false,
-          wildcardCount: 0,
-          match: (candidate: string) => (candidate === scope ? [] : null),
-        },
-  );
+/** What the token endpoint (and the decision cache wrapping it) needs. */
+export interface Decider {
+  decide(input: DecisionInput): Decision;
 }
 
-/** The granted entry covering `scope`: an exact grant wins over a template. */
-function coverage(
-  scope: string,
-  granted: readonly CompiledTemplate[],
-): { by: string; params: string[] } | undefined {
-  const exact = granted.find((template) => template.source === scope);
-  if (exact) return { by: exact.source, params: [] };
-  for (const template of granted) {
-    if (!template.dynamic) continue;
-    const params = template.match(scope);
-    if (params) return { by: template.source, params };
-  }
-  return undefined;
-}
-
-export class ScopeDecider {
+export class ScopeDecider implements Decider {
   constructor(readonly policies: ScopePolicies = new ScopePolicies([])) {}
 
-  decide(input: DecisionInput): Decision {
-    const granted = compileGranted(input.granted);
-    const candidates = input.requested ?? [...new Set(input.granted)];
-    const verdicts: ScopeVerdict[] = [];
-    for (const scope of candidates) {
-      const covered = coverage(scope, granted);
-      if (!covered) {
-        verdicts.push({
-          scope,
-          allowed: false,
-          reason: 'not_granted',
-          detail: 'not covered by any scope the upstream granted',
-        });
-        continue;
-      }
-      const policy = this.policies.evaluate(scope, input);
-      verdicts.push({
+  private verdict(scope: string, granted: GrantedScopes, context: ScopeContext): ScopeVerdict {
+    const covered = granted.cover(scope);
+    if (!covered) {
+      return {
         scope,
-        allowed: policy.allowed,
-        coveredBy: covered.by,
-        params: covered.params,
-        policy,
-        ...(policy.allowed ? {} : { reason: 'policy' as const }),
-        detail: policy.allowed
-          ? covered.by === scope
-            ? 'granted'
-            : `covered by granted template ${covered.by}`
-          : policy.detail,
-      });
+        allowed: false,
+        reason: 'not_granted',
+        detail: 'not covered by any scope the upstream granted',
+      };
     }
+    const policy = this.policies.evaluate(scope, context);
+    const how = covered.by === scope ? 'granted' : `covered by granted template ${covered.by}`;
+    return {
+      scope,
+      allowed: policy.allowed,
+      coveredBy: covered.by,
+      params: covered.params,
+      policy,
+      ...(policy.allowed ? {} : { reason: 'policy' as const }),
+      detail: policy.allowed ? how : policy.detail,
+    };
+  }
+
+  decide(input: DecisionInput): Decision {
+    const granted = new GrantedScopes(input.granted);
+    // Repeated scopes are one scope: one verdict, issued once.
+    const nothingRequested = input.requested === undefined;
+    const candidates = [...new Set(input.requested ?? input.granted)];
+    const verdicts = candidates.map((scope) => this.verdict(scope, granted, input));
+    const denied = verdicts.filter((verdict) => !verdict.allowed);
     return {
       issued: verdicts.filter((verdict) => verdict.allowed).map((verdict) => verdict.scope),
-      refused: verdicts.filter((verdict) => !verdict.allowed),
+      refused: nothingRequested ? [] : denied,
+      withheld: nothingRequested ? denied : [],
       verdicts,
     };
   }

@@ -2,10 +2,18 @@
  * Per-scope governance policies (the `scopes:` config). A policy attaches to a template or a plain
  * scope and can only refuse: which grant types, which clients, and validators for the parameters
  * its wildcards matched. When several policies match a scope, all must pass.
+ *
+ * A requested scope can itself be a template (`accounts.*`). It then stands for every concrete
+ * scope it matches, so every policy that governs any of those applies to it: a client refused
+ * `accounts.admin.*` must not get round that by asking for `accounts.*`. Parameters that are
+ * wildcards, or that the scope does not pin down at all, cannot be validated and fail.
  */
 import type { ScopePolicyConfig } from '../../config/schema.js';
-import { compileParamPattern } from './param-pattern.js';
-import { type CompiledTemplate, compileTemplate } from './template.js';
+import { claimIncludes } from './claims.js';
+import { compileParamPattern, MAX_PATTERN_INPUT } from './param-pattern.js';
+import { type CompiledTemplate, compileTemplate, isDynamicTemplate, WILDCARD } from './template.js';
+import { TemplateIndex } from './template-index.js';
+import { overlaps } from './template-relations.js';
 
 export interface ScopeContext {
   clientId: string | undefined;
@@ -15,84 +23,168 @@ export interface ScopeContext {
   claims: Readonly<Record<string, unknown>>;
 }
 
-interface CompiledValidator {
-  enum?: ReadonlySet<string>;
-  pattern?: RegExp;
-  patternSource?: string;
-  claim?: string;
+/** One rule of one policy, as explain names it: `grant_types`, `params[1].pattern`, ... */
+export interface PolicyCheck {
+  rule: string;
+  passed: boolean;
+  /** Why it failed; empty when it passed. */
+  detail: string;
 }
 
-interface CompiledPolicy {
-  template: CompiledTemplate;
-  grantTypes?: ReadonlySet<string>;
-  clients?: ReadonlySet<string>;
-  params: readonly CompiledValidator[];
+export interface PolicyMatch {
+  template: string;
+  /**
+   * What the policy's wildcards matched; null when the scope is a template broader than the
+   * policy, so that no parameter is known.
+   */
+  params: readonly string[] | null;
+  passed: boolean;
+  checks: readonly PolicyCheck[];
 }
 
 export interface PolicyOutcome {
   allowed: boolean;
-  /** Templates of the policies that matched the scope. */
-  matched: string[];
-  /** Parameters captured by each matching policy, keyed by template. */
-  params: Record<string, string[]>;
-  /** Why the scope was refused; empty when allowed. */
+  /** Every policy that governs the scope, in config order. */
+  matches: readonly PolicyMatch[];
+  /** The failed checks, joined; empty when allowed. */
   detail: string;
 }
 
-/** Values of a claim a `claim` validator compares against: strings, numbers, or arrays of them. */
-function claimValues(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (typeof value === 'number' || typeof value === 'bigint') return [String(value)];
-  if (Array.isArray(value)) return value.flatMap((item) => claimValues(item));
-  return [];
+type Validator =
+  | { kind: 'enum'; values: ReadonlySet<string>; label: string }
+  | { kind: 'pattern'; regex: RegExp; label: string }
+  | { kind: 'claim'; claim: string; label: string };
+
+interface CompiledPolicy {
+  index: number;
+  template: CompiledTemplate;
+  grantTypes?: ReadonlySet<string>;
+  clients?: ReadonlySet<string>;
+  /** validators[i] are the validators of params[i]. */
+  validators: ReadonlyArray<readonly Validator[]>;
 }
 
-function checkParam(
-  validator: CompiledValidator,
-  index: number,
-  param: string | undefined,
-  context: ScopeContext,
-): string | undefined {
-  if (param === undefined) return `params[${index}] is missing`;
-  // A wildcard passed through as a parameter would skip every validator: never let it.
-  if (param.split('.').includes('*')) return `params[${index}] is a wildcard, not a value`;
-  if (validator.enum && !validator.enum.has(param)) {
-    return `params[${index}] "${param}" is not one of ${[...validator.enum].join(', ')}`;
-  }
-  if (validator.pattern && !validator.pattern.test(param)) {
-    return `params[${index}] "${param}" does not match ${validator.patternSource}`;
-  }
-  if (validator.claim !== undefined) {
-    const values = claimValues(context.claims[validator.claim]);
-    if (!values.includes(param)) {
-      return `params[${index}] "${param}" is not in the token's "${validator.claim}" claim`;
+function compileValidators(config: ScopePolicyConfig): Validator[][] {
+  return (config.params ?? []).map((param, index) => {
+    const out: Validator[] = [];
+    if (param.enum) {
+      out.push({
+        kind: 'enum',
+        values: new Set(param.enum),
+        label: `params[${index}].enum [${param.enum.join(', ')}]`,
+      });
     }
+    if (param.pattern !== undefined) {
+      out.push({
+        kind: 'pattern',
+        regex: compileParamPattern(param.pattern),
+        label: `params[${index}].pattern ${param.pattern}`,
+      });
+    }
+    if (param.claim !== undefined) {
+      out.push({
+        kind: 'claim',
+        claim: param.claim,
+        label: `params[${index}].claim ${param.claim}`,
+      });
+    }
+    return out;
+  });
+}
+
+/** Why `param` fails `validator`, or undefined when it passes. */
+function validate(validator: Validator, param: string, context: ScopeContext): string | undefined {
+  switch (validator.kind) {
+    case 'enum':
+      return validator.values.has(param) ? undefined : `"${param}" is not one of the values`;
+    case 'pattern':
+      if (param.length > MAX_PATTERN_INPUT) {
+        return `longer than ${MAX_PATTERN_INPUT} characters, not checked against the pattern`;
+      }
+      return validator.regex.test(param) ? undefined : `"${param}" does not match the pattern`;
+    case 'claim':
+      return claimIncludes(context.claims, validator.claim, param)
+        ? undefined
+        : `"${param}" is not in the token's "${validator.claim}" claim`;
   }
-  return undefined;
+}
+
+function check(rule: string, failure: string | undefined): PolicyCheck {
+  return { rule, passed: failure === undefined, detail: failure ?? '' };
+}
+
+function evaluatePolicy(
+  policy: CompiledPolicy,
+  params: readonly string[] | null,
+  context: ScopeContext,
+): PolicyMatch {
+  const checks: PolicyCheck[] = [];
+  if (policy.grantTypes) {
+    const allowed = policy.grantTypes.has(context.grantType);
+    checks.push(
+      check(
+        `grant_types [${[...policy.grantTypes].join(', ')}]`,
+        allowed ? undefined : `grant type ${context.grantType} is not allowed`,
+      ),
+    );
+  }
+  if (policy.clients) {
+    const allowed = context.clientId !== undefined && policy.clients.has(context.clientId);
+    checks.push(
+      check(
+        'clients',
+        allowed ? undefined : `client ${context.clientId ?? '(unknown)'} is not allowed`,
+      ),
+    );
+  }
+  policy.validators.forEach((validators, index) => {
+    const param = params?.[index];
+    for (const validator of validators) {
+      let failure: string | undefined;
+      if (params === null) {
+        failure = 'the requested scope is a template broader than this policy';
+      } else if (param === undefined) {
+        failure = 'missing';
+      } else if (param.includes(WILDCARD)) {
+        // A wildcard passed through as a parameter would skip every validator: never let it.
+        failure = `"${param}" is a wildcard, not a value`;
+      } else {
+        failure = validate(validator, param, context);
+      }
+      checks.push(check(validator.label, failure));
+    }
+  });
+  return {
+    template: policy.template.source,
+    params,
+    passed: checks.every((item) => item.passed),
+    checks,
+  };
 }
 
 export class ScopePolicies {
   private readonly policies: readonly CompiledPolicy[];
+  /** Which policies could govern a concrete scope, without trying all of them. */
+  private readonly index: TemplateIndex<CompiledPolicy>;
+  /** The configured templates, compiled once (also for `scope_request: templates`). */
+  readonly templates: readonly CompiledTemplate[];
   /** Claim names validators read: part of every cached decision's key. */
   readonly claimsRead: readonly string[];
 
   constructor(configs: readonly ScopePolicyConfig[]) {
-    this.policies = configs.map((config) => ({
+    this.policies = configs.map((config, index) => ({
+      index,
       template: compileTemplate(config.template),
-      ...(config.grant_types ? { grantTypes: new Set(config.grant_types) } : {}),
+      ...(config.grant_types ? { grantTypes: new Set<string>(config.grant_types) } : {}),
       ...(config.clients ? { clients: new Set(config.clients) } : {}),
-      params: (config.params ?? []).map((validator) => ({
-        ...(validator.enum ? { enum: new Set(validator.enum) } : {}),
-        ...(validator.pattern
-          ? { pattern: compileParamPattern(validator.pattern), patternSource: validator.pattern }
-          : {}),
-        ...(validator.claim !== undefined ? { claim: validator.claim } : {}),
-      })),
+      validators: compileValidators(config),
     }));
+    this.index = new TemplateIndex(this.policies, (policy) => policy.template);
+    this.templates = this.policies.map((policy) => policy.template);
     this.claimsRead = [
       ...new Set(
         this.policies.flatMap((policy) =>
-          policy.params.flatMap((validator) => (validator.claim ? [validator.claim] : [])),
+          policy.validators.flat().flatMap((v) => (v.kind === 'claim' ? [v.claim] : [])),
         ),
       ),
     ].sort();
@@ -103,29 +195,23 @@ export class ScopePolicies {
   }
 
   evaluate(scope: string, context: ScopeContext): PolicyOutcome {
-    const outcome: PolicyOutcome = { allowed: true, matched: [], params: {}, detail: '' };
-    const failures: string[] = [];
-    for (const policy of this.policies) {
-      const params = policy.template.match(scope);
-      if (params === null) continue;
-      const name = policy.template.source;
-      outcome.matched.push(name);
-      outcome.params[name] = params;
-      if (policy.grantTypes && !policy.grantTypes.has(context.grantType)) {
-        failures.push(`policy ${name}: grant type ${context.grantType} is not allowed`);
-      }
-      if (policy.clients && (!context.clientId || !policy.clients.has(context.clientId))) {
-        failures.push(`policy ${name}: client ${context.clientId ?? '(unknown)'} is not allowed`);
-      }
-      policy.params.forEach((validator, index) => {
-        const problem = checkParam(validator, index, params[index], context);
-        if (problem) failures.push(`policy ${name}: ${problem}`);
-      });
+    const parts = scope.split('.');
+    // Only a well-formed template stands for other scopes; `acc*` is just an opaque name.
+    const asTemplate =
+      parts.includes(WILDCARD) && isDynamicTemplate(scope) ? compileTemplate(scope) : undefined;
+    // A requested template may overlap policies the index would not offer: try them all.
+    const candidates = asTemplate ? this.policies : this.index.candidates(parts);
+    const matches: PolicyMatch[] = [];
+    for (const policy of candidates) {
+      const params = policy.template.matchSegments(parts);
+      if (params === null && !(asTemplate && overlaps(policy.template, asTemplate))) continue;
+      matches.push(evaluatePolicy(policy, params, context));
     }
-    if (failures.length > 0) {
-      outcome.allowed = false;
-      outcome.detail = failures.join('; ');
-    }
-    return outcome;
+    const failed = matches.flatMap((match) =>
+      match.checks
+        .filter((item) => !item.passed)
+        .map((item) => `policy ${match.template}: ${item.rule}: ${item.detail}`),
+    );
+    return { allowed: failed.length === 0, matches, detail: failed.join('; ') };
   }
 }

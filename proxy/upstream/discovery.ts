@@ -8,9 +8,16 @@ import { fetchUpstreamJson } from './http-client.js';
 
 export type DiscoveryDocument = Record<string, unknown>;
 
+/**
+ * After a failed refetch, the stale copy is served without asking again for this long, so a down
+ * upstream does not make every request wait for a timeout (the document rarely changes).
+ */
+export const DISCOVERY_RETRY_AFTER_FAILURE_MS = 30_000;
+
 export class UpstreamDiscovery {
   private cached: { document: DiscoveryDocument; fetchedAt: number } | undefined;
   private inflight: Promise<DiscoveryDocument> | undefined;
+  private lastFailure = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly upstream: Config['upstream'],
@@ -21,7 +28,7 @@ export class UpstreamDiscovery {
   private fetchDocument(): Promise<DiscoveryDocument> {
     if (this.inflight) return this.inflight;
     const url = new URL(this.upstream.discovery_path, this.upstream.url);
-    this.inflight = (async () => {
+    const fetching = (async () => {
       try {
         const body = await fetchUpstreamJson(url, this.upstream.timeout, 'discovery', this.metrics);
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -30,11 +37,17 @@ export class UpstreamDiscovery {
         const document = body as DiscoveryDocument;
         this.cached = { document, fetchedAt: this.now() };
         return document;
-      } finally {
-        this.inflight = undefined;
+      } catch (error) {
+        this.lastFailure = this.now();
+        throw error;
       }
     })();
-    return this.inflight;
+    this.inflight = fetching;
+    const clear = () => {
+      if (this.inflight === fetching) this.inflight = undefined;
+    };
+    fetching.then(clear, clear);
+    return fetching;
   }
 
   /** The document, from cache while fresh; a stale copy is used if a refetch fails. */
@@ -45,6 +58,8 @@ export class UpstreamDiscovery {
       return cached.document;
     }
     this.metrics?.cacheMisses.inc({ cache: 'discovery' });
+    const failedRecently = this.now() - this.lastFailure < DISCOVERY_RETRY_AFTER_FAILURE_MS;
+    if (cached && failedRecently && !this.inflight) return cached.document;
     try {
       return await this.fetchDocument();
     } catch (error) {

@@ -68,7 +68,21 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>) {
   return out;
 }
 
-export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
+export interface TestConfig {
+  dir: string;
+  configFile: string;
+  config: Record<string, unknown>;
+  addKey(key: TestKey): Promise<string>;
+  writeConfig(config: Record<string, unknown>): Promise<void>;
+  /** Removes the directory with the config and keys. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Writes a config file and its keys into a new temporary directory, without starting anything
+ * (for the spawned CLI, or for starting instances by hand).
+ */
+export async function prepareTestConfig(options: TestGatewayOptions): Promise<TestConfig> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-test-'));
   const configFile = path.join(dir, 'scopegate.yaml');
   const addKey = async (key: TestKey) => {
@@ -105,22 +119,34 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   const config = merge(base, options.config ?? {});
   const writeConfig = (next: Record<string, unknown>) => writeFile(configFile, stringify(next));
   await writeConfig(config);
+  return {
+    dir,
+    configFile,
+    config,
+    addKey,
+    writeConfig,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
+  const prepared = await prepareTestConfig(options);
   const logs = new LogCapture();
   const logger = createLogger({ level: 'debug', format: 'json', destination: logs });
-  const instance = await startScopegate({ configFile, logger, env: {} });
+  const instance = await startScopegate({ configFile: prepared.configFile, logger, env: {} });
   return {
     instance,
     url: instance.publicUrl,
     adminUrl: instance.adminUrl,
-    dir,
-    configFile,
+    dir: prepared.dir,
+    configFile: prepared.configFile,
     logs,
-    config,
-    addKey,
-    writeConfig,
+    config: prepared.config,
+    addKey: prepared.addKey,
+    writeConfig: prepared.writeConfig,
     async close() {
       await instance.shutdown();
-      await rm(dir, { recursive: true, force: true });
+      await prepared.remove();
     },
   };
 }
