@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { type JWTPayload, SignJWT } from 'jose';
 import type { SigningKey } from '../keys/signing-keys.js';
+import { GrantedScopes } from '../scope/coverage.js';
 
 /** Claims scopegate owns in the issued token, or drops because they would widen it. */
 const RESERVED = new Set([
@@ -44,13 +45,16 @@ export function buildClaims(input: IssueInput): JWTPayload {
   for (const [name, value] of Object.entries(upstream)) {
     if (!RESERVED.has(name)) claims[name] = value;
   }
-  // Auth0 RBAC puts every granted permission in `permissions`: keep only what was issued.
+  // Auth0 RBAC puts every granted permission in `permissions`. The issued token lists the issued
+  // scopes that an upstream permission covers (exactly, or as a template: a permission
+  // `accounts.*` lists an issued `accounts.read.1234`), and nothing else.
   if (Array.isArray(upstream.permissions)) {
-    const issued = new Set(input.scopes);
-    claims.permissions = upstream.permissions.filter(
-      (permission): permission is string =>
-        typeof permission === 'string' && issued.has(permission),
+    const permitted = new GrantedScopes(
+      upstream.permissions.filter(
+        (permission): permission is string => typeof permission === 'string',
+      ),
     );
+    claims.permissions = input.scopes.filter((scope) => permitted.cover(scope) !== undefined);
   }
   const upstreamExp = typeof upstream.exp === 'number' ? upstream.exp : input.nowSec;
   const exp = Math.min(upstreamExp, input.nowSec + input.maxLifetimeSec);

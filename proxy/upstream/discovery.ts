@@ -90,16 +90,27 @@ export function issuerUrl(issuer: string, path: string): string {
   return `${issuer.replace(/\/+$/, '')}${path}`;
 }
 
-/** The upstream's document with issuer, jwks_uri and token_endpoint pointing at scopegate. */
+/**
+ * The upstream's document with issuer, jwks_uri and token_endpoint pointing at scopegate. An mTLS
+ * alias of the token endpoint (RFC 8705 §5) would lead clients around scopegate to the
+ * upstream's broader tokens, so it is removed; the other aliases stay.
+ */
 export function rewriteDiscovery(
   document: DiscoveryDocument,
   issuer: string,
   tokenPath: string,
 ): DiscoveryDocument {
-  return {
+  const rewritten: DiscoveryDocument = {
     ...document,
     issuer,
     jwks_uri: issuerUrl(issuer, '/.well-known/jwks.json'),
     token_endpoint: issuerUrl(issuer, tokenPath),
   };
+  const aliases = document.mtls_endpoint_aliases;
+  if (typeof aliases === 'object' && aliases !== null && !Array.isArray(aliases)) {
+    const { token_endpoint: _bypass, ...others } = aliases as Record<string, unknown>;
+    if (Object.keys(others).length > 0) rewritten.mtls_endpoint_aliases = others;
+    else delete rewritten.mtls_endpoint_aliases;
+  }
+  return rewritten;
 }
