@@ -1,55 +1,13 @@
 /**
  * Structured JSON logs (pino). Secrets stay out by construction: log calls pass chosen fields,
- * never request bodies or header maps, and the redact list is a second fence for anything that
- * slips through.
+ * never request bodies or header maps, and redactSecrets (log-redact.ts) is a second fence for
+ * anything that slips through.
  */
 import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { redactSecrets } from './log-redact.js';
 
 export type { Logger } from 'pino';
-
-/** Token-request parameters and headers that carry credentials or tokens (RFC 6749, 7521-7523,
- * 8628, 8693, 7636). */
-const SECRET_NAMES = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'client_secret',
-  'client_assertion',
-  'assertion',
-  'password',
-  'refresh_token',
-  'access_token',
-  'id_token',
-  'subject_token',
-  'actor_token',
-  'device_code',
-  'code_verifier',
-  'private_key',
-  'token',
-];
-
-/**
- * Where those names are redacted: at the top level and one level down (any object), and inside
- * the containers a careless call would pass whole. `code` (the authorization code) is redacted
- * only inside those containers: a wildcard would also blank `err.code` (ECONNREFUSED, ...).
- */
-const CONTAINERS = ['headers', 'body', 'params', 'query', 'request', 'req'];
-
-export const REDACTED_PATHS = [
-  ...SECRET_NAMES.flatMap((name) => {
-    const key = /^[a-z_]+$/.test(name) ? name : `["${name}"]`;
-    const nested = key.startsWith('[') ? `*${key}` : `*.${key}`;
-    return [key, nested];
-  }),
-  ...CONTAINERS.flatMap((container) =>
-    ['code', ...SECRET_NAMES].map((name) =>
-      /^[a-z_]+$/.test(name) ? `*.${container}.${name}` : `*.${container}["${name}"]`,
-    ),
-  ),
-  ...CONTAINERS.map((container) => `${container}.code`),
-];
 
 export interface LoggerOptions {
   level: string;
@@ -85,7 +43,7 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       name: 'scopegate',
       level: options.level,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { log: redactSecrets },
       base: { service: 'scopegate' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

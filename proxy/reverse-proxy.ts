@@ -11,6 +11,7 @@ import { sendOAuthError, unavailable } from './http/oauth-error.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { statusClass } from './metrics.js';
+import { upstreamAgent } from './upstream/http-client.js';
 
 export interface ReverseProxy {
   forward(
@@ -29,6 +30,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   const timeouts = new WeakMap<IncomingMessage, { ms: number; requestId: string }>();
 
   const chunked = new WeakSet<IncomingMessage>();
+  const closeAfter = new WeakSet<IncomingMessage>();
 
   // http-proxy-3's deleteLength pass gives a DELETE/OPTIONS without content-length a
   // `content-length: 0` and drops its transfer-encoding. With a chunked body that writes the
@@ -51,13 +53,15 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     }
   });
 
-  proxy.on('proxyRes', (proxyRes, _req, res) => {
+  proxy.on('proxyRes', (proxyRes, req, res) => {
     for (const name of hopByHopNames(proxyRes.headers)) {
       if (name !== 'transfer-encoding') delete proxyRes.headers[name];
     }
     // While draining, the gateway marks responses `Connection: close`; http-proxy-3 would
     // otherwise copy keep-alive over it and the client would reuse a closing connection.
-    if (res.getHeader('connection') === 'close') proxyRes.headers.connection = 'close';
+    if (res.getHeader('connection') === 'close' || closeAfter.has(req)) {
+      proxyRes.headers.connection = 'close';
+    }
   });
 
   return {
@@ -74,10 +78,10 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       const contentLength = req.headers['content-length'];
       const wantsClose = /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers.connection ?? ''));
       for (const name of hopByHopNames(req.headers)) delete req.headers[name];
-      // http-proxy-3 reads Connection twice: it forwards it when it mentions "upgrade" (this
-      // proxy does not tunnel upgrades) and copies it onto the response. Only "close" is kept,
-      // so a client that asked to close the connection still gets it closed.
-      if (wantsClose) req.headers.connection = 'close';
+      // Connection is per hop: the client's never reaches the upstream, whose connections are
+      // pooled (a forwarded "close" would have the upstream close a socket the pool reuses). A
+      // client that asked to close gets `Connection: close` on its response instead.
+      if (wantsClose) closeAfter.add(req);
       // The gateway already answered any 100-continue; forwarding `expect` would also make
       // http-proxy-3 skip its proxyReq event, and with it the upstream timeout below.
       delete req.headers.expect;
@@ -116,7 +120,9 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
         );
       };
       try {
-        proxy.web(req, res, { target }, failed);
+        // Without an agent http-proxy-3 opens a connection per request and sends
+        // `connection: close`; the shared keep-alive agent reuses upstream connections.
+        proxy.web(req, res, { target, agent: upstreamAgent(new URL(target)) }, failed);
       } catch (error) {
         // http-proxy-3 throws synchronously on what it cannot turn into an outgoing request;
         // thrown out of the request handler, that would take the whole process down.

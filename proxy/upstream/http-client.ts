@@ -38,6 +38,11 @@ const DEFAULT_MAX_RESPONSE = 1024 * 1024;
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
 
+/** The shared keep-alive agent for an upstream URL (the reverse proxy uses them too). */
+export function upstreamAgent(url: URL): http.Agent {
+  return url.protocol === 'https:' ? httpsAgent : httpAgent;
+}
+
 export function upstreamRequest(
   request: UpstreamRequest,
   metrics?: Metrics,
@@ -69,7 +74,7 @@ export function upstreamRequest(
       {
         method: request.method ?? 'GET',
         headers: request.headers,
-        agent: secure ? httpsAgent : httpAgent,
+        agent: upstreamAgent(request.url),
       },
       (res) => {
         const chunks: Buffer[] = [];

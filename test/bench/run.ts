@@ -3,9 +3,11 @@
  * figures; they assert nothing about timings, which depend on the machine.
  */
 import { runDecisionBench } from './decision-bench.js';
+import { runTokenPathBench } from './token-path-bench.js';
 
 const BENCHMARKS: ReadonlyArray<[name: string, run: () => unknown]> = [
   ['decision', () => runDecisionBench()],
+  ['token path', () => runTokenPathBench()],
 ];
 
 for (const [name, run] of BENCHMARKS) {

@@ -289,8 +289,21 @@ describe('header hygiene', () => {
     expect(answer.status).toBe(200);
     const headers = (JSON.parse(answer.body) as Echo).headers;
     expect(headers).not.toHaveProperty('upgrade');
-    expect(headers.connection).toBe('close');
+    // Connection is per hop: the upstream sees the pool's own, never the client's tokens.
+    expect(headers.connection ?? '').not.toMatch(/upgrade|close/i);
     expect(answer.headers.connection).toBe('close');
+  });
+
+  it("keeps a client's Connection: close off the pooled upstream connections", async () => {
+    // rawMessage sends `connection: close`. Forwarded, it would have the upstream drop a socket
+    // the pool then hands to the next
+    // client, whose request would fail through no fault of its own.
+    const answer = await rawRequest(sinkGateway.url, rawMessage('POST', '/closing', {}, 'hi'));
+    expect(answer.status).toBe(200);
+    expect(answer.headers.connection).toBe('close');
+    for (let round = 0; round < 3; round++) {
+      expect((await fetch(`${sinkGateway.url}/after-close-${round}`)).status).toBe(200);
+    }
   });
 
   it('strips hop-by-hop response headers', async () => {
