@@ -10,6 +10,9 @@ import { ConfigWatcher } from './config-watcher.js';
 import { HttpDrain } from './drain.js';
 import { createGatewayHandler } from './gateway.js';
 import { KeyLoadError } from './keys/signing-keys.js';
+import { UpstreamKeyWarmup } from './keys/upstream-key-warmup.js';
+import { EarlySignals } from './lifecycle/early-signals.js';
+import { SerialRunner } from './lifecycle/serial-runner.js';
 import { listen } from './listen.js';
 import { createLogger, flushLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -39,9 +42,6 @@ export interface ScopegateInstance {
   shutdown(): Promise<void>;
 }
 
-/** Upstream keys are fetched again after a failure with this backoff, until they arrive. */
-const KEY_WARMUP_RETRY_MIN_MS = 1000;
-const KEY_WARMUP_RETRY_MAX_MS = 30_000;
 /** A signal-driven shutdown that is still not done this long after the grace period exits. */
 const SHUTDOWN_WATCHDOG_EXTRA_MS = 5000;
 
@@ -56,39 +56,6 @@ export async function startScopegate(options: StartOptions): Promise<ScopegateIn
   } catch (error) {
     early.release();
     throw error;
-  }
-}
-
-/** Holds SIGTERM/SIGINT/SIGHUP during start-up; the instance installs its own handlers after. */
-class EarlySignals {
-  private stop: NodeJS.Signals | undefined;
-  private hangup = false;
-  private readonly onStop = (signal: NodeJS.Signals) => {
-    this.stop ??= signal;
-  };
-  private readonly onHangup = () => {
-    this.hangup = true;
-  };
-
-  constructor(private readonly enabled: boolean) {
-    if (!enabled) return;
-    process.on('SIGTERM', this.onStop);
-    process.on('SIGINT', this.onStop);
-    process.on('SIGHUP', this.onHangup);
-  }
-
-  release(): void {
-    if (!this.enabled) return;
-    process.off('SIGTERM', this.onStop);
-    process.off('SIGINT', this.onStop);
-    process.off('SIGHUP', this.onHangup);
-  }
-
-  /** Called once the instance's own handlers are installed. */
-  handOver(instance: ScopegateInstance & { signal(signal: NodeJS.Signals): void }): void {
-    this.release();
-    if (this.stop) instance.signal(this.stop);
-    else if (this.hangup) instance.signal('SIGHUP');
   }
 }
 
@@ -115,38 +82,8 @@ async function start(
   };
   publishKeyMetrics(runtime);
 
-  // Fetch upstream keys before the first token request needs them; readiness waits for it.
-  let warmupTimer: NodeJS.Timeout | undefined;
-  let warming = false;
-  let warmupDelay = KEY_WARMUP_RETRY_MIN_MS;
-  const warmUp = () => {
-    clearTimeout(warmupTimer);
-    warmupTimer = undefined;
-    const keys = runtime.upstreamKeys;
-    if (warming || keys.loaded || shuttingDown) return;
-    warming = true;
-    keys.refresh().then(
-      () => {
-        warming = false;
-        warmupDelay = KEY_WARMUP_RETRY_MIN_MS;
-        logger.info('upstream keys fetched');
-        // A reload may have brought another upstream while this fetch ran.
-        warmUp();
-      },
-      (error: unknown) => {
-        warming = false;
-        if (shuttingDown) return;
-        logger.warn(
-          { error: (error as Error).message, retryInMs: warmupDelay },
-          'upstream keys not fetched yet; retrying',
-        );
-        warmupTimer = setTimeout(warmUp, warmupDelay);
-        warmupTimer.unref();
-        warmupDelay = Math.min(warmupDelay * 2, KEY_WARMUP_RETRY_MAX_MS);
-      },
-    );
-  };
-  warmUp();
+  const warmup = new UpstreamKeyWarmup(() => runtime.upstreamKeys, logger);
+  warmup.poke();
 
   const readiness = (): ReadinessReport => {
     const checks = {
@@ -257,38 +194,20 @@ async function start(
       },
       'config reloaded',
     );
-    warmUp();
+    warmup.poke();
     await setWatching(next.config.server.watch_config);
     return true;
   };
 
-  // Reloads never overlap, and requests arriving during one are served by one more reload after
-  // it (which reads the file again), so the last change on disk is always the one applied.
-  let running: Promise<boolean> | undefined;
-  let queued: Promise<boolean> | undefined;
-  const startReload = (): Promise<boolean> => {
-    const attempt: Promise<boolean> = reloadOnce()
-      .catch((error: unknown) => {
-        metrics.configReloads.inc({ result: 'failure' });
-        logger.error({ errors: [(error as Error).message] }, 'config reload failed');
-        return false;
-      })
-      .finally(() => {
-        if (running === attempt) running = undefined;
-      });
-    running = attempt;
-    return attempt;
-  };
-  const reload = (): Promise<boolean> => {
-    if (queued) return queued;
-    if (!running) return startReload();
-    const after = running.then(() => {
-      queued = undefined;
-      return startReload();
-    });
-    queued = after;
-    return after;
-  };
+  // Reloads never overlap, and one asked for during another runs again after it.
+  const reloads = new SerialRunner(() =>
+    reloadOnce().catch((error: unknown) => {
+      metrics.configReloads.inc({ result: 'failure' });
+      logger.error({ errors: [(error as Error).message] }, 'config reload failed');
+      return false;
+    }),
+  );
+  const reload = () => reloads.run();
 
   await setWatching(config.server.watch_config);
 
@@ -297,7 +216,7 @@ async function start(
     if (stopping) return stopping;
     // Readiness fails from this instant, so load balancers stop sending new requests.
     shuttingDown = true;
-    clearTimeout(warmupTimer);
+    warmup.stop();
     void setWatching(false);
     const grace = runtime.config.server.shutdown_grace;
     logger.info({ inFlight: drain.inFlight, graceMs: grace }, 'shutting down: draining requests');
