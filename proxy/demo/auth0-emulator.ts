@@ -8,10 +8,29 @@
  *
  * Runtime code: node:http and jose only, no test-only packages.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK } from 'jose';
+import {
+  type DiagnosticLifecycle,
+  handleEcho,
+  handleSlow,
+  handleStatus,
+  handleStream,
+} from './diagnostic-routes.js';
+import {
+  BodyTooLarge,
+  extractCredentials,
+  firstHeader,
+  MAX_BODY_BYTES,
+  parseTokenParams,
+  readBody,
+  secretsEqual,
+  sendJson,
+  splitScope,
+} from './emulator-request.js';
+import { encodeToken, faultClaims } from './token-faults.js';
 
 export interface EmulatorClient {
   clientId: string;
@@ -80,21 +99,11 @@ export interface RunningAuth0Emulator {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 64 * 1024;
-// Past this we stop draining and drop the connection: a test emulator needn't absorb floods.
-const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
-const MAX_WAIT_MS = 60_000;
-const MAX_STREAM_CHUNKS = 1000;
-const STREAM_CHUNK_DELAY_MS = 10;
-const EVIL_ISSUER = 'https://evil.example/';
-
 interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
   publicJwk: JWK;
 }
-
-class BodyTooLarge extends Error {}
 
 async function newSigningKey(kidPrefix = ''): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
@@ -115,21 +124,6 @@ function publicMembers(jwk: JWK, kid: string): JWK {
   return { kty: 'RSA', use: 'sig', alg: 'RS256', kid, n: jwk.n, e: jwk.e };
 }
 
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string | string[]> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
 function sendOAuthError(
   res: ServerResponse,
   status: number,
@@ -145,132 +139,11 @@ function sendOAuthError(
   );
 }
 
-/**
- * Reads the whole body. Beyond the cap it keeps draining (so the client gets to read our 413
- * instead of a reset connection while still uploading) and rejects at the end.
- */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_DRAIN_BYTES) {
-        req.destroy();
-        reject(new BodyTooLarge());
-        return;
-      }
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) reject(new BodyTooLarge());
-      else resolve(Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-  });
-}
-
-type ParsedParams = { ok: true; params: Record<string, string> } | { ok: false; reason: string };
-
-function parseTokenParams(contentType: string | undefined, body: Buffer): ParsedParams {
-  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  const text = body.toString('utf8');
-  if (mediaType === 'application/x-www-form-urlencoded') {
-    const params: Record<string, string> = {};
-    for (const [key, value] of new URLSearchParams(text)) {
-      // First occurrence wins; Auth0 does not document duplicates and the gateway rejects them.
-      if (!(key in params)) params[key] = value;
-    }
-    return { ok: true, params };
-  }
-  if (mediaType === 'application/json') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return { ok: false, reason: 'Invalid JSON body' };
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return { ok: false, reason: 'Invalid JSON body' };
-    }
-    const params: Record<string, string> = {};
-    for (const [key, value] of Object.entries(parsed)) {
-      if (typeof value === 'string') params[key] = value;
-      else if (typeof value === 'number' || typeof value === 'boolean') params[key] = String(value);
-      else return { ok: false, reason: `Invalid value for parameter: ${key}` };
-    }
-    return { ok: true, params };
-  }
-  return {
-    ok: false,
-    reason: 'Content-Type must be application/x-www-form-urlencoded or application/json',
-  };
-}
-
-/** Decodes one half of a Basic credential; RFC 6749 §2.3.1 form-encodes id and secret. */
-function decodeBasicPart(part: string): string {
-  try {
-    return decodeURIComponent(part.replace(/\+/g, ' '));
-  } catch {
-    return part;
-  }
-}
-
-type Credentials =
-  | { ok: true; clientId: string; clientSecret: string }
-  | { ok: false; status: number; error: string; description: string };
-
-function extractCredentials(req: IncomingMessage, params: Record<string, string>): Credentials {
-  const unauthorized: Credentials = {
-    ok: false,
-    status: 401,
-    error: 'access_denied',
-    description: 'Unauthorized',
-  };
-  const authorization = req.headers.authorization;
-  if (authorization !== undefined) {
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
-    if (!match?.[1]) return unauthorized;
-    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return unauthorized;
-    if (params.client_secret !== undefined) {
-      // RFC 6749 §2.3: a client must not use more than one authentication method per request.
-      return {
-        ok: false,
-        status: 400,
-        error: 'invalid_request',
-        description: 'Only one client authentication method may be used',
-      };
-    }
-    const clientId = decodeBasicPart(decoded.slice(0, colon));
-    if (params.client_id !== undefined && params.client_id !== clientId) return unauthorized;
-    return { ok: true, clientId, clientSecret: decodeBasicPart(decoded.slice(colon + 1)) };
-  }
-  if (!params.client_id || !params.client_secret) return unauthorized;
-  return { ok: true, clientId: params.client_id, clientSecret: params.client_secret };
-}
-
-/** Constant-time comparison; hashing first equalises the lengths timingSafeEqual requires. */
-function secretsEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
-
-function splitScope(scope: string | undefined): string[] {
-  return (scope ?? '').split(' ').filter((s) => s.length > 0);
-}
-
 function formatUrlHost(address: AddressInfo): string {
   // A wildcard bind is reachable on loopback; a URL with 0.0.0.0 is not portable.
   if (address.address === '0.0.0.0') return '127.0.0.1';
   if (address.address === '::') return '[::1]';
   return address.family === 'IPv6' ? `[${address.address}]` : address.address;
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export async function startAuth0Emulator(
@@ -305,57 +178,32 @@ export async function startAuth0Emulator(
       }, ms);
       timers.set(timer, resolve);
     });
+  // What the diagnostic routes need so that close() cuts their waits short and stops their writes.
+  const lifecycle: DiagnosticLifecycle = { wait, closed: () => closed };
 
-  async function issueAccessToken(clientId: string, audience: string, scopes: string[]) {
+  async function issueAccessToken(
+    clientId: string,
+    audience: string,
+    scopes: string[],
+  ): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = {
-      iss: fault === 'wrong_issuer' ? EVIL_ISSUER : issuer,
+      iss: issuer,
       sub: `${clientId}@clients`,
       aud: audience,
-      iat: fault === 'expired' ? now - lifetime - 3600 : now,
-      exp: fault === 'expired' ? now - 3600 : now + lifetime,
+      iat: now,
+      exp: now + lifetime,
       azp: clientId,
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
       gty: 'client-credentials',
       // Auth0 adds this when RBAC "Add Permissions in the Access Token" is on.
       permissions: scopes,
     };
-    if (fault === 'missing_exp') delete claims.exp;
-
-    switch (fault) {
-      case 'opaque':
-        return randomBytes(32).toString('base64url');
-      case 'alg_none':
-        return new UnsecuredJWT(claims).encode();
-      case 'unknown_key':
-        return new SignJWT(claims)
-          .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: attackerKey.kid })
-          .sign(attackerKey.privateKey);
-      case 'embedded_jwk':
-        return new SignJWT(claims)
-          .setProtectedHeader({
-            alg: 'RS256',
-            typ: 'JWT',
-            kid: attackerKey.kid,
-            jwk: attackerKey.publicJwk,
-          })
-          .sign(attackerKey.privateKey);
-      case 'jku':
-        return new SignJWT(claims)
-          .setProtectedHeader({
-            alg: 'RS256',
-            typ: 'JWT',
-            kid: attackerKey.kid,
-            jku: `${url}/attacker/jwks.json`,
-          })
-          .sign(attackerKey.privateKey);
-      default: {
-        const token = await new SignJWT(claims)
-          .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signingKey.kid })
-          .sign(signingKey.privateKey);
-        return fault === 'bad_signature' ? corruptSignature(token) : token;
-      }
-    }
+    return encodeToken(fault, faultClaims(fault, claims, now, lifetime), {
+      signing: signingKey,
+      attacker: attackerKey,
+      attackerJwksUri: `${url}/attacker/jwks.json`,
+    });
   }
 
   async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -485,60 +333,6 @@ export async function startAuth0Emulator(
     };
   }
 
-  async function handleEcho(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const rawUrl = req.url ?? '/';
-    const q = rawUrl.indexOf('?');
-    const body = await readBody(req);
-    sendJson(res, 200, {
-      method: req.method,
-      path: q < 0 ? rawUrl : rawUrl.slice(0, q),
-      query: q < 0 ? '' : rawUrl.slice(q),
-      headers: req.headers,
-      body: body.toString('utf8'),
-    });
-  }
-
-  async function handleSlow(res: ServerResponse, search: URLSearchParams): Promise<void> {
-    const ms = Math.min(Math.max(Number(search.get('ms') ?? '0') || 0, 0), MAX_WAIT_MS);
-    await wait(ms);
-    if (closed || res.destroyed) return;
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 4 });
-    res.end('slow');
-  }
-
-  async function handleStream(res: ServerResponse, search: URLSearchParams): Promise<void> {
-    const requested = Math.trunc(Number(search.get('chunks') ?? '5') || 0);
-    const chunks = Math.min(Math.max(requested, 0), MAX_STREAM_CHUNKS);
-    // No content-length: node then uses Transfer-Encoding: chunked.
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-emulator': 'yes' });
-    res.flushHeaders();
-    for (let i = 0; i < chunks; i++) {
-      if (closed || res.destroyed) return;
-      res.write(`chunk ${i}\n`);
-      await wait(STREAM_CHUNK_DELAY_MS);
-    }
-    if (!res.destroyed) res.end();
-  }
-
-  function handleStatus(req: IncomingMessage, res: ServerResponse, codeText: string): void {
-    const code = Number(codeText);
-    if (!/^[0-9]{3}$/.test(codeText) || code < 200 || code > 599) {
-      sendJson(res, 400, { error: 'invalid_request', error_description: 'status must be 200-599' });
-      return;
-    }
-    const headers = {
-      'x-emulator': 'yes',
-      'set-cookie': 'emulator=yes; Path=/; HttpOnly',
-    };
-    // These statuses may not carry a body (RFC 9110 §15.3.5, §15.4.5).
-    if (code === 204 || code === 304 || req.method === 'HEAD') {
-      res.writeHead(code, headers);
-      res.end();
-      return;
-    }
-    sendJson(res, code, { status: code }, headers);
-  }
-
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsedUrl = new URL(req.url ?? '/', 'http://emulator.invalid');
     const path = parsedUrl.pathname;
@@ -569,8 +363,8 @@ export async function startAuth0Emulator(
       return;
     }
     if (path.startsWith('/api/echo')) return handleEcho(req, res);
-    if (path === '/api/slow') return handleSlow(res, parsedUrl.searchParams);
-    if (path === '/api/stream') return handleStream(res, parsedUrl.searchParams);
+    if (path === '/api/slow') return handleSlow(lifecycle, res, parsedUrl.searchParams);
+    if (path === '/api/stream') return handleStream(lifecycle, res, parsedUrl.searchParams);
     const status = /^\/api\/status\/([^/]+)$/.exec(path);
     if (status?.[1]) return handleStatus(req, res, status[1]);
 
@@ -644,16 +438,4 @@ export async function startAuth0Emulator(
       });
     },
   };
-}
-
-/**
- * Flips bits in the last signature byte. Editing the last base64url character alone is not
- * enough: for a 256-byte RSA signature its low bits are padding a decoder ignores.
- */
-function corruptSignature(token: string): string {
-  const dot = token.lastIndexOf('.');
-  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
-  const last = signature.length - 1;
-  signature[last] = (signature[last] ?? 0) ^ 0xff;
-  return `${token.slice(0, dot + 1)}${signature.toString('base64url')}`;
 }
