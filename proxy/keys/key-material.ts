@@ -67,7 +67,7 @@ export function parsePrivateKey(text: string): KeyObject {
     return createPrivateKey({ key: jwk as Record<string, string>, format: 'jwk' });
   }
   if (!trimmed.includes('PRIVATE KEY-----')) {
-    throw new Error('expected a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----") or a private JWK');
+    throw new Error('expected a PKCS#8 PEM private key or a private JWK');
   }
   return createPrivateKey({ key: trimmed, format: 'pem' });
 }
