@@ -3,6 +3,7 @@
  * from the upstream JWKS (never from the token itself), an allowed algorithm, the exact issuer,
  * exp, and the audience the client asked for.
  */
+import type { webcrypto } from 'node:crypto';
 import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import { badUpstream, OAuthError, unavailable } from '../http/oauth-error.js';
 import { type UpstreamKeys, UpstreamKeysUnavailable } from '../keys/upstream-keys.js';
@@ -25,6 +26,35 @@ export class UpstreamTokenRejected extends OAuthError {
   }
 }
 
+/**
+ * jwtVerify with the upstream keys. A token without `kid` may match several published keys of
+ * its algorithm (jose refuses to guess): each candidate is tried, and the token is accepted only
+ * if one of them verifies it. The candidates all come from the upstream JWKS.
+ */
+async function verifyAgainstUpstreamKeys(token: string, options: VerifyOptions) {
+  const verifyOptions = {
+    issuer: options.issuer,
+    algorithms: [...options.algorithms],
+    clockTolerance: options.clockToleranceSec,
+    requiredClaims: ['exp'],
+  };
+  try {
+    return (await jwtVerify(token, options.keys.resolve, verifyOptions)).payload;
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+    let last: unknown = error;
+    for await (const candidate of error as unknown as AsyncIterable<webcrypto.CryptoKey>) {
+      try {
+        return (await jwtVerify(token, candidate, verifyOptions)).payload;
+      } catch (failure) {
+        last = failure;
+        if (!(failure instanceof errors.JWSSignatureVerificationFailed)) break;
+      }
+    }
+    throw last;
+  }
+}
+
 export async function verifyUpstreamToken(
   token: unknown,
   options: VerifyOptions,
@@ -42,12 +72,7 @@ export async function verifyUpstreamToken(
     if (member in header) throw new UpstreamTokenRejected(`token header carries "${member}"`);
   }
   try {
-    const { payload } = await jwtVerify(token, options.keys.resolve, {
-      issuer: options.issuer,
-      algorithms: [...options.algorithms],
-      clockTolerance: options.clockToleranceSec,
-      requiredClaims: ['exp'],
-    });
+    const payload = await verifyAgainstUpstreamKeys(token, options);
     for (const audience of options.audiences) {
       const aud = payload.aud;
       const carried = Array.isArray(aud) ? aud.includes(audience) : aud === audience;
