@@ -14,6 +14,7 @@ export const DEFAULTS = {
     jwks_cooldown: '30s',
     jwks_stale_if_error: '1h',
     discovery_max_age: '5m',
+    blocked_paths: [] as string[],
   },
   tokens: {
     max_lifetime: '1h',

@@ -224,6 +224,12 @@ export const configSchema = z
       discovery_max_age: duration('How long the upstream discovery document is cached').prefault(
         DEFAULTS.upstream.discovery_max_age,
       ),
+      blocked_paths: z
+        .array(z.string().startsWith('/'))
+        .default([...DEFAULTS.upstream.blocked_paths])
+        .describe(
+          'Upstream paths never proxied (404), with everything below them: other endpoints that issue tokens',
+        ),
     }),
     signing: z.strictObject({
       keys: z

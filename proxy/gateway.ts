@@ -88,6 +88,20 @@ function isTokenRoute(route: string, upstream: Config['upstream']): boolean {
   return routeKey(proxied) === routeKey(new URL(upstream.token_path, upstream.url).pathname);
 }
 
+/**
+ * Whether a request targets a blocked upstream path or anything below it, spelled however, as
+ * the client sent it or as the proxy would append it to the upstream's base path.
+ */
+function isBlockedRoute(route: string, upstream: Config['upstream']): boolean {
+  if (upstream.blocked_paths.length === 0) return false;
+  const base = new URL(upstream.url).pathname.replace(/\/+$/, '');
+  const candidates = base === '' ? [route] : [route, routeKey(`${base}${route}`)];
+  return upstream.blocked_paths.some((blocked) => {
+    const key = routeKey(blocked);
+    return candidates.some((candidate) => candidate === key || candidate.startsWith(`${key}/`));
+  });
+}
+
 const JWKS_KEY = routeKey(JWKS_PATH);
 const DISCOVERY_KEYS = new Set([...DISCOVERY_PATHS].map(routeKey));
 const TOKEN_METHODS = 'POST, OPTIONS';
@@ -157,6 +171,11 @@ export function createGatewayHandler(deps: GatewayDeps) {
     }
     if (DISCOVERY_KEYS.has(route) && isRead) {
       void serveDiscovery(res, runtime, logger, requestId);
+      return;
+    }
+    if (isBlockedRoute(route, runtime.config.upstream)) {
+      req.resume();
+      sendJson(res, 404, { error: 'not_found', error_description: 'this path is not served' });
       return;
     }
     deps.proxy.forward(
