@@ -136,7 +136,8 @@ async function reissue(
     audience: tokenAudiences(claims),
     claims,
   });
-  for (const verdict of decision.refused) {
+  // Refused (requested) and withheld (nothing requested) scopes both count under their reason.
+  for (const verdict of [...decision.refused, ...decision.withheld]) {
     metrics.scopesRemoved.inc({ reason: verdict.reason ?? 'policy' });
   }
   const mustRefuse =
@@ -146,7 +147,11 @@ async function reissue(
     timer();
     throw refusalError(decision);
   }
-  const notRequested = granted.filter((scope) => !decision.issued.includes(scope)).length;
+  const counted = new Set([
+    ...decision.issued,
+    ...decision.withheld.map((verdict) => verdict.scope),
+  ]);
+  const notRequested = granted.filter((scope) => !counted.has(scope)).length;
   if (notRequested > 0) metrics.scopesRemoved.inc({ reason: 'not_requested' }, notRequested);
   const audiences = tokenAudiences(claims);
   let issued: Awaited<ReturnType<typeof issueToken>>;
@@ -175,7 +180,7 @@ async function reissue(
   };
   if (decision.issued.length > 0) body.scope = decision.issued.join(' ');
   else delete body.scope;
-  const narrowed = decision.refused.length > 0 || notRequested > 0;
+  const narrowed = decision.refused.length > 0 || decision.withheld.length > 0 || notRequested > 0;
   return { body, outcome: narrowed ? 'narrowed' : 'issued' };
 }
 

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
 import { jwtPayload, postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { scrape } from '../support/prometheus.js';
 
 const API = 'https://api.example.com';
 const GRANTED = ['accounts.*', 'clients.*', 'admin.*', 'reports.*.*', 'read:claims'];
@@ -105,10 +106,18 @@ describe('grants by template (Auth0 emulator, scope_request: omit)', () => {
   });
 
   it('issues every granted scope a policy does not withhold when nothing is requested', async () => {
+    const before = await scrape(gateway.adminUrl);
     const answer = await token(undefined);
     expect(answer.status).toBe(200);
     // accounts.*, clients.* and admin.* stand for scopes whose policies they cannot satisfy
     expect(answer.claims?.scope).toBe('reports.*.* read:claims');
+    // The three withheld templates count as removed by policy, and the request as narrowed.
+    const after = await scrape(gateway.adminUrl);
+    const delta = (name: string, labels: Record<string, string>) =>
+      after.value(name, labels) - before.value(name, labels);
+    expect(delta('scopegate_scopes_removed_total', { reason: 'policy' })).toBe(3);
+    expect(delta('scopegate_scopes_removed_total', { reason: 'not_requested' })).toBe(0);
+    expect(delta('scopegate_token_requests_total', { outcome: 'narrowed' })).toBe(1);
   });
 
   it('refuses requested scopes nothing granted covers, naming only those', async () => {
