@@ -4,6 +4,7 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import type { Metrics } from './metrics.js';
@@ -24,6 +25,8 @@ export interface Runtime {
   decider: Decider;
   /** The configured scope templates, compiled once (for `scope_request: templates`). */
   scopeTemplates: CompiledTemplate[];
+  /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
+  routes: UpstreamRoutes;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -67,5 +70,6 @@ export async function buildRuntime(
     upstreamKeys,
     decider,
     scopeTemplates: [...policies.templates],
+    routes: new UpstreamRoutes(config.upstream),
   };
 }

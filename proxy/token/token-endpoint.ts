@@ -128,12 +128,13 @@ async function reissue(
   record.clientId = clientId;
   record.grantType = grantType;
   const granted = tokenScopes(claims);
+  const audiences = tokenAudiences(claims);
   const decision = runtime.decider.decide({
     requested: request.requestedScopes,
     granted,
     clientId,
     grantType,
-    audience: tokenAudiences(claims),
+    audience: audiences,
     claims,
   });
   // Refused (requested) and withheld (nothing requested) scopes both count under their reason.
@@ -153,7 +154,6 @@ async function reissue(
   ]);
   const notRequested = granted.filter((scope) => !counted.has(scope)).length;
   if (notRequested > 0) metrics.scopesRemoved.inc({ reason: 'not_requested' }, notRequested);
-  const audiences = tokenAudiences(claims);
   let issued: Awaited<ReturnType<typeof issueToken>>;
   try {
     issued = await issueToken({
