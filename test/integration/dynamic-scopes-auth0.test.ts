@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
-import { jwtPayload, postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
+import {
+  postForm,
+  readTokenAnswer,
+  startTestGateway,
+  type TestGateway,
+  type TokenAnswer,
+} from '../support/gateway.js';
 import { scrape } from '../support/prometheus.js';
 
 const API = 'https://api.example.com';
@@ -52,12 +58,6 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-interface TokenAnswer {
-  status: number;
-  body: Record<string, unknown>;
-  claims?: Record<string, unknown>;
-}
-
 async function token(
   scope: string | undefined,
   client: [string, string] = ['m2m', 'm2m-secret'],
@@ -70,13 +70,7 @@ async function token(
     audience: API,
     ...(scope === undefined ? {} : { scope }),
   });
-  const body = (await response.json()) as Record<string, unknown>;
-  const access = body.access_token;
-  return {
-    status: response.status,
-    body,
-    ...(typeof access === 'string' ? { claims: jwtPayload(access) } : {}),
-  };
+  return readTokenAnswer(response);
 }
 
 function expectRefused(answer: TokenAnswer, refused: string): void {

@@ -9,7 +9,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jwtPayload, postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
+import {
+  postForm,
+  readTokenAnswer,
+  startTestGateway,
+  type TestGateway,
+} from '../support/gateway.js';
 
 const API = 'https://api.example.com';
 const GRANTED = 'payments.* profile.read';
@@ -113,13 +118,7 @@ async function token(grantType: string, scope?: string) {
     ...(grantType === 'refresh_token' ? { refresh_token: 'r' } : {}),
     ...(scope === undefined ? {} : { scope }),
   });
-  const body = (await response.json()) as Record<string, unknown>;
-  const access = body.access_token;
-  return {
-    status: response.status,
-    body,
-    claims: typeof access === 'string' ? jwtPayload(access) : undefined,
-  };
+  return readTokenAnswer(response);
 }
 
 describe('grant-type policies', () => {

@@ -6,7 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OidcUpstream, startOidcUpstream } from '../fixtures/oidc-upstream.js';
-import { jwtPayload, postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
+import {
+  postForm,
+  readTokenAnswer,
+  startTestGateway,
+  type TestGateway,
+} from '../support/gateway.js';
 
 const RESOURCE_SCOPES = 'accounts.* clients.* reports.read';
 
@@ -67,13 +72,7 @@ async function token(scope: string | undefined, target: TestGateway = templates)
     client_secret: 'cc-secret',
     ...(scope === undefined ? {} : { scope }),
   });
-  const body = (await response.json()) as Record<string, unknown>;
-  const access = body.access_token;
-  return {
-    status: response.status,
-    body,
-    claims: typeof access === 'string' ? jwtPayload(access) : undefined,
-  };
+  return readTokenAnswer(response);
 }
 
 describe('scope_request: templates against oidc-provider', () => {

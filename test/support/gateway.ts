@@ -164,6 +164,24 @@ export function postForm(
   });
 }
 
+export interface TokenAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  /** The issued access token's payload, when there is one. */
+  claims?: Record<string, unknown>;
+}
+
+/** Reads a token endpoint answer and decodes the access token it carries, if any. */
+export async function readTokenAnswer(response: Response): Promise<TokenAnswer> {
+  const body = (await response.json()) as Record<string, unknown>;
+  const access = body.access_token;
+  return {
+    status: response.status,
+    body,
+    ...(typeof access === 'string' ? { claims: jwtPayload(access) } : {}),
+  };
+}
+
 /** Decodes a JWT's payload without verifying it (assertions only). */
 export function jwtPayload(token: string): Record<string, unknown> {
   const part = token.split('.')[1] ?? '';
