@@ -3,14 +3,14 @@
  * drop, the partner array format, request parsing, upstream errors and outages, and every way the
  * emulator can break a token. The upstream's own token must never reach the client.
  */
-import { createServer } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,
   type TokenFault,
 } from '../../proxy/demo/auth0-emulator.js';
+import { closedPortUrl } from '../support/closed-port.js';
 import {
   jwtHeader,
   jwtPayload,
@@ -489,11 +489,7 @@ describe('upstream errors and outages', () => {
   });
 
   it('answers 502 JSON when the upstream is down', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const down = await startTestGateway({ upstreamUrl: `http://127.0.0.1:${port}` });
+    const down = await startTestGateway({ upstreamUrl: await closedPortUrl() });
     try {
       const response = await postForm(`${down.url}/oauth/token`, {
         grant_type: 'client_credentials',

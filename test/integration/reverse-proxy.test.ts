@@ -9,6 +9,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
+import { closedPortUrl } from '../support/closed-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { chunkedBody, rawMessage, rawRequest } from '../support/raw-http.js';
 
@@ -382,11 +383,7 @@ describe('malformed request targets', () => {
 
 describe('upstream failures', () => {
   it('answers 502 JSON when the upstream is unreachable', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const down = await startTestGateway({ upstreamUrl: `http://127.0.0.1:${port}` });
+    const down = await startTestGateway({ upstreamUrl: await closedPortUrl() });
     try {
       const response = await fetch(`${down.url}/api/echo`);
       expect(response.status).toBe(502);
