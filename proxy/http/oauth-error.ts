@@ -8,18 +8,50 @@ export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_scope'
   | 'invalid_client'
+  | 'invalid_grant'
+  | 'invalid_target'
+  | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'server_error'
   | 'temporarily_unavailable';
 
+/**
+ * What went wrong, for metrics and logs: read from here, never from the wording of the
+ * description, so rewording a message cannot move a metric.
+ */
+export type OAuthErrorKind =
+  /** The client's request is malformed or names something it may not have. */
+  | 'client_request'
+  /** Scopes the client asked for are refused by grants or policies. */
+  | 'scope_refused'
+  /** The upstream answered the token request with its own OAuth error. */
+  | 'upstream_error'
+  /** The upstream could not be reached, timed out, or its keys/discovery are unavailable. */
+  | 'upstream_unavailable'
+  /** The upstream answered with something that is not a trustworthy token. */
+  | 'upstream_untrusted'
+  /** scopegate itself failed (signing, an unexpected exception). */
+  | 'internal';
+
+function defaultKind(error: OAuthErrorCode, status: number): OAuthErrorKind {
+  if (error === 'temporarily_unavailable') return 'upstream_unavailable';
+  if (status === 502) return 'upstream_untrusted';
+  if (status >= 500) return 'internal';
+  return 'client_request';
+}
+
 export class OAuthError extends Error {
+  readonly kind: OAuthErrorKind;
+
   constructor(
     readonly error: OAuthErrorCode,
     readonly description: string,
     readonly status: number,
+    kind?: OAuthErrorKind,
   ) {
     super(`${error}: ${description}`);
     this.name = 'OAuthError';
+    this.kind = kind ?? defaultKind(error, status);
   }
 
   toJSON(): { error: string; error_description: string } {
@@ -31,13 +63,16 @@ export const invalidRequest = (description: string) =>
   new OAuthError('invalid_request', description, 400);
 export const invalidScope = (description: string) =>
   new OAuthError('invalid_scope', description, 400);
+/** Requested scopes that grants or policies refuse (as opposed to a malformed scope). */
+export const scopeRefused = (description: string) =>
+  new OAuthError('invalid_scope', description, 400, 'scope_refused');
 /** The upstream answered with something the gateway cannot turn into a trustworthy token. */
 export const badUpstream = (description: string) =>
-  new OAuthError('server_error', description, 502);
+  new OAuthError('server_error', description, 502, 'upstream_untrusted');
 export const internalError = (description: string) =>
-  new OAuthError('server_error', description, 500);
+  new OAuthError('server_error', description, 500, 'internal');
 export const unavailable = (description: string, status = 503) =>
-  new OAuthError('temporarily_unavailable', description, status);
+  new OAuthError('temporarily_unavailable', description, status, 'upstream_unavailable');
 
 /** Writes a JSON body with the headers every gateway-made response carries. */
 export function sendJson(

@@ -22,7 +22,12 @@ export interface VerifyOptions {
 
 export class UpstreamTokenRejected extends OAuthError {
   constructor(readonly reason: string) {
-    super('server_error', 'the upstream issued a token that failed verification', 502);
+    super(
+      'server_error',
+      'the upstream issued a token that failed verification',
+      502,
+      'upstream_untrusted',
+    );
   }
 }
 
