@@ -8,11 +8,18 @@ import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import type { Metrics } from './metrics.js';
+import { IssuerPath } from './oidc/issuer-path.js';
 import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
 import type { CompiledTemplate } from './scope/template.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
+
+/** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
+export const DISCOVERY_WELL_KNOWN = [
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+] as const;
 
 export interface Runtime {
   generation: number;
@@ -27,6 +34,8 @@ export interface Runtime {
   scopeTemplates: CompiledTemplate[];
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
+  /** The issuer's path, under which scopegate serves its documents and endpoints. */
+  issuerPath: IssuerPath;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -71,5 +80,6 @@ export async function buildRuntime(
     decider,
     scopeTemplates: [...policies.templates],
     routes: new UpstreamRoutes(config.upstream),
+    issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
   };
 }
