@@ -43,7 +43,7 @@ export async function forwardTokenRequest(
       'x-request-id',
       ...FORWARDED_HEADER_NAMES,
     ]),
-    ...forwardedHeaders(req),
+    ...forwardedHeaders(req, runtime.trustedProxies),
     'content-type':
       request.body.kind === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',
     'content-length': String(Buffer.byteLength(payload)),
