@@ -4,6 +4,7 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { TrustedProxies } from './http/trusted-proxies.js';
 import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
@@ -36,6 +37,8 @@ export interface Runtime {
   routes: UpstreamRoutes;
   /** The issuer's path, under which scopegate serves its documents and endpoints. */
   issuerPath: IssuerPath;
+  /** server.trusted_proxies: peers whose forwarding headers are believed. */
+  trustedProxies: TrustedProxies;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -81,5 +84,6 @@ export async function buildRuntime(
     scopeTemplates: [...policies.templates],
     routes: new UpstreamRoutes(config.upstream),
     issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
+    trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }
