@@ -4,6 +4,7 @@
  * exception is `resource`, which RFC 8707 §2 lets a client repeat.
  */
 import type { IncomingMessage } from 'node:http';
+import { duplicateJsonKey } from './json-duplicates.js';
 import { invalidRequest, OAuthError } from './oauth-error.js';
 
 export type BodyKind = 'form' | 'json';
@@ -105,36 +106,13 @@ function parseJson(text: string): Collected {
   return collected;
 }
 
-/**
- * JSON.parse keeps the last of duplicate keys silently; a repeated key must be refused like a
- * repeated form parameter, so top-level keys are counted before parsing.
- */
-function assertNoDuplicateJsonKeys(text: string): void {
-  const keys = new Set<string>();
-  let depth = 0;
-  const tokens = text.matchAll(/"(?:[^"\\]|\\.)*"\s*:?|[{}[\]]/g);
-  for (const [token] of tokens) {
-    if (token === '{' || token === '[') depth++;
-    else if (token === '}' || token === ']') depth--;
-    else if (depth === 1 && token.endsWith(':')) {
-      let key: string;
-      try {
-        key = JSON.parse(token.slice(0, -1).trim()) as string;
-      } catch {
-        // A key JSON cannot read (a raw control character, a bad escape): the body is not
-        // JSON, which is the client's error, not a server failure.
-        throw invalidRequest('request body is not valid JSON');
-      }
-      if (keys.has(key)) throw invalidRequest(`parameter "${key}" is repeated`);
-      keys.add(key);
-    }
-  }
-}
-
 export function parseTokenRequestBody(body: Buffer, kind: BodyKind): TokenRequestBody {
   const text = body.toString('utf8');
   if (kind === 'json') {
-    assertNoDuplicateJsonKeys(text);
+    // JSON.parse keeps the last of repeated keys silently; a repeated key is refused like a
+    // repeated form parameter.
+    const repeated = duplicateJsonKey(text);
+    if (repeated !== undefined) throw invalidRequest(`parameter "${repeated}" is repeated`);
     const { params, resources } = parseJson(text);
     return { kind, params, resources };
   }

@@ -11,7 +11,10 @@ export interface AccessRecord {
   outcome: TokenOutcome;
   status: number;
   grantType?: string;
-  clientId?: string;
+  /** The client the verified upstream token names. */
+  clientId?: string | undefined;
+  /** The client the request names: for the log line only. */
+  clientIdHint?: string | undefined;
   requested?: number;
   issued?: number;
   upstreamStatus?: number;
@@ -44,6 +47,7 @@ export function recordAccess(
       requestId,
       route: 'token',
       clientId: record.clientId,
+      clientIdHint: record.clientIdHint,
       grantType: record.grantType,
       requestedScopes: record.requested,
       issuedScopes: record.issued,
