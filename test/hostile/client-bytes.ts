@@ -77,7 +77,7 @@ export function postFormBytes(
         if (colon > 0)
           parsed[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
-      let payload = split < 0 ? Buffer.alloc(0) : all.subarray(split + 4);
+      let payload: Buffer = split < 0 ? Buffer.alloc(0) : all.subarray(split + 4);
       if (parsed['transfer-encoding'] === 'chunked') payload = dechunk(payload);
       const text = contentDecoded(payload, parsed['content-encoding']).toString('utf8');
       resolve({

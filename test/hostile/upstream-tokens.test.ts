@@ -42,9 +42,7 @@ const now = () => Math.floor(Date.now() / 1000);
 const CLAIMS = { sub: 'svc', client_id: 'svc', scope: 'a b c admin' };
 
 /** Plants the answer `build` makes around a token; returns what the client got and the token. */
-async function exchange(
-  build: (idp: CustomUpstream) => Promise<{ token: string; answer: CustomTokenAnswer }>,
-) {
+async function exchange(build: (idp: CustomUpstream) => Promise<Planted> | Planted) {
   let planted = '';
   upstream.setHandler(async (_request, idp) => {
     const { token, answer } = await build(idp);
@@ -57,8 +55,13 @@ async function exchange(
   return answer;
 }
 
+interface Planted {
+  token: string;
+  answer: CustomTokenAnswer;
+}
+
 /** A token response around a token the upstream signs from the exact JSON texts given. */
-function rawTokenAnswer(idp: CustomUpstream, header: string, payload: string) {
+function rawTokenAnswer(idp: CustomUpstream, header: string, payload: string): Planted {
   const token = idp.signRaw(header, payload);
   return {
     token,
@@ -70,7 +73,7 @@ async function signedAnswer(
   idp: CustomUpstream,
   claims: Record<string, unknown>,
   extra: Record<string, unknown> = {},
-) {
+): Promise<Planted> {
   const token = await idp.sign(claims);
   return {
     token,
