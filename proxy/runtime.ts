@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
-import type { Metrics } from './metrics.js';
+import { configuredClientIds, type Metrics } from './metrics.js';
 import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
@@ -25,6 +25,8 @@ export interface Runtime {
   decider: Decider;
   /** The configured scope templates, compiled once (for `scope_request: templates`). */
   scopeTemplates: CompiledTemplate[];
+  /** Client ids the configuration names: the only client_id metric label values. */
+  labelledClients: ReadonlySet<string>;
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
 }
@@ -70,6 +72,7 @@ export async function buildRuntime(
     upstreamKeys,
     decider,
     scopeTemplates: [...policies.templates],
+    labelledClients: configuredClientIds(config),
     routes: new UpstreamRoutes(config.upstream),
   };
 }

@@ -4,7 +4,8 @@
  * exception is `resource`, which RFC 8707 §2 lets a client repeat.
  */
 import type { IncomingMessage } from 'node:http';
-import { duplicateJsonKey } from './json-duplicates.js';
+import { parseFormPairs, TooManyFormPairs } from './form-urlencoded.js';
+import { jsonShapeProblem } from './json-duplicates.js';
 import { invalidRequest, OAuthError } from './oauth-error.js';
 
 export type BodyKind = 'form' | 'json';
@@ -18,6 +19,16 @@ export interface TokenRequestBody {
 }
 
 const REPEATABLE = 'resource';
+
+/**
+ * Token requests carry about ten parameters. A body with far more (a megabyte of `a=&b=&...` or
+ * of JSON members, or of nested brackets) is refused by a linear count before the full parse, so
+ * a hostile body costs about what a plain one of the same size does.
+ */
+export const MAX_PARAMETERS = 64;
+const JSON_LIMITS = { maxDepth: 4, maxMembers: MAX_PARAMETERS };
+
+const tooManyParameters = () => invalidRequest(`more than ${MAX_PARAMETERS} parameters`);
 
 export function bodyKind(contentType: string | undefined): BodyKind | undefined {
   const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
@@ -63,6 +74,7 @@ function collector(): Collected {
 
 function addParam(collected: Collected, name: string, value: string) {
   if (name === REPEATABLE) {
+    if (collected.resources.length >= MAX_PARAMETERS) throw tooManyParameters();
     if (value !== '') collected.resources.push(value);
     return;
   }
@@ -72,9 +84,16 @@ function addParam(collected: Collected, name: string, value: string) {
   if (value !== '') params.set(name, value);
 }
 
-function parseForm(text: string): Collected {
+function parseForm(body: Buffer): Collected {
+  let pairs: Array<[string, string]>;
+  try {
+    pairs = parseFormPairs(body, MAX_PARAMETERS);
+  } catch (error) {
+    if (error instanceof TooManyFormPairs) throw tooManyParameters();
+    throw error;
+  }
   const collected = collector();
-  for (const [name, value] of new URLSearchParams(text)) addParam(collected, name, value);
+  for (const [name, value] of pairs) addParam(collected, name, value);
   return collected;
 }
 
@@ -107,16 +126,20 @@ function parseJson(text: string): Collected {
 }
 
 export function parseTokenRequestBody(body: Buffer, kind: BodyKind): TokenRequestBody {
-  const text = body.toString('utf8');
   if (kind === 'json') {
+    const text = body.toString('utf8');
     // JSON.parse keeps the last of repeated keys silently; a repeated key is refused like a
     // repeated form parameter.
-    const repeated = duplicateJsonKey(text);
-    if (repeated !== undefined) throw invalidRequest(`parameter "${repeated}" is repeated`);
+    const problem = jsonShapeProblem(text, JSON_LIMITS);
+    if (problem?.kind === 'repeated') {
+      throw invalidRequest(`parameter "${problem.name}" is repeated`);
+    }
+    if (problem?.kind === 'too_many_members') throw tooManyParameters();
+    if (problem?.kind === 'too_deep') throw invalidRequest('request body nests too deeply');
     const { params, resources } = parseJson(text);
     return { kind, params, resources };
   }
-  const { params, resources } = parseForm(text);
+  const { params, resources } = parseForm(body);
   return { kind, params, resources };
 }
 

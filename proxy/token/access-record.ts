@@ -5,7 +5,7 @@
 
 import type { OAuthError, OAuthErrorKind } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
-import type { Metrics, TokenOutcome } from '../metrics.js';
+import { clientLabel, type Metrics, type TokenOutcome } from '../metrics.js';
 
 export interface AccessRecord {
   outcome: TokenOutcome;
@@ -41,8 +41,14 @@ export function recordAccess(
   requestId: string,
   metrics: Metrics,
   logger: Logger,
+  /** Client ids the configuration names: the only ones a metric label shows. */
+  labelledClients: ReadonlySet<string>,
 ): void {
-  metrics.countToken(record.outcome, record.grantType, record.clientId);
+  metrics.countToken(
+    record.outcome,
+    record.grantType,
+    clientLabel(record.clientId, labelledClients),
+  );
   logger.info(
     {
       requestId,

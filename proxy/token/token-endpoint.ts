@@ -141,6 +141,13 @@ export async function handleTokenRequest(
       error instanceof UpstreamTokenRejected ? error.reason : error.description.slice(0, 200);
     sendOAuthError(res, error);
   } finally {
-    recordAccess(record, started, context.requestId, metrics, context.logger);
+    recordAccess(
+      record,
+      started,
+      context.requestId,
+      metrics,
+      context.logger,
+      runtime.labelledClients,
+    );
   }
 }

@@ -6,6 +6,12 @@ import { bodyKind, parseTokenRequestBody, readBody, type TokenRequestBody } from
 import { invalidRequest, invalidScope } from '../http/oauth-error.js';
 import { parseScopeParameter } from '../scope/grammar.js';
 
+/**
+ * More scopes than any client asks for in one request: a longer list is refused before it is
+ * split, decided or forwarded.
+ */
+export const MAX_REQUESTED_SCOPES = 1024;
+
 export interface TokenRequest {
   body: TokenRequestBody;
   grantType: string | undefined;
@@ -68,6 +74,15 @@ function basicAuthClientId(header: string | undefined): string | undefined {
   }
 }
 
+/** The scopes the request asks for (undefined: no scope parameter); throws invalid_scope. */
+export function requestedScopesOf(params: ReadonlyMap<string, string>): string[] | undefined {
+  const scope = params.get('scope');
+  if (scope === undefined) return undefined;
+  const parsed = parseScopeParameter(scope, MAX_REQUESTED_SCOPES);
+  if (!parsed.ok) throw invalidScope(parsed.reason);
+  return parsed.scopes;
+}
+
 export async function readTokenRequest(
   req: IncomingMessage,
   bodyLimit: number,
@@ -85,13 +100,7 @@ export async function readTokenRequest(
   }
   const body = parseTokenRequestBody(await readBody(req, bodyLimit), kind);
   const params = body.params;
-  let requestedScopes: string[] | undefined;
-  const scope = params.get('scope');
-  if (scope !== undefined) {
-    const parsed = parseScopeParameter(scope);
-    if (!parsed.ok) throw invalidScope(parsed.reason);
-    requestedScopes = parsed.scopes;
-  }
+  const requestedScopes = requestedScopesOf(params);
   const audience = params.get('audience');
   return {
     body,
