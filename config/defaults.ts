@@ -21,6 +21,24 @@ export const DEFAULTS = {
     on_unauthorized_scope: 'reject',
     scope_format: 'string',
     clock_tolerance: '30s',
+    min_lifetime: '10s',
+    client_id_claims: ['client_id', 'azp', 'cid', 'appid'],
+    response_members: [] as string[],
+    authorization_claims: {
+      // Keycloak
+      realm_access: 'drop',
+      resource_access: 'drop',
+      authorization: 'drop',
+      // Common role and group claims (Okta, Azure AD / Entra ID, Cognito, Zitadel, ...)
+      roles: 'drop',
+      groups: 'drop',
+      wids: 'drop',
+      entitlements: 'drop',
+      'cognito:groups': 'drop',
+      'urn:zitadel:iam:org:project:roles': 'drop',
+      // RFC 9396 rich authorization requests
+      authorization_details: 'drop',
+    } as Record<string, 'keep' | 'drop'>,
   },
   server: {
     body_limit: 65536,

@@ -10,6 +10,16 @@ import { templateSyntaxError } from '../proxy/scope/template.js';
 import { DEFAULTS } from './defaults.js';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 
+/** Token response members scopegate writes or checks itself: not for the allowlist. */
+const RESPONSE_MEMBERS_SCOPEGATE_OWNS = new Set([
+  'access_token',
+  'token_type',
+  'expires_in',
+  'scope',
+  'refresh_token',
+  'id_token',
+]);
+
 const duration = (what: string) =>
   z
     .string()
@@ -291,6 +301,45 @@ export const configSchema = z
         clock_tolerance: duration('Clock skew allowed when verifying upstream tokens').prefault(
           DEFAULTS.tokens.clock_tolerance,
         ),
+        min_lifetime: duration(
+          'Lifetime an upstream token must have left; less is an error, never a token that expires at once',
+        ).prefault(DEFAULTS.tokens.min_lifetime),
+        client_id_claims: z
+          .array(z.string().min(1))
+          .min(1)
+          .default([...DEFAULTS.tokens.client_id_claims])
+          .describe(
+            'Claims of the verified upstream token naming the client, first present wins (the request never does)',
+          ),
+        response_members: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .refine((name) => !RESPONSE_MEMBERS_SCOPEGATE_OWNS.has(name), {
+                message: 'scopegate always sets or checks this member itself',
+              }),
+          )
+          .default([...DEFAULTS.tokens.response_members])
+          .describe(
+            'Members of the upstream token response passed on besides access_token, token_type, expires_in, scope, refresh_token, id_token',
+          ),
+        authorization_claims: z
+          .record(z.string().min(1), z.enum(['keep', 'drop']))
+          .default({ ...DEFAULTS.tokens.authorization_claims })
+          .transform((given) => ({ ...DEFAULTS.tokens.authorization_claims, ...given }))
+          .describe(
+            'Claims granting access other than scope: drop (not carried into issued tokens) or keep; merged over the default list',
+          ),
+      })
+      .superRefine((tokens, ctx) => {
+        if (tokens.min_lifetime >= tokens.max_lifetime) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['min_lifetime'],
+            message: 'min_lifetime must be shorter than max_lifetime',
+          });
+        }
       })
       .prefault({}),
     clients: z.array(clientRule).default([]).describe('Per-client overrides, first match wins'),

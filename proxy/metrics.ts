@@ -3,7 +3,7 @@
  * status classes. Client ids become a label only when the operator opts in.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { GRANT_TYPES } from '../config/schema.js';
+import { type Config, GRANT_TYPES } from '../config/schema.js';
 
 export const TOKEN_OUTCOMES = [
   'issued',
@@ -30,6 +30,26 @@ const KNOWN_GRANTS = new Set<string>(GRANT_TYPES);
 export function grantLabel(grantType: string | undefined): string {
   if (grantType === undefined) return 'none';
   return KNOWN_GRANTS.has(grantType) ? grantType : 'other';
+}
+
+/**
+ * Client ids the configuration names (clients[].client_id, scopes[].clients): with
+ * metrics.client_id_label on, the only client_id values besides `other` and `unknown`.
+ */
+export function configuredClientIds(config: Config): ReadonlySet<string> {
+  return new Set([
+    ...config.clients.map((rule) => rule.client_id),
+    ...config.scopes.flatMap((policy) => policy.clients ?? []),
+  ]);
+}
+
+/**
+ * The client_id label value: a configured client as itself, any other client under one `other`
+ * (so a flood of made-up client ids cannot add series), no client as `unknown`.
+ */
+export function clientLabel(clientId: string | undefined, known: ReadonlySet<string>): string {
+  if (clientId === undefined) return 'unknown';
+  return known.has(clientId) ? clientId : 'other';
 }
 
 export function statusClass(status: number | undefined): string {
@@ -154,9 +174,10 @@ export class Metrics {
     this.readinessProbe = probe;
   }
 
-  countToken(outcome: TokenOutcome, grantType: string | undefined, clientId?: string): void {
+  /** `client` is already a label value (clientLabel): never a raw client id. */
+  countToken(outcome: TokenOutcome, grantType: string | undefined, client?: string): void {
     const labels: Record<string, string> = { grant_type: grantLabel(grantType), outcome };
-    if (this.clientIdLabel) labels.client_id = clientId ?? 'unknown';
+    if (this.clientIdLabel) labels.client_id = client ?? 'unknown';
     this.tokenRequests.inc(labels);
   }
 

@@ -8,7 +8,7 @@ import { TrustedProxies } from './http/trusted-proxies.js';
 import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
-import type { Metrics } from './metrics.js';
+import { configuredClientIds, type Metrics } from './metrics.js';
 import { IssuerPath } from './oidc/issuer-path.js';
 import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
@@ -33,6 +33,8 @@ export interface Runtime {
   decider: Decider;
   /** The configured scope templates, compiled once (for `scope_request: templates`). */
   scopeTemplates: CompiledTemplate[];
+  /** Client ids the configuration names: the only client_id metric label values. */
+  labelledClients: ReadonlySet<string>;
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
   /** The issuer's path, under which scopegate serves its documents and endpoints. */
@@ -82,6 +84,7 @@ export async function buildRuntime(
     upstreamKeys,
     decider,
     scopeTemplates: [...policies.templates],
+    labelledClients: configuredClientIds(config),
     routes: new UpstreamRoutes(config.upstream),
     issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),

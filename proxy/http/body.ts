@@ -4,6 +4,8 @@
  * exception is `resource`, which RFC 8707 §2 lets a client repeat.
  */
 import type { IncomingMessage } from 'node:http';
+import { parseFormPairs, TooManyFormPairs } from './form-urlencoded.js';
+import { jsonShapeProblem } from './json-duplicates.js';
 import { invalidRequest, OAuthError } from './oauth-error.js';
 
 export type BodyKind = 'form' | 'json';
@@ -17,6 +19,16 @@ export interface TokenRequestBody {
 }
 
 const REPEATABLE = 'resource';
+
+/**
+ * Token requests carry about ten parameters. A body with far more (a megabyte of `a=&b=&...` or
+ * of JSON members, or of nested brackets) is refused by a linear count before the full parse, so
+ * a hostile body costs about what a plain one of the same size does.
+ */
+export const MAX_PARAMETERS = 64;
+const JSON_LIMITS = { maxDepth: 4, maxMembers: MAX_PARAMETERS };
+
+const tooManyParameters = () => invalidRequest(`more than ${MAX_PARAMETERS} parameters`);
 
 export function bodyKind(contentType: string | undefined): BodyKind | undefined {
   const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
@@ -62,6 +74,7 @@ function collector(): Collected {
 
 function addParam(collected: Collected, name: string, value: string) {
   if (name === REPEATABLE) {
+    if (collected.resources.length >= MAX_PARAMETERS) throw tooManyParameters();
     if (value !== '') collected.resources.push(value);
     return;
   }
@@ -71,9 +84,16 @@ function addParam(collected: Collected, name: string, value: string) {
   if (value !== '') params.set(name, value);
 }
 
-function parseForm(text: string): Collected {
+function parseForm(body: Buffer): Collected {
+  let pairs: Array<[string, string]>;
+  try {
+    pairs = parseFormPairs(body, MAX_PARAMETERS);
+  } catch (error) {
+    if (error instanceof TooManyFormPairs) throw tooManyParameters();
+    throw error;
+  }
   const collected = collector();
-  for (const [name, value] of new URLSearchParams(text)) addParam(collected, name, value);
+  for (const [name, value] of pairs) addParam(collected, name, value);
   return collected;
 }
 
@@ -105,40 +125,21 @@ function parseJson(text: string): Collected {
   return collected;
 }
 
-/**
- * JSON.parse keeps the last of duplicate keys silently; a repeated key must be refused like a
- * repeated form parameter, so top-level keys are counted before parsing.
- */
-function assertNoDuplicateJsonKeys(text: string): void {
-  const keys = new Set<string>();
-  let depth = 0;
-  const tokens = text.matchAll(/"(?:[^"\\]|\\.)*"\s*:?|[{}[\]]/g);
-  for (const [token] of tokens) {
-    if (token === '{' || token === '[') depth++;
-    else if (token === '}' || token === ']') depth--;
-    else if (depth === 1 && token.endsWith(':')) {
-      let key: string;
-      try {
-        key = JSON.parse(token.slice(0, -1).trim()) as string;
-      } catch {
-        // A key JSON cannot read (a raw control character, a bad escape): the body is not
-        // JSON, which is the client's error, not a server failure.
-        throw invalidRequest('request body is not valid JSON');
-      }
-      if (keys.has(key)) throw invalidRequest(`parameter "${key}" is repeated`);
-      keys.add(key);
-    }
-  }
-}
-
 export function parseTokenRequestBody(body: Buffer, kind: BodyKind): TokenRequestBody {
-  const text = body.toString('utf8');
   if (kind === 'json') {
-    assertNoDuplicateJsonKeys(text);
+    const text = body.toString('utf8');
+    // JSON.parse keeps the last of repeated keys silently; a repeated key is refused like a
+    // repeated form parameter.
+    const problem = jsonShapeProblem(text, JSON_LIMITS);
+    if (problem?.kind === 'repeated') {
+      throw invalidRequest(`parameter "${problem.name}" is repeated`);
+    }
+    if (problem?.kind === 'too_many_members') throw tooManyParameters();
+    if (problem?.kind === 'too_deep') throw invalidRequest('request body nests too deeply');
     const { params, resources } = parseJson(text);
     return { kind, params, resources };
   }
-  const { params, resources } = parseForm(text);
+  const { params, resources } = parseForm(body);
   return { kind, params, resources };
 }
 

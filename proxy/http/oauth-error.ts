@@ -12,8 +12,71 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'unauthorized_client'
   | 'unsupported_grant_type'
+  | 'access_denied'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'server_error'
   | 'temporarily_unavailable';
+
+/**
+ * Every code a token endpoint may answer with: RFC 6749 §5.2, RFC 8707 (invalid_target),
+ * RFC 8628 §3.5 (device flow), RFC 9449 (DPoP), and the two §4.1.2.1 codes IdPs also use here.
+ */
+export const OAUTH_ERROR_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([
+  'invalid_request',
+  'invalid_scope',
+  'invalid_client',
+  'invalid_grant',
+  'invalid_target',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'access_denied',
+  'authorization_pending',
+  'slow_down',
+  'expired_token',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+  'server_error',
+  'temporarily_unavailable',
+]);
+
+export function isOAuthErrorCode(value: string): value is OAuthErrorCode {
+  return OAUTH_ERROR_CODES.has(value);
+}
+
+/** The longest error_description scopegate emits: enough to explain, too short to smuggle. */
+export const MAX_DESCRIPTION_LENGTH = 300;
+
+/** Characters outside RFC 6749 §5.2's error_description set: %x20-21 / %x23-5B / %x5D-7E. */
+const OUTSIDE_DESCRIPTION_CHARSET = /[^\x20\x21\x23-\x5B\x5D-\x7E]+/g;
+
+/**
+ * Something shaped like a JWS/JWE compact token or a piece of one: a JOSE header's base64url
+ * (`eyJ`) and the segments joined to it by dots. Never part of a description, whoever wrote it.
+ * One character class and no required continuation, so matching stays linear.
+ */
+const COMPACT_TOKEN = /eyJ[A-Za-z0-9_.-]*/g;
+
+/**
+ * An error_description in the RFC 6749 §5.2 character set: double quotes become single ones,
+ * other characters outside it (backslashes, control characters, non-ASCII) become a space, runs of spaces collapse, anything
+ * shaped like a token is removed, and the text is cut to MAX_DESCRIPTION_LENGTH. Linear.
+ */
+export function safeDescription(text: string): string {
+  const cleaned = text
+    .slice(0, MAX_DESCRIPTION_LENGTH * 4)
+    .replace(COMPACT_TOKEN, '(token removed)')
+    .replace(/"/g, "'")
+    .replace(OUTSIDE_DESCRIPTION_CHARSET, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  return cleaned.length > MAX_DESCRIPTION_LENGTH
+    ? `${cleaned.slice(0, MAX_DESCRIPTION_LENGTH - 3)}...`
+    : cleaned;
+}
 
 /**
  * What went wrong, for metrics and logs: read from here, never from the wording of the
@@ -42,22 +105,38 @@ function defaultKind(error: OAuthErrorCode, status: number): OAuthErrorKind {
   return 'client_request';
 }
 
+export interface OAuthErrorBody {
+  error: string;
+  error_description: string;
+  error_uri?: string;
+}
+
 export class OAuthError extends Error {
   readonly kind: OAuthErrorKind;
+  /** Already in the RFC 6749 §5.2 character set, whatever the caller passed. */
+  readonly description: string;
+  /** Only ever set from an upstream error, after checking it (see upstream-error.ts). */
+  errorUri: string | undefined;
+  /** Headers the response carries besides scopegate's own (e.g. the upstream's CORS). */
+  headers: Record<string, string> = {};
 
   constructor(
     readonly error: OAuthErrorCode,
-    readonly description: string,
+    description: string,
     readonly status: number,
     kind?: OAuthErrorKind,
   ) {
-    super(`${error}: ${description}`);
+    const safe = safeDescription(description);
+    super(`${error}: ${safe}`);
     this.name = 'OAuthError';
+    this.description = safe;
     this.kind = kind ?? defaultKind(error, status);
   }
 
-  toJSON(): { error: string; error_description: string } {
-    return { error: this.error, error_description: this.description };
+  toJSON(): OAuthErrorBody {
+    const body: OAuthErrorBody = { error: this.error, error_description: this.description };
+    if (this.errorUri !== undefined) body.error_uri = this.errorUri;
+    return body;
   }
 }
 
@@ -104,6 +183,7 @@ export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
     return;
   }
   sendJson(res, error.status, error.toJSON(), {
+    ...error.headers,
     'cache-control': 'no-store',
     pragma: 'no-cache',
   });

@@ -12,6 +12,7 @@
  * When several grants cover a scope the choice is canonical (exact, then the most specific
  * template), so the explanation does not depend on the order the upstream listed its scopes.
  */
+import type { CompiledScopes } from './compiled-scopes.js';
 import { type CompiledTemplate, compileGrant, isDynamicTemplate, WILDCARD } from './template.js';
 import { contains } from './template-relations.js';
 
@@ -20,24 +21,6 @@ export interface Coverage {
   by: string;
   /** What the covering template's wildcards matched ([] for an exact grant). */
   params: string[];
-}
-
-/**
- * Granted values repeat from token to token (the same client, the same API): each is compiled
- * once and kept. Bounded, because the values come from outside: when full, it starts afresh,
- * which costs one recompilation per value and keeps every lookup a plain Map read.
- */
-const MAX_COMPILED_GRANTS = 8192;
-const compiledGrants = new Map<string, CompiledTemplate>();
-
-function compiled(scope: string): CompiledTemplate {
-  let template = compiledGrants.get(scope);
-  if (!template) {
-    template = compileGrant(scope);
-    if (compiledGrants.size >= MAX_COMPILED_GRANTS) compiledGrants.clear();
-    compiledGrants.set(scope, template);
-  }
-  return template;
 }
 
 /** Negative when `a` is more specific: more literal segments, then more segments, then by name. */
@@ -56,10 +39,17 @@ export class GrantedScopes {
   /** Granted templates that start with a wildcard: they may cover any scope. */
   private readonly wildcardFirst: CompiledTemplate[] = [];
 
-  constructor(granted: readonly string[]) {
+  private readonly compiled: (scope: string) => CompiledTemplate;
+
+  /**
+   * `compiledScopes` is the memo of the configuration generation in force; without one, each
+   * value is compiled afresh (for one-off uses such as a token's permissions).
+   */
+  constructor(granted: readonly string[], compiledScopes?: CompiledScopes) {
+    this.compiled = compiledScopes ? (scope) => compiledScopes.get(scope) : compileGrant;
     this.exact = new Set(granted);
     for (const scope of this.exact) {
-      const template = compiled(scope);
+      const template = this.compiled(scope);
       if (!template.dynamic) continue;
       const first = template.segments[0] as string;
       if (first === WILDCARD) {
@@ -105,7 +95,7 @@ export class GrantedScopes {
     if (scope.includes(WILDCARD)) {
       if (!isDynamicTemplate(scope)) return undefined;
       // A requested template: only a granted template that contains it covers it.
-      const requested = compiled(scope);
+      const requested = this.compiled(scope);
       return this.best(requested.segments, (template) =>
         contains(template, requested) ? template.matchSegments(requested.segments) : null,
       );

@@ -76,7 +76,7 @@ export class ScopeDecider implements Decider {
   }
 
   decide(input: DecisionInput): Decision {
-    const granted = new GrantedScopes(input.granted);
+    const granted = new GrantedScopes(input.granted, this.policies.compiledScopes);
     // Repeated scopes are one scope: one verdict, issued once.
     const nothingRequested = input.requested === undefined;
     const candidates = [...new Set(input.requested ?? input.granted)];

@@ -14,7 +14,16 @@ export type ScopeParseResult = { ok: true; scopes: string[] } | { ok: false; rea
  * Parses a scope parameter strictly: single spaces between tokens, no leading or trailing space,
  * only the characters the grammar allows. Repeated tokens collapse (a set, order kept).
  */
-export function parseScopeParameter(value: string): ScopeParseResult {
+export function parseScopeParameter(
+  value: string,
+  maxTokens = Number.POSITIVE_INFINITY,
+): ScopeParseResult {
+  // Counted before splitting: a megabyte of `a a a ...` is refused without building the list.
+  let separators = 0;
+  for (let at = value.indexOf(' '); at >= 0; at = value.indexOf(' ', at + 1)) {
+    separators += 1;
+    if (separators >= maxTokens) return { ok: false, reason: `more than ${maxTokens} scopes` };
+  }
   const tokens = value.split(' ');
   for (const token of tokens) {
     if (token === '') {

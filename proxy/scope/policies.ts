@@ -10,6 +10,7 @@
  */
 import type { ScopePolicyConfig } from '../../config/schema.js';
 import { claimIncludes } from './claims.js';
+import { CompiledScopes } from './compiled-scopes.js';
 import { compileParamPattern, MAX_PATTERN_INPUT } from './param-pattern.js';
 import { type CompiledTemplate, compileTemplate, isDynamicTemplate, WILDCARD } from './template.js';
 import { TemplateIndex } from './template-index.js';
@@ -170,6 +171,8 @@ export class ScopePolicies {
   readonly templates: readonly CompiledTemplate[];
   /** Claim names validators read: part of every cached decision's key. */
   readonly claimsRead: readonly string[];
+  /** Compiled granted values, kept for this configuration generation only. */
+  readonly compiledScopes = new CompiledScopes();
 
   constructor(configs: readonly ScopePolicyConfig[]) {
     this.policies = configs.map((config, index) => ({

@@ -5,13 +5,16 @@
 
 import type { OAuthError, OAuthErrorKind } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
-import type { Metrics, TokenOutcome } from '../metrics.js';
+import { clientLabel, type Metrics, type TokenOutcome } from '../metrics.js';
 
 export interface AccessRecord {
   outcome: TokenOutcome;
   status: number;
   grantType?: string;
-  clientId?: string;
+  /** The client the verified upstream token names. */
+  clientId?: string | undefined;
+  /** The client the request names: for the log line only. */
+  clientIdHint?: string | undefined;
   requested?: number;
   issued?: number;
   upstreamStatus?: number;
@@ -38,13 +41,20 @@ export function recordAccess(
   requestId: string,
   metrics: Metrics,
   logger: Logger,
+  /** Client ids the configuration names: the only ones a metric label shows. */
+  labelledClients: ReadonlySet<string>,
 ): void {
-  metrics.countToken(record.outcome, record.grantType, record.clientId);
+  metrics.countToken(
+    record.outcome,
+    record.grantType,
+    clientLabel(record.clientId, labelledClients),
+  );
   logger.info(
     {
       requestId,
       route: 'token',
       clientId: record.clientId,
+      clientIdHint: record.clientIdHint,
       grantType: record.grantType,
       requestedScopes: record.requested,
       issuedScopes: record.issued,

@@ -24,9 +24,13 @@ export interface ScopeOutcome {
   narrowed: boolean;
 }
 
-export function identify(claims: JWTPayload, request: TokenRequest): TokenIdentity {
+export function identify(
+  claims: JWTPayload,
+  request: TokenRequest,
+  clientIdClaims: readonly string[],
+): TokenIdentity {
   return {
-    clientId: tokenClientId(claims, request.clientIdHint),
+    clientId: tokenClientId(claims, clientIdClaims),
     grantType: tokenGrantType(claims, request.grantType),
     audiences: tokenAudiences(claims),
   };

@@ -1,6 +1,7 @@
 /**
- * Who the token is for and what it grants, read from the verified upstream token. The request's
- * own claims are used only where the token is silent and the upstream has authenticated them.
+ * Who the token is for and what it grants, read from the verified upstream token. What the
+ * request names (client_id, Basic auth) is a hint for logs, never an identity: a token that names
+ * no client leaves the client unknown, and policies restricted to clients then refuse.
  */
 import type { JWTPayload } from 'jose';
 import { isScopeToken } from '../scope/grammar.js';
@@ -13,12 +14,17 @@ const GTY_TO_GRANT: Record<string, string> = {
   password: 'password',
 };
 
-export function tokenClientId(claims: JWTPayload, hint: string | undefined): string | undefined {
-  for (const name of ['client_id', 'azp', 'cid']) {
+/** The client the token names: the first of `claimNames` (tokens.client_id_claims) it carries. */
+export function tokenClientId(
+  claims: JWTPayload,
+  claimNames: readonly string[],
+): string | undefined {
+  for (const name of claimNames) {
+    if (!Object.hasOwn(claims, name)) continue;
     const value = claims[name];
     if (typeof value === 'string' && value !== '') return value;
   }
-  return hint;
+  return undefined;
 }
 
 export function tokenGrantType(claims: JWTPayload, requested: string | undefined): string {

@@ -31,6 +31,22 @@ export interface IssueInput {
   maxLifetimeSec: number;
   nowSec: number;
   key: SigningKey;
+  /**
+   * Claims that grant access other than scope (roles, groups, Keycloak realm_access, ...), left
+   * out of the issued token: they would give back what narrowing took away.
+   */
+  droppedClaims: ReadonlySet<string>;
+}
+
+/** The claims tokens.authorization_claims marks `drop` (the defaults merged with the config). */
+export function droppedAuthorizationClaims(
+  authorizationClaims: Readonly<Record<string, 'keep' | 'drop'>>,
+): Set<string> {
+  return new Set(
+    Object.entries(authorizationClaims)
+      .filter(([, verdict]) => verdict === 'drop')
+      .map(([name]) => name),
+  );
 }
 
 export interface IssuedToken {
@@ -43,7 +59,7 @@ export function buildClaims(input: IssueInput): JWTPayload {
   const upstream = input.upstreamClaims;
   const claims: JWTPayload = {};
   for (const [name, value] of Object.entries(upstream)) {
-    if (!RESERVED.has(name)) claims[name] = value;
+    if (!RESERVED.has(name) && !input.droppedClaims.has(name)) claims[name] = value;
   }
   // Auth0 RBAC puts every granted permission in `permissions`. The issued token lists the issued
   // scopes that an upstream permission covers (exactly, or as a template: a permission
@@ -56,7 +72,8 @@ export function buildClaims(input: IssueInput): JWTPayload {
     );
     claims.permissions = input.scopes.filter((scope) => permitted.cover(scope) !== undefined);
   }
-  const upstreamExp = typeof upstream.exp === 'number' ? upstream.exp : input.nowSec;
+  // Whole seconds (RFC 7519 NumericDate may be fractional): expires_in is always an integer.
+  const upstreamExp = typeof upstream.exp === 'number' ? Math.floor(upstream.exp) : input.nowSec;
   const exp = Math.min(upstreamExp, input.nowSec + input.maxLifetimeSec);
   claims.iss = input.issuer;
   const sub = typeof upstream.sub === 'string' ? upstream.sub : input.clientId;

@@ -21,11 +21,11 @@ import type { Runtime } from '../runtime.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { decideScopes, identify } from './decide-scopes.js';
 import { forwardTokenRequest } from './forward-upstream.js';
-import { type IssuedToken, issueToken } from './issue-token.js';
+import { droppedAuthorizationClaims, type IssuedToken, issueToken } from './issue-token.js';
 import { scopeFormatFor } from './scope-format.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
-import { NO_STORE, tokenResponseBody } from './token-response.js';
-import { assertPassableError, parseTokenResponse, sendUpstreamError } from './upstream-answer.js';
+import { carriedUpstreamMembers, tokenAnswer } from './token-response.js';
+import { parseTokenResponse, upstreamErrorAnswer } from './upstream-answer.js';
 import { UpstreamTokenRejected, verifyUpstreamToken } from './verify-upstream.js';
 
 export interface TokenEndpointContext {
@@ -48,6 +48,7 @@ async function verify(
       issuer: await runtime.discovery.issuer(),
       algorithms: config.upstream.algorithms,
       clockToleranceSec: Math.ceil(config.tokens.clock_tolerance / 1000),
+      minLifetimeSec: Math.ceil(config.tokens.min_lifetime / 1000),
       audiences: request.audiences,
     });
   } catch (error) {
@@ -76,6 +77,7 @@ async function issue(
       maxLifetimeSec: Math.floor(config.tokens.max_lifetime / 1000),
       nowSec: Math.floor(Date.now() / 1000),
       key: context.runtime.signingKeys.active,
+      droppedClaims: droppedAuthorizationClaims(config.tokens.authorization_claims),
     });
   } catch (error) {
     context.logger.error({ err: error, requestId: context.requestId }, 'signing failed');
@@ -94,18 +96,12 @@ export async function handleTokenRequest(
   try {
     const request = await readTokenRequest(req, runtime.config.server.body_limit);
     if (request.grantType !== undefined) record.grantType = request.grantType;
-    if (request.clientIdHint !== undefined) record.clientId = request.clientIdHint;
+    record.clientIdHint = request.clientIdHint;
     record.requested = request.requestedScopes?.length ?? 0;
 
     const upstream = await forwardTokenRequest(req, request, runtime, context.requestId, metrics);
     record.upstreamStatus = upstream.status;
-    if (upstream.status !== 200) {
-      assertPassableError(upstream);
-      sendUpstreamError(res, upstream);
-      record.outcome = 'upstream_error';
-      record.status = upstream.status;
-      return;
-    }
+    if (upstream.status !== 200) throw upstreamErrorAnswer(upstream);
     const upstreamBody = parseTokenResponse(upstream);
 
     const timer = metrics.reissueDuration.startTimer();
@@ -114,7 +110,7 @@ export async function handleTokenRequest(
     let narrowed: boolean;
     try {
       const claims = await verify(upstreamBody.access_token, request, runtime);
-      const identity = identify(claims, request);
+      const identity = identify(claims, request, runtime.config.tokens.client_id_claims);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
       const outcome = decideScopes(request, claims, identity, runtime, metrics);
@@ -126,7 +122,9 @@ export async function handleTokenRequest(
     }
     record.issued = scopes.length;
 
-    sendJson(res, 200, tokenResponseBody(upstreamBody, issued, scopes), NO_STORE);
+    const carried = carriedUpstreamMembers(upstreamBody, runtime.config.tokens.response_members);
+    const answer = tokenAnswer(upstreamBody, upstream.headers, issued, scopes, carried);
+    sendJson(res, 200, answer.body, answer.headers);
     record.outcome = narrowed ? 'narrowed' : 'issued';
     record.status = 200;
   } catch (caught) {
@@ -143,6 +141,13 @@ export async function handleTokenRequest(
       error instanceof UpstreamTokenRejected ? error.reason : error.description.slice(0, 200);
     sendOAuthError(res, error);
   } finally {
-    recordAccess(record, started, context.requestId, metrics, context.logger);
+    recordAccess(
+      record,
+      started,
+      context.requestId,
+      metrics,
+      context.logger,
+      runtime.labelledClients,
+    );
   }
 }

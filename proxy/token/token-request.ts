@@ -6,6 +6,12 @@ import { bodyKind, parseTokenRequestBody, readBody, type TokenRequestBody } from
 import { invalidRequest, invalidScope } from '../http/oauth-error.js';
 import { parseScopeParameter } from '../scope/grammar.js';
 
+/**
+ * More scopes than any client asks for in one request: a longer list is refused before it is
+ * split, decided or forwarded.
+ */
+export const MAX_REQUESTED_SCOPES = 1024;
+
 export interface TokenRequest {
   body: TokenRequestBody;
   grantType: string | undefined;
@@ -13,8 +19,46 @@ export interface TokenRequest {
   requestedScopes: string[] | undefined;
   /** `audience` (Auth0 style) and `resource` (RFC 8707) values. */
   audiences: string[];
-  /** The client id the request names (body or Basic auth); the upstream authenticates it. */
+  /**
+   * The client id the request names (body, Basic auth or a client assertion), for logs only:
+   * policies read the client from the verified upstream token.
+   */
   clientIdHint: string | undefined;
+}
+
+/** The unverified `sub` of a JWT client assertion (RFC 7523 §3): the client it claims to be. */
+function assertionClientId(assertion: string | undefined): string | undefined {
+  if (assertion === undefined) return undefined;
+  const payload = assertion.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const sub = (claims as { sub?: unknown } | null)?.sub;
+    return typeof sub === 'string' && sub !== '' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The one client the request names. Two different names (body client_id, Basic auth, a client
+ * assertion's sub) are refused: which one the upstream authenticates is its choice, and logs or
+ * policies must never read the other.
+ */
+function namedClient(
+  params: Map<string, string>,
+  authorization: string | undefined,
+): string | undefined {
+  const names = [
+    params.get('client_id'),
+    basicAuthClientId(authorization),
+    assertionClientId(params.get('client_assertion')),
+  ].filter((name): name is string => name !== undefined);
+  const distinct = new Set(names);
+  if (distinct.size > 1) {
+    throw invalidRequest('the request names more than one client (body, Basic auth, assertion)');
+  }
+  return names[0];
 }
 
 function basicAuthClientId(header: string | undefined): string | undefined {
@@ -28,6 +72,15 @@ function basicAuthClientId(header: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The scopes the request asks for (undefined: no scope parameter); throws invalid_scope. */
+export function requestedScopesOf(params: ReadonlyMap<string, string>): string[] | undefined {
+  const scope = params.get('scope');
+  if (scope === undefined) return undefined;
+  const parsed = parseScopeParameter(scope, MAX_REQUESTED_SCOPES);
+  if (!parsed.ok) throw invalidScope(parsed.reason);
+  return parsed.scopes;
 }
 
 export async function readTokenRequest(
@@ -47,19 +100,13 @@ export async function readTokenRequest(
   }
   const body = parseTokenRequestBody(await readBody(req, bodyLimit), kind);
   const params = body.params;
-  let requestedScopes: string[] | undefined;
-  const scope = params.get('scope');
-  if (scope !== undefined) {
-    const parsed = parseScopeParameter(scope);
-    if (!parsed.ok) throw invalidScope(parsed.reason);
-    requestedScopes = parsed.scopes;
-  }
+  const requestedScopes = requestedScopesOf(params);
   const audience = params.get('audience');
   return {
     body,
     grantType: params.get('grant_type'),
     requestedScopes,
     audiences: [...(audience !== undefined ? [audience] : []), ...body.resources],
-    clientIdHint: params.get('client_id') ?? basicAuthClientId(req.headers.authorization),
+    clientIdHint: namedClient(params, req.headers.authorization),
   };
 }

@@ -1,22 +1,74 @@
 /**
- * Step "answer": the response the client gets. The upstream's other members are kept;
- * `access_token`, `expires_in` and `scope` are scopegate's (RFC 6749 §5.1, §3.3).
+ * Step "answer": the response the client gets (RFC 6749 §5.1). Built from known members only:
+ * `access_token`, `expires_in` and `scope` are scopegate's; `token_type`, `refresh_token` and
+ * `id_token` come from the upstream when they are strings; other upstream members only when
+ * tokens.response_members lists them. Nothing else the upstream said reaches the client.
  */
+import type { IncomingHttpHeaders } from 'node:http';
+import { badUpstream } from '../http/oauth-error.js';
 import type { IssuedToken } from './issue-token.js';
+import { safeSuccessHeaders } from './upstream-headers.js';
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-export function tokenResponseBody(
-  upstreamBody: Record<string, unknown>,
+/** RFC 6749 §7.1 token types are short names such as Bearer, DPoP or N_A. */
+const TOKEN_TYPE = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/**
+ * Upstream members that travel beside the new access token. The OIDC facade hooks in here to
+ * replace them (a re-signed id_token, a wrapped refresh_token): whatever this returns is what
+ * the client gets of them.
+ */
+export function carriedUpstreamMembers(
+  upstreamBody: Readonly<Record<string, unknown>>,
+  allowlist: readonly string[],
+): Record<string, unknown> {
+  const carried: Record<string, unknown> = {};
+  for (const name of ['refresh_token', 'id_token'] as const) {
+    const value = upstreamBody[name];
+    if (typeof value === 'string' && value !== '') carried[name] = value;
+  }
+  for (const name of allowlist) {
+    if (Object.hasOwn(upstreamBody, name)) carried[name] = upstreamBody[name];
+  }
+  return carried;
+}
+
+function tokenType(upstreamBody: Readonly<Record<string, unknown>>): string {
+  const given = upstreamBody.token_type;
+  if (given === undefined) return 'Bearer';
+  if (typeof given !== 'string' || !TOKEN_TYPE.test(given)) {
+    throw badUpstream('the upstream token response has an invalid token_type');
+  }
+  return given;
+}
+
+export interface TokenAnswer {
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/**
+ * The client's answer. Last line of defence: if the upstream's access token appears anywhere in
+ * the serialised body (an allowlisted member that echoes it, say), the request fails closed.
+ */
+export function tokenAnswer(
+  upstreamBody: Readonly<Record<string, unknown>>,
+  upstreamHeaders: IncomingHttpHeaders,
   issued: IssuedToken,
   scopes: readonly string[],
-): Record<string, unknown> {
+  carried: Record<string, unknown>,
+): TokenAnswer {
   const body: Record<string, unknown> = {
-    ...upstreamBody,
     access_token: issued.token,
+    token_type: tokenType(upstreamBody),
     expires_in: issued.expiresIn,
+    ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+    ...carried,
   };
-  if (scopes.length > 0) body.scope = scopes.join(' ');
-  else delete body.scope;
-  return body;
+  const upstreamToken = upstreamBody.access_token;
+  if (typeof upstreamToken === 'string' && JSON.stringify(body).includes(upstreamToken)) {
+    throw badUpstream('the upstream token response would reach the client');
+  }
+  return { body, headers: { ...safeSuccessHeaders(upstreamHeaders), ...NO_STORE } };
 }

@@ -1,49 +1,63 @@
 /**
- * Step "check the upstream answer": a 200 must be a JSON object with an access token; anything
- * else is the upstream's error, which passes only when it really is an error.
+ * Step "check upstream answer": what the upstream token endpoint said, read without trusting it.
+ * A 200 must be a JSON object with a string access token; a 4xx/5xx is rebuilt as scopegate's
+ * own OAuth error (upstream-error.ts); anything else fails closed.
  */
-import type { ServerResponse } from 'node:http';
-import { endToEndHeaders } from '../http/headers.js';
-import { badUpstream } from '../http/oauth-error.js';
+
+import { duplicateJsonKey } from '../http/json-duplicates.js';
+import { badUpstream, type OAuthError } from '../http/oauth-error.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
+import { decodedUpstreamBody, UnreadableUpstreamBody } from './upstream-body.js';
+import { rebuiltUpstreamError } from './upstream-error.js';
+
+/** Members that only a token answer carries: an error answer with one is not trusted at all. */
+const TOKEN_MEMBERS = ['access_token', 'refresh_token', 'id_token'];
 
 /**
- * Only the upstream's errors pass through. Any other non-200 answer could carry or lead to the
- * upstream's own token: a 201 with a token body, or a 307/308 that makes the client re-POST its
- * credentials to the upstream itself. Those fail closed.
+ * The error the client gets for a non-200 answer. Any other 1xx-3xx could carry or lead to
+ * the upstream's own token: a 201 with a token body, or a 307/308 that makes the client re-POST
+ * its credentials to the upstream itself. Those, and error bodies carrying tokens, fail closed.
  */
-export function assertPassableError(upstream: UpstreamResponse): void {
+export function upstreamErrorAnswer(upstream: UpstreamResponse): OAuthError {
   if (upstream.status < 400 || upstream.status > 599) {
-    throw badUpstream(`the upstream token endpoint answered ${upstream.status}`);
+    return badUpstream(`the upstream token endpoint answered ${upstream.status}`);
   }
   let body: unknown;
   try {
-    body = JSON.parse(upstream.body.toString('utf8'));
+    body = JSON.parse(decodedUpstreamBody(upstream.headers, upstream.body));
   } catch {
-    return;
+    body = undefined;
   }
-  if (typeof body === 'object' && body !== null && 'access_token' in body) {
-    throw badUpstream('the upstream error response carries an access token');
+  if (typeof body === 'object' && body !== null) {
+    for (const member of TOKEN_MEMBERS) {
+      if (member in body) return badUpstream('the upstream error response carries a token');
+    }
   }
-}
-
-export function sendUpstreamError(res: ServerResponse, upstream: UpstreamResponse): void {
-  const headers = endToEndHeaders(upstream.headers, ['content-length']);
-  headers['content-length'] = String(upstream.body.length);
-  res.writeHead(upstream.status, headers);
-  res.end(upstream.body);
+  return rebuiltUpstreamError(upstream);
 }
 
 /** The upstream's successful token response, as a JSON object with a string access token. */
 export function parseTokenResponse(upstream: UpstreamResponse): Record<string, unknown> {
+  let text: string;
+  try {
+    text = decodedUpstreamBody(upstream.headers, upstream.body);
+  } catch (error) {
+    const why = error instanceof UnreadableUpstreamBody ? `: ${error.message}` : '';
+    throw badUpstream(`the upstream token response cannot be read${why}`);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(upstream.body.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw badUpstream('the upstream token response is not JSON');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badUpstream('the upstream token response is not a JSON object');
+  }
+  // JSON.parse keeps the last of repeated members: which one a client library reads differs.
+  const repeated = duplicateJsonKey(text);
+  if (repeated !== undefined) {
+    throw badUpstream('the upstream token response repeats a member');
   }
   if (typeof (body as { access_token?: unknown }).access_token !== 'string') {
     throw badUpstream('the upstream token response has no access_token');

@@ -6,6 +6,7 @@
  */
 import type { webcrypto } from 'node:crypto';
 import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
+import { duplicateJsonKey } from '../http/json-duplicates.js';
 import { badUpstream, OAuthError, targetRefused, unavailable } from '../http/oauth-error.js';
 import { type UpstreamKeys, UpstreamKeysUnavailable } from '../keys/upstream-keys.js';
 
@@ -19,6 +20,10 @@ export interface VerifyOptions {
   clockToleranceSec: number;
   /** Audiences the client requested; the token must carry each. */
   audiences: readonly string[];
+  /** Lifetime the token must have left (seconds): an issued token is never born expiring. */
+  minLifetimeSec: number;
+  /** Clock (seconds since the epoch), for tests. */
+  nowSec?: () => number;
 }
 
 export class UpstreamTokenRejected extends OAuthError {
@@ -61,6 +66,46 @@ async function verifyAgainstUpstreamKeys(token: string, options: VerifyOptions) 
   }
 }
 
+/**
+ * Refuses a token whose header or payload repeats a member name: jose (JSON.parse) reads the
+ * last, a resource server's library may read the first, so the token means two things.
+ */
+function assertNoRepeatedMembers(token: string): void {
+  const [header = '', payload = ''] = token.split('.');
+  for (const [part, what] of [
+    [header, 'header'],
+    [payload, 'payload'],
+  ] as const) {
+    const text = Buffer.from(part, 'base64url').toString('utf8');
+    if (duplicateJsonKey(text) !== undefined) {
+      throw new UpstreamTokenRejected(`token ${what} repeats a member`);
+    }
+  }
+}
+
+/** Claims jose leaves loose: the shape of aud, iat in the future, time left before exp. */
+function assertSaneClaims(payload: JWTPayload, options: VerifyOptions): void {
+  const aud = payload.aud;
+  const audOk =
+    aud === undefined ||
+    typeof aud === 'string' ||
+    (Array.isArray(aud) && aud.every((item) => typeof item === 'string'));
+  if (!audOk) throw new UpstreamTokenRejected('token aud is not a string or an array of strings');
+  const now = (options.nowSec ?? (() => Math.floor(Date.now() / 1000)))();
+  if (typeof payload.iat === 'number' && payload.iat > now + options.clockToleranceSec) {
+    throw new UpstreamTokenRejected('token iat lies in the future');
+  }
+  const exp = payload.exp as number;
+  if (Math.floor(exp) - now < Math.max(1, options.minLifetimeSec)) {
+    throw new UpstreamTokenRejected('token is expired or expires too soon');
+  }
+  for (const audience of options.audiences) {
+    const carried = Array.isArray(aud) ? aud.includes(audience) : aud === audience;
+    // The requested target is the client's own input: not echoed back.
+    if (!carried) throw targetRefused('the token cannot be issued for the requested audience');
+  }
+}
+
 export async function verifyUpstreamToken(
   token: unknown,
   options: VerifyOptions,
@@ -77,14 +122,10 @@ export async function verifyUpstreamToken(
   for (const member of FORBIDDEN_HEADERS) {
     if (member in header) throw new UpstreamTokenRejected(`token header carries "${member}"`);
   }
+  assertNoRepeatedMembers(token);
   try {
     const payload = await verifyAgainstUpstreamKeys(token, options);
-    for (const audience of options.audiences) {
-      const aud = payload.aud;
-      const carried = Array.isArray(aud) ? aud.includes(audience) : aud === audience;
-      // The requested target is the client's own input: not echoed back.
-      if (!carried) throw targetRefused('the token cannot be issued for the requested audience');
-    }
+    assertSaneClaims(payload, options);
     return payload;
   } catch (error) {
     if (error instanceof OAuthError) throw error;

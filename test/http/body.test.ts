@@ -61,7 +61,7 @@ describe('form bodies', () => {
     const error = failure(() => parse(text, 'form'));
     expect(error.error).toBe('invalid_request');
     expect(error.status).toBe(400);
-    expect(error.description).toBe(`parameter "${name}" is repeated`);
+    expect(error.description).toBe(`parameter '${name}' is repeated`);
   });
 
   it('lets resource repeat (RFC 8707) and writes every value back', () => {
@@ -84,9 +84,9 @@ describe('JSON bodies', () => {
   });
 
   it.each([
-    ['{"scope":"a","scope":"b"}', 'parameter "scope" is repeated'],
-    ['{"scope":["a","b"]}', 'parameter "scope" is repeated'],
-    ['{"scope":{"a":1}}', 'parameter "scope" must be a string'],
+    ['{"scope":"a","scope":"b"}', "parameter 'scope' is repeated"],
+    ['{"scope":["a","b"]}', "parameter 'scope' is repeated"],
+    ['{"scope":{"a":1}}', "parameter 'scope' must be a string"],
     ['[1,2]', 'request body must be a JSON object'],
     ['{"scope":', 'request body is not valid JSON'],
   ])('refuses %s', (text, description) => {

@@ -4,7 +4,7 @@
  * try to override reserved ones, foreign algorithms. Real HTTP (node:http, port 0) and real
  * signatures (jose); each test decides what the token endpoint answers.
  */
-import { randomBytes } from 'node:crypto';
+import { constants, KeyObject, randomBytes, sign as signBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -26,6 +26,7 @@ export interface CustomTokenRequest {
 
 export interface CustomTokenAnswer {
   status?: number;
+  /** A Buffer is sent as is (e.g. already content-encoded); a string as is; anything else as JSON. */
   body: unknown;
   headers?: Record<string, string>;
 }
@@ -59,6 +60,11 @@ export interface CustomUpstream {
   publicJwk: JWK;
   /** Signs claims with the published key; iss and iat are filled in unless given. */
   sign(claims: JWTPayload, options?: SignOptions): Promise<string>;
+  /**
+   * Signs the exact header and payload JSON texts given (e.g. with a repeated member, which no
+   * JSON serialiser writes) with the published key: a correctly signed hostile token.
+   */
+  signRaw(headerJson: string, payloadJson: string): string;
   /** A token response body around a freshly signed access token. */
   tokenResponse(claims: JWTPayload, extra?: Record<string, unknown>): Promise<CustomTokenAnswer>;
   setHandler(handler: CustomTokenHandler): void;
@@ -88,7 +94,8 @@ export async function startCustomUpstream(
     req.on('end', () => {
       const path = new URL(req.url ?? '/', 'http://custom.invalid').pathname;
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-        const text = typeof body === 'string' ? body : JSON.stringify(body);
+        const text =
+          typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(text);
       };
@@ -141,6 +148,24 @@ export async function startCustomUpstream(
       return new SignJWT({ iss: issuer, iat: now, exp: now + 3600, ...claims })
         .setProtectedHeader(header as JWSHeaderParameters & { alg: string })
         .sign(signOptions.key ?? privateKey);
+    },
+    signRaw(headerJson, payloadJson) {
+      const input = `${Buffer.from(headerJson).toString('base64url')}.${Buffer.from(payloadJson).toString('base64url')}`;
+      const key = KeyObject.from(privateKey as CryptoKey);
+      const data = Buffer.from(input);
+      const signature =
+        alg === 'EdDSA'
+          ? signBytes(null, data, key)
+          : alg === 'ES256'
+            ? signBytes('sha256', data, { key, dsaEncoding: 'ieee-p1363' })
+            : alg === 'PS256'
+              ? signBytes('sha256', data, {
+                  key,
+                  padding: constants.RSA_PKCS1_PSS_PADDING,
+                  saltLength: 32,
+                })
+              : signBytes('sha256', data, key);
+      return `${input}.${signature.toString('base64url')}`;
     },
     async tokenResponse(claims, extra = {}) {
       const token = await upstream.sign(claims);

@@ -37,6 +37,7 @@ function input(overrides: Partial<IssueInput> = {}): IssueInput {
     maxLifetimeSec: 3600,
     nowSec: NOW,
     key: KEY,
+    droppedClaims: new Set(),
     ...overrides,
   };
 }
@@ -202,16 +203,25 @@ describe('issueToken', () => {
 });
 
 describe('identity: tokenClientId', () => {
-  it.each<[string, JWTPayload, string | undefined, string | undefined]>([
-    ['client_id first', { client_id: 'a', azp: 'b', cid: 'c' }, 'hint', 'a'],
-    ['then azp (Auth0)', { azp: 'b', cid: 'c' }, 'hint', 'b'],
-    ['then cid (Okta)', { cid: 'c' }, 'hint', 'c'],
-    ['empty strings skipped', { client_id: '', azp: 'b' }, 'hint', 'b'],
-    ['non-strings skipped', { client_id: 7 as unknown as string, azp: 'b' }, undefined, 'b'],
-    ['the request hint only when the token is silent', {}, 'hint', 'hint'],
-    ['nothing known', {}, undefined, undefined],
-  ])('%s', (_what, claims, hint, expected) => {
-    expect(tokenClientId(claims, hint)).toBe(expected);
+  const DEFAULT_CLAIMS = ['client_id', 'azp', 'cid', 'appid'];
+  it.each<[string, JWTPayload, readonly string[], string | undefined]>([
+    ['client_id first', { client_id: 'a', azp: 'b', cid: 'c' }, DEFAULT_CLAIMS, 'a'],
+    ['then azp (Auth0)', { azp: 'b', cid: 'c' }, DEFAULT_CLAIMS, 'b'],
+    ['then cid (Okta)', { cid: 'c' }, DEFAULT_CLAIMS, 'c'],
+    ['then appid (Entra ID v1)', { appid: 'd' }, DEFAULT_CLAIMS, 'd'],
+    ['empty strings skipped', { client_id: '', azp: 'b' }, DEFAULT_CLAIMS, 'b'],
+    ['non-strings skipped', { client_id: 7 as unknown as string, azp: 'b' }, DEFAULT_CLAIMS, 'b'],
+    ['a silent token names no client', { sub: 'someone' }, DEFAULT_CLAIMS, undefined],
+    ['only the configured claims count', { client_id: 'a', app: 'x' }, ['app'], 'x'],
+    ['configured order wins', { client_id: 'a', azp: 'b' }, ['azp', 'client_id'], 'b'],
+    [
+      'inherited members are not claims',
+      Object.create({ client_id: 'proto' }),
+      DEFAULT_CLAIMS,
+      undefined,
+    ],
+  ])('%s', (_what, claims, names, expected) => {
+    expect(tokenClientId(claims, names)).toBe(expected);
   });
 });
 

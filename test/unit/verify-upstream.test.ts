@@ -40,6 +40,7 @@ function verify(token: string) {
     issuer: ISSUER,
     algorithms: ['ES256'],
     clockToleranceSec: 0,
+    minLifetimeSec: 1,
     audiences: [],
   });
 }
