@@ -15,12 +15,22 @@ export const DEFAULTS = {
     jwks_stale_if_error: '1h',
     discovery_max_age: '5m',
     blocked_paths: [] as string[],
+    token_format: 'jwt',
+    introspection: {
+      auth_method: 'client_secret_basic',
+      jwt_response: 'prefer',
+    },
   },
   tokens: {
     max_lifetime: '1h',
     on_unauthorized_scope: 'reject',
     scope_format: 'string',
     clock_tolerance: '30s',
+  },
+  token_exchange: {
+    enabled: true,
+    client_auth: 'optional',
+    accept_upstream_tokens: true,
   },
   server: {
     body_limit: 65536,

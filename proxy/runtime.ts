@@ -5,6 +5,10 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { UpstreamRoutes } from './http/upstream-routes.js';
+import {
+  type IntrospectionClient,
+  loadIntrospectionClient,
+} from './introspection/introspection-client.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import type { Metrics } from './metrics.js';
@@ -27,6 +31,8 @@ export interface Runtime {
   scopeTemplates: CompiledTemplate[];
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
+  /** scopegate's credentials for introspecting opaque upstream tokens (upstream.introspection). */
+  introspection: IntrospectionClient | undefined;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -42,6 +48,7 @@ export async function buildRuntime(
 ): Promise<Runtime> {
   const { config, file } = loaded;
   const signingKeys = await loadSigningKeys(config.signing.keys, file);
+  const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
   const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
   const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
   const upstreamKeys = reuse
@@ -71,5 +78,6 @@ export async function buildRuntime(
     decider,
     scopeTemplates: [...policies.templates],
     routes: new UpstreamRoutes(config.upstream),
+    introspection,
   };
 }
