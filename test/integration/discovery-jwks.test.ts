@@ -12,7 +12,20 @@ import { rawMessage, rawRequest } from '../support/raw-http.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const DISCOVERY = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];
-const REWRITTEN = ['issuer', 'jwks_uri', 'token_endpoint'];
+const REWRITTEN = ['issuer', 'jwks_uri', 'token_endpoint', 'grant_types_supported'];
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** scopegate serves token exchange itself (on by default): the upstream's grants plus that one. */
+function expectGrantsWithExchange(
+  body: Record<string, unknown>,
+  upstream: Record<string, unknown>,
+) {
+  const upstreamGrants = (upstream.grant_types_supported as string[] | undefined) ?? [
+    'authorization_code',
+    'implicit',
+  ];
+  expect(body.grant_types_supported).toEqual([...upstreamGrants, TOKEN_EXCHANGE]);
+}
 
 interface Jwks {
   keys: Array<Record<string, unknown>>;
@@ -141,7 +154,10 @@ describe('discovery documents', () => {
       for (const [name, value] of Object.entries(upstreamDoc)) {
         if (!REWRITTEN.includes(name)) expect(body[name], name).toEqual(value);
       }
-      expect(Object.keys(body).sort()).toEqual(Object.keys(upstreamDoc).sort());
+      expectGrantsWithExchange(body, upstreamDoc);
+      expect(Object.keys(body).sort()).toEqual(
+        [...new Set([...Object.keys(upstreamDoc), 'grant_types_supported'])].sort(),
+      );
     },
   );
 
@@ -158,6 +174,7 @@ describe('discovery documents', () => {
     for (const [name, value] of Object.entries(upstreamDoc)) {
       if (!REWRITTEN.includes(name)) expect(body[name], name).toEqual(value);
     }
+    expectGrantsWithExchange(body, upstreamDoc);
     // Endpoints scopegate does not intercept still point at the upstream, as the design says.
     expect(body.authorization_endpoint).toBe(upstreamDoc.authorization_endpoint);
   });
