@@ -4,15 +4,13 @@
  * client, by a `token_exchange.retarget` rule from one of the subject's audiences.
  */
 import type { TokenExchangeConfig } from '../../config/schema.js';
-import { OAuthError } from '../http/oauth-error.js';
+import { targetRefused } from '../http/oauth-error.js';
 import type { ExchangeClient } from './client-auth.js';
 
 export interface TargetAudience {
   audiences: string[];
   retargeted: boolean;
 }
-
-const invalidTarget = (description: string) => new OAuthError('invalid_target', description, 400);
 
 function retargetAllowed(
   audience: string,
@@ -39,13 +37,11 @@ export function targetAudience(
   const foreign = wanted.filter((audience) => !subjectAudiences.includes(audience));
   if (foreign.length === 0) return { audiences: wanted, retargeted: false };
   if (client === undefined) {
-    throw invalidTarget('changing the audience requires an authenticated client');
+    throw targetRefused('changing the audience requires an authenticated client');
   }
-  const refused = foreign.filter(
-    (audience) => !retargetAllowed(audience, subjectAudiences, client, rules),
-  );
-  if (refused.length > 0) {
-    throw invalidTarget(`the subject token cannot be exchanged for ${refused.join(' ')}`);
+  if (foreign.some((audience) => !retargetAllowed(audience, subjectAudiences, client, rules))) {
+    // The requested target is the client's own input: not echoed back.
+    throw targetRefused('the subject token cannot be exchanged for the requested audience');
   }
   return { audiences: wanted, retargeted: true };
 }

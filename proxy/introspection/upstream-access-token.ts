@@ -6,7 +6,7 @@
  */
 import type { JWTPayload } from 'jose';
 import type { Config } from '../../config/schema.js';
-import { OAuthError, unavailable } from '../http/oauth-error.js';
+import { OAuthError, targetRefused, unavailable } from '../http/oauth-error.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
 import { tokenAudiences } from '../token/identity.js';
@@ -57,10 +57,9 @@ async function introspect(
   }
   const claims = await introspectUpstreamToken(token, runtime, metrics);
   const carried = tokenAudiences(claims);
-  for (const audience of audiences) {
-    if (!carried.includes(audience)) {
-      throw new UpstreamTokenRejected(`token audience does not include ${audience}`);
-    }
+  // As for a JWT: an audience the token lacks is the client's error, not echoed back.
+  if (audiences.some((audience) => !carried.includes(audience))) {
+    throw targetRefused('the token cannot be issued for the requested audience');
   }
   return claims;
 }
