@@ -4,6 +4,7 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { TrustedProxies } from './http/trusted-proxies.js';
 import { UpstreamRoutes } from './http/upstream-routes.js';
 import {
   type IntrospectionClient,
@@ -33,6 +34,8 @@ export interface Runtime {
   routes: UpstreamRoutes;
   /** scopegate's credentials for introspecting opaque upstream tokens (upstream.introspection). */
   introspection: IntrospectionClient | undefined;
+  /** server.trusted_proxies: peers whose forwarding headers are believed. */
+  trustedProxies: TrustedProxies;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -79,5 +82,6 @@ export async function buildRuntime(
     scopeTemplates: [...policies.templates],
     routes: new UpstreamRoutes(config.upstream),
     introspection,
+    trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }
