@@ -15,6 +15,11 @@ export const DEFAULTS = {
     jwks_stale_if_error: '1h',
     discovery_max_age: '5m',
     blocked_paths: [] as string[],
+    token_format: 'jwt',
+    introspection: {
+      auth_method: 'client_secret_basic',
+      jwt_response: 'prefer',
+    },
   },
   tokens: {
     max_lifetime: '1h',
@@ -39,6 +44,11 @@ export const DEFAULTS = {
       // RFC 9396 rich authorization requests
       authorization_details: 'drop',
     } as Record<string, 'keep' | 'drop'>,
+  },
+  token_exchange: {
+    enabled: true,
+    client_auth: 'optional',
+    accept_upstream_tokens: true,
   },
   server: {
     body_limit: 65536,

@@ -202,6 +202,116 @@ const clientRule = z.strictObject({
   ).optional(),
 });
 
+const introspectionClient = z
+  .strictObject({
+    endpoint: httpUrl
+      .optional()
+      .describe(
+        "Introspection endpoint (default: the upstream discovery's introspection_endpoint)",
+      ),
+    client_id: z.string().min(1).describe("scopegate's own client id at the upstream"),
+    client_secret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Its secret, usually from an environment variable'),
+    client_secret_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('File holding the secret (trailing newline ignored); relative to the config file'),
+    auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post'])
+      .default(DEFAULTS.upstream.introspection.auth_method)
+      .describe('How scopegate authenticates to the introspection endpoint'),
+    jwt_response: z
+      .enum(['prefer', 'require', 'never'])
+      .default(DEFAULTS.upstream.introspection.jwt_response)
+      .describe(
+        'RFC 9701 signed answers: prefer (ask for one, accept JSON), require (refuse JSON answers), never (ask for JSON)',
+      ),
+  })
+  .superRefine((client, ctx) => {
+    const sources = [client.client_secret, client.client_secret_file].filter(
+      (value) => value !== undefined,
+    );
+    if (sources.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'exactly one of client_secret or client_secret_file is required',
+      });
+    }
+  });
+
+/** `scrypt$<salt>$<key>`, both base64url: what `scopegate`'s README one-liner prints. */
+export const SECRET_HASH_PATTERN = /^scrypt\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43}$/;
+
+const exchangeClient = z.strictObject({
+  client_id: z.string().min(1).describe('Client id presented on token exchange requests'),
+  secret_hash: z
+    .string()
+    .regex(SECRET_HASH_PATTERN, {
+      message: 'expected scrypt$<salt>$<key> (base64url; see the README for the one-liner)',
+    })
+    .describe('scrypt hash of its secret, never the secret itself'),
+});
+
+const exchangeRetarget = z.strictObject({
+  from: z.string().min(1).describe("A subject token's audience"),
+  to: z.array(z.string().min(1)).min(1).describe('Audiences it may be exchanged to'),
+  clients: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('Authenticated clients that may do so (omitted: any authenticated client)'),
+});
+
+const tokenExchange = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(DEFAULTS.token_exchange.enabled)
+      .describe('Serve RFC 8693 token exchange at the token endpoint (off: forwarded upstream)'),
+    client_auth: z
+      .enum(['optional', 'required'])
+      .default(DEFAULTS.token_exchange.client_auth)
+      .describe(
+        'optional: anyone holding a token may narrow it; required: only listed clients may exchange',
+      ),
+    accept_upstream_tokens: z
+      .boolean()
+      .default(DEFAULTS.token_exchange.accept_upstream_tokens)
+      .describe("Accept the upstream's tokens as subject and actor tokens, not only scopegate's"),
+    clients: z
+      .array(exchangeClient)
+      .default([])
+      .describe('Clients that authenticate to exchange (needed to change the audience)'),
+    retarget: z
+      .array(exchangeRetarget)
+      .default([])
+      .describe('Audience changes allowed to authenticated clients'),
+  })
+  .superRefine((exchange, ctx) => {
+    const seen = new Set<string>();
+    exchange.clients.forEach((client, index) => {
+      if (seen.has(client.client_id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clients', index, 'client_id'],
+          message: `duplicate client_id "${client.client_id}"`,
+        });
+      }
+      seen.add(client.client_id);
+    });
+    if (exchange.client_auth === 'required' && exchange.clients.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients'],
+        message: 'client_auth required needs at least one client',
+      });
+    }
+  });
+
 export const configSchema = z
   .strictObject({
     listen: listenAddress
@@ -209,56 +319,77 @@ export const configSchema = z
       .describe('Public listener: proxy, token endpoint, JWKS, discovery'),
     admin_listen: listenAddress.optional().describe('Admin listener: /metrics, /healthz, /readyz'),
     issuer: httpUrl.describe('iss of issued tokens; discovery and JWKS describe it'),
-    upstream: z.strictObject({
-      url: httpUrl.describe('Base URL of the upstream IdP; everything is proxied here'),
-      token_path: z
-        .string()
-        .startsWith('/')
-        .default(DEFAULTS.upstream.token_path)
-        .describe('The intercepted token endpoint path'),
-      discovery_path: z
-        .string()
-        .startsWith('/')
-        .default(DEFAULTS.upstream.discovery_path)
-        .describe("Path of the upstream's discovery document"),
-      issuer: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('Expected iss of upstream tokens (default: from discovery)'),
-      jwks_uri: httpUrl.optional().describe('Upstream JWKS (default: from discovery)'),
-      scope_request: z
-        .enum(['forward', 'omit', 'templates'])
-        .default(DEFAULTS.upstream.scope_request)
-        .describe('What scope to ask the upstream for'),
-      default_scope: scopeParameter(
-        'Scope asked of the upstream when the client asks for none or the mode is omit, for IdPs that require one (default: none sent)',
-      ).optional(),
-      timeout: duration('Timeout of each upstream request').prefault(DEFAULTS.upstream.timeout),
-      algorithms: z
-        .array(z.enum(SIGNING_ALGORITHMS))
-        .min(1)
-        .default([...DEFAULTS.upstream.algorithms])
-        .describe('Algorithms accepted on upstream tokens'),
-      jwks_max_age: duration('How long fetched upstream keys are fresh').prefault(
-        DEFAULTS.upstream.jwks_max_age,
-      ),
-      jwks_cooldown: duration('Minimum time between refetches on an unknown kid').prefault(
-        DEFAULTS.upstream.jwks_cooldown,
-      ),
-      jwks_stale_if_error: duration(
-        'How long stale upstream keys may be used while the JWKS endpoint fails',
-      ).prefault(DEFAULTS.upstream.jwks_stale_if_error),
-      discovery_max_age: duration('How long the upstream discovery document is cached').prefault(
-        DEFAULTS.upstream.discovery_max_age,
-      ),
-      blocked_paths: z
-        .array(z.string().startsWith('/'))
-        .default([...DEFAULTS.upstream.blocked_paths])
-        .describe(
-          'Upstream paths never proxied (404), with everything below them: other endpoints that issue tokens',
+    upstream: z
+      .strictObject({
+        url: httpUrl.describe('Base URL of the upstream IdP; everything is proxied here'),
+        token_path: z
+          .string()
+          .startsWith('/')
+          .default(DEFAULTS.upstream.token_path)
+          .describe('The intercepted token endpoint path'),
+        discovery_path: z
+          .string()
+          .startsWith('/')
+          .default(DEFAULTS.upstream.discovery_path)
+          .describe("Path of the upstream's discovery document"),
+        issuer: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Expected iss of upstream tokens (default: from discovery)'),
+        jwks_uri: httpUrl.optional().describe('Upstream JWKS (default: from discovery)'),
+        scope_request: z
+          .enum(['forward', 'omit', 'templates'])
+          .default(DEFAULTS.upstream.scope_request)
+          .describe('What scope to ask the upstream for'),
+        default_scope: scopeParameter(
+          'Scope asked of the upstream when the client asks for none or the mode is omit, for IdPs that require one (default: none sent)',
+        ).optional(),
+        timeout: duration('Timeout of each upstream request').prefault(DEFAULTS.upstream.timeout),
+        algorithms: z
+          .array(z.enum(SIGNING_ALGORITHMS))
+          .min(1)
+          .default([...DEFAULTS.upstream.algorithms])
+          .describe('Algorithms accepted on upstream tokens'),
+        jwks_max_age: duration('How long fetched upstream keys are fresh').prefault(
+          DEFAULTS.upstream.jwks_max_age,
         ),
-    }),
+        jwks_cooldown: duration('Minimum time between refetches on an unknown kid').prefault(
+          DEFAULTS.upstream.jwks_cooldown,
+        ),
+        jwks_stale_if_error: duration(
+          'How long stale upstream keys may be used while the JWKS endpoint fails',
+        ).prefault(DEFAULTS.upstream.jwks_stale_if_error),
+        discovery_max_age: duration('How long the upstream discovery document is cached').prefault(
+          DEFAULTS.upstream.discovery_max_age,
+        ),
+        blocked_paths: z
+          .array(z.string().startsWith('/'))
+          .default([...DEFAULTS.upstream.blocked_paths])
+          .describe(
+            'Upstream paths never proxied (404), with everything below them: other endpoints that issue tokens',
+          ),
+        token_format: z
+          .enum(['jwt', 'opaque', 'auto'])
+          .default(DEFAULTS.upstream.token_format)
+          .describe(
+            'Upstream access tokens: jwt (verified with the upstream keys), opaque (introspected), auto (a JWS is verified, anything else introspected)',
+          ),
+        introspection: introspectionClient
+          .optional()
+          .describe(
+            'RFC 7662 introspection of opaque upstream tokens (token_format opaque or auto)',
+          ),
+      })
+      .superRefine((upstream, ctx) => {
+        if (upstream.token_format !== 'jwt' && upstream.introspection === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['introspection'],
+            message: `token_format ${upstream.token_format} needs introspection (client_id and a secret)`,
+          });
+        }
+      }),
     signing: z.strictObject({
       keys: z
         .array(signingKey)
@@ -343,6 +474,7 @@ export const configSchema = z
       })
       .prefault({}),
     clients: z.array(clientRule).default([]).describe('Per-client overrides, first match wins'),
+    token_exchange: tokenExchange.prefault({}),
     scopes: z.array(scopePolicy).default([]).describe('Templates and their governance policies'),
     server: z
       .strictObject({
@@ -429,3 +561,5 @@ export type Config = z.output<typeof configSchema>;
 export type SigningKeyConfig = Config['signing']['keys'][number];
 export type ScopePolicyConfig = Config['scopes'][number];
 export type ClientRuleConfig = Config['clients'][number];
+export type IntrospectionConfig = NonNullable<Config['upstream']['introspection']>;
+export type TokenExchangeConfig = Config['token_exchange'];

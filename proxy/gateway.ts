@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { advertiseTokenExchange } from './exchange/discovery-grant.js';
 import { requestIdFor } from './http/headers.js';
 import {
   invalidRequest,
@@ -45,7 +46,8 @@ async function serveDiscovery(res: ServerResponse, runtime: Runtime, logger: Log
   try {
     const upstream = await runtime.discovery.document();
     const document = publicMetadata(upstream, metadataContextOf(runtime));
-    sendJson(res, 200, document, PUBLIC_DOCUMENT_HEADERS);
+    // Token exchange is served by scopegate itself: advertised when enabled (proxy/exchange/).
+    sendJson(res, 200, advertiseTokenExchange(document, runtime.config), PUBLIC_DOCUMENT_HEADERS);
   } catch (error) {
     logger.warn({ requestId: id, error: (error as Error).message }, 'discovery unavailable');
     sendOAuthError(res, unavailable('the upstream discovery document is unavailable'));

@@ -18,7 +18,7 @@ export const TOKEN_OUTCOMES = [
 ] as const;
 export type TokenOutcome = (typeof TOKEN_OUTCOMES)[number];
 
-export type UpstreamRoute = 'token' | 'jwks' | 'discovery' | 'proxy';
+export type UpstreamRoute = 'token' | 'jwks' | 'discovery' | 'proxy' | 'introspection';
 export const CACHE_NAMES = ['upstream_jwks', 'discovery', 'decision'] as const;
 export type CacheName = (typeof CACHE_NAMES)[number];
 export const JWKS_FETCH_RESULTS = ['success', 'error', 'stale_served'] as const;

@@ -6,6 +6,10 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { TrustedProxies } from './http/trusted-proxies.js';
 import { UpstreamRoutes } from './http/upstream-routes.js';
+import {
+  type IntrospectionClient,
+  loadIntrospectionClient,
+} from './introspection/introspection-client.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import { configuredClientIds, type Metrics } from './metrics.js';
@@ -39,6 +43,8 @@ export interface Runtime {
   routes: UpstreamRoutes;
   /** The issuer's path, under which scopegate serves its documents and endpoints. */
   issuerPath: IssuerPath;
+  /** scopegate's credentials for introspecting opaque upstream tokens (upstream.introspection). */
+  introspection: IntrospectionClient | undefined;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
   trustedProxies: TrustedProxies;
 }
@@ -56,6 +62,7 @@ export async function buildRuntime(
 ): Promise<Runtime> {
   const { config, file } = loaded;
   const signingKeys = await loadSigningKeys(config.signing.keys, file);
+  const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
   const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
   const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
   const upstreamKeys = reuse
@@ -87,6 +94,7 @@ export async function buildRuntime(
     labelledClients: configuredClientIds(config),
     routes: new UpstreamRoutes(config.upstream),
     issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
+    introspection,
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }

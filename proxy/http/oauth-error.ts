@@ -161,6 +161,16 @@ export const internalError = (description: string) =>
 export const unavailable = (description: string, status = 503) =>
   new OAuthError('temporarily_unavailable', description, status, 'upstream_unavailable');
 
+/**
+ * 401 invalid_client. When the client tried HTTP Basic, RFC 6749 §5.2 requires a
+ * `WWW-Authenticate` challenge for that scheme.
+ */
+export class ClientAuthenticationFailed extends OAuthError {
+  constructor(readonly basicChallenge: boolean) {
+    super('invalid_client', 'client authentication failed', 401);
+  }
+}
+
 /** Writes a JSON body with the headers every gateway-made response carries. */
 export function sendJson(
   res: ServerResponse,
@@ -186,5 +196,8 @@ export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
     ...error.headers,
     'cache-control': 'no-store',
     pragma: 'no-cache',
+    ...(error instanceof ClientAuthenticationFailed && error.basicChallenge
+      ? { 'www-authenticate': 'Basic realm="token"' }
+      : {}),
   });
 }

@@ -19,6 +19,8 @@ export interface AccessRecord {
   issued?: number;
   upstreamStatus?: number;
   reason?: string;
+  /** Token exchange only: what the subject was, and whether an actor or a retarget was involved. */
+  exchange?: { subject: 'scopegate' | 'upstream'; actor: boolean; retargeted: boolean };
 }
 
 const OUTCOME_OF_KIND: Record<OAuthErrorKind, TokenOutcome> = {
@@ -62,6 +64,7 @@ export function recordAccess(
       status: record.status,
       upstreamStatus: record.upstreamStatus,
       reason: record.reason,
+      exchange: record.exchange,
       latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
     },
     'token request',

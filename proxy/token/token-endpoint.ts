@@ -3,30 +3,28 @@
  *
  *   read request → forward → check upstream answer → verify → decide → issue → answer
  *
+ * Token exchange (RFC 8693), when enabled, branches off right after reading the request: scopegate
+ * answers it itself (proxy/exchange/).
+ *
  * Any failure after the upstream answered ends in an OAuth error: the upstream's token never
  * reaches the client.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JWTPayload } from 'jose';
-import {
-  internalError,
-  OAuthError,
-  sendJson,
-  sendOAuthError,
-  unavailable,
-} from '../http/oauth-error.js';
+import { handleTokenExchange, isTokenExchange } from '../exchange/exchange-endpoint.js';
+import { internalError, OAuthError, sendJson, sendOAuthError } from '../http/oauth-error.js';
+import { verifyUpstreamAccessToken } from '../introspection/upstream-access-token.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { decideScopes, identify } from './decide-scopes.js';
 import { forwardTokenRequest } from './forward-upstream.js';
-import { droppedAuthorizationClaims, type IssuedToken, issueToken } from './issue-token.js';
-import { scopeFormatFor } from './scope-format.js';
+import { issue } from './issue-step.js';
+import type { IssuedToken } from './issue-token.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
 import { carriedUpstreamMembers, tokenAnswer } from './token-response.js';
 import { parseTokenResponse, upstreamErrorAnswer } from './upstream-answer.js';
-import { UpstreamTokenRejected, verifyUpstreamToken } from './verify-upstream.js';
+import { UpstreamTokenRejected } from './verify-upstream.js';
 
 export interface TokenEndpointContext {
   runtime: Runtime;
@@ -35,54 +33,17 @@ export interface TokenEndpointContext {
   requestId: string;
 }
 
-/** Step "verify": the upstream access token against the upstream's keys and issuer. */
-async function verify(
-  accessToken: unknown,
-  request: TokenRequest,
-  runtime: Runtime,
-): Promise<JWTPayload> {
-  const { config } = runtime;
-  try {
-    return await verifyUpstreamToken(accessToken, {
-      keys: runtime.upstreamKeys,
-      issuer: await runtime.discovery.issuer(),
-      algorithms: config.upstream.algorithms,
-      clockToleranceSec: Math.ceil(config.tokens.clock_tolerance / 1000),
-      minLifetimeSec: Math.ceil(config.tokens.min_lifetime / 1000),
-      audiences: request.audiences,
-    });
-  } catch (error) {
-    if (error instanceof OAuthError) throw error;
-    // Discovery (the upstream issuer) could not be fetched: transient, like unavailable keys.
-    throw unavailable('the upstream issuer or keys could not be resolved');
-  }
-}
-
-/** Step "issue": scopegate's token, signed with the active key. */
-async function issue(
-  claims: JWTPayload,
-  clientId: string | undefined,
-  scopes: readonly string[],
-  audiences: string[],
-  context: TokenEndpointContext,
-): Promise<IssuedToken> {
-  const { config } = context.runtime;
-  try {
-    return await issueToken({
-      upstreamClaims: claims,
-      issuer: config.issuer,
-      clientId,
-      scopes,
-      scopeFormat: scopeFormatFor(config, clientId, audiences),
-      maxLifetimeSec: Math.floor(config.tokens.max_lifetime / 1000),
-      nowSec: Math.floor(Date.now() / 1000),
-      key: context.runtime.signingKeys.active,
-      droppedClaims: droppedAuthorizationClaims(config.tokens.authorization_claims),
-    });
-  } catch (error) {
-    context.logger.error({ err: error, requestId: context.requestId }, 'signing failed');
-    throw internalError('the token could not be signed');
-  }
+/**
+ * Step "verify": the upstream access token against the upstream's keys and issuer, or, for
+ * opaque tokens (upstream.token_format), by introspection.
+ */
+function verify(accessToken: unknown, request: TokenRequest, context: TokenEndpointContext) {
+  return verifyUpstreamAccessToken(
+    accessToken,
+    request.audiences,
+    context.runtime,
+    context.metrics,
+  );
 }
 
 export async function handleTokenRequest(
@@ -98,6 +59,10 @@ export async function handleTokenRequest(
     if (request.grantType !== undefined) record.grantType = request.grantType;
     record.clientIdHint = request.clientIdHint;
     record.requested = request.requestedScopes?.length ?? 0;
+    if (isTokenExchange(request, runtime.config)) {
+      await handleTokenExchange(req, res, request, context, record);
+      return;
+    }
 
     const upstream = await forwardTokenRequest(req, request, runtime, context.requestId, metrics);
     record.upstreamStatus = upstream.status;
@@ -109,7 +74,7 @@ export async function handleTokenRequest(
     let scopes: readonly string[];
     let narrowed: boolean;
     try {
-      const claims = await verify(upstreamBody.access_token, request, runtime);
+      const claims = await verify(upstreamBody.access_token, request, context);
       const identity = identify(claims, request, runtime.config.tokens.client_id_claims);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;

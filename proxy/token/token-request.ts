@@ -51,7 +51,7 @@ function namedClient(
 ): string | undefined {
   const names = [
     params.get('client_id'),
-    basicAuthClientId(authorization),
+    basicCredentials(authorization)?.clientId,
     assertionClientId(params.get('client_assertion')),
   ].filter((name): name is string => name !== undefined);
   const distinct = new Set(names);
@@ -61,14 +61,21 @@ function namedClient(
   return names[0];
 }
 
-function basicAuthClientId(header: string | undefined): string | undefined {
+/** Client id and secret from an HTTP Basic `Authorization` header (RFC 6749 §2.3.1). */
+export function basicCredentials(
+  header: string | undefined,
+): { clientId: string; secret: string } | undefined {
   if (!header?.toLowerCase().startsWith('basic ')) return undefined;
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) return undefined;
+  // Each part is form-urlencoded before Basic encoding.
+  const formDecode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '));
   try {
-    // RFC 6749 §2.3.1: the client id is form-urlencoded before Basic encoding.
-    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+    return {
+      clientId: formDecode(decoded.slice(0, colon)),
+      secret: formDecode(decoded.slice(colon + 1)),
+    };
   } catch {
     return undefined;
   }

@@ -16,7 +16,20 @@ import { rawMessage, rawRequest } from '../support/raw-http.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const DISCOVERY = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];
-const REWRITTEN = ['issuer', 'jwks_uri', 'token_endpoint'];
+const REWRITTEN = ['issuer', 'jwks_uri', 'token_endpoint', 'grant_types_supported'];
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** scopegate serves token exchange itself (on by default): the upstream's grants plus that one. */
+function expectGrantsWithExchange(
+  body: Record<string, unknown>,
+  upstream: Record<string, unknown>,
+) {
+  const upstreamGrants = (upstream.grant_types_supported as string[] | undefined) ?? [
+    'authorization_code',
+    'implicit',
+  ];
+  expect(body.grant_types_supported).toEqual([...upstreamGrants, TOKEN_EXCHANGE]);
+}
 
 interface Jwks {
   keys: Array<Record<string, unknown>>;
@@ -133,7 +146,8 @@ describe('/.well-known/jwks.json', () => {
  */
 function expectTreatedByTable(upstreamDoc: Record<string, unknown>, body: Record<string, unknown>) {
   for (const [name, value] of Object.entries(upstreamDoc)) {
-    if (REWRITTEN.includes(name)) continue;
+    // Token exchange, served by scopegate, is added to the upstream's grants: checked apart.
+    if (REWRITTEN.includes(name) || name === 'grant_types_supported') continue;
     const treatment = METADATA_FIELDS[name];
     if (treatment === undefined || treatment.kind === 'kept') {
       expect(body[name], name).toEqual(value);
@@ -165,6 +179,8 @@ describe('discovery documents', () => {
         token_endpoint: 'https://gateway.test/oauth/token',
       });
       expectTreatedByTable(upstreamDoc, body);
+      expectGrantsWithExchange(body, upstreamDoc);
+      expectGrantsWithExchange(body, upstreamDoc);
     },
   );
 
@@ -179,6 +195,7 @@ describe('discovery documents', () => {
       token_endpoint: 'https://gateway.test/token',
     });
     expectTreatedByTable(upstreamDoc, body);
+    expectGrantsWithExchange(body, upstreamDoc);
     // Endpoints scopegate proxies are advertised on scopegate: they work through it.
     expect(body.authorization_endpoint).toBe(
       `https://gateway.test${new URL(upstreamDoc.authorization_endpoint as string).pathname}`,

@@ -1,0 +1,115 @@
+/**
+ * RFC 8693 token exchange, served by scopegate itself: a verified subject token is narrowed (or,
+ * for authenticated clients and configured targets, retargeted) into a new scopegate token,
+ * without a round trip to the upstream. The new token never carries a scope, audience or
+ * lifetime its subject did not: scopes must be covered by the subject's, the audience is the
+ * subject's unless a retarget rule allows another, and `exp` is bounded by the subject's.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JWTPayload } from 'jose';
+import type { Config } from '../../config/schema.js';
+import { invalidRequest, sendJson } from '../http/oauth-error.js';
+import type { AccessRecord } from '../token/access-record.js';
+import { decideScopes } from '../token/decide-scopes.js';
+import { tokenAudiences, tokenClientId } from '../token/identity.js';
+import { issue } from '../token/issue-step.js';
+import type { TokenEndpointContext } from '../token/token-endpoint.js';
+import type { TokenRequest } from '../token/token-request.js';
+import { tokenAnswer } from '../token/token-response.js';
+import { actClaim, assertMayAct } from './actor.js';
+import { targetAudience } from './audience.js';
+import { authenticateExchangeClient } from './client-auth.js';
+import { readExchangeRequest } from './exchange-request.js';
+import { verifyPresentedToken } from './presented-token.js';
+import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './token-types.js';
+
+/** The early branch of the token endpoint: exchanges scopegate serves instead of forwarding. */
+export function isTokenExchange(request: TokenRequest, config: Config): boolean {
+  return request.grantType === TOKEN_EXCHANGE_GRANT && config.token_exchange.enabled;
+}
+
+/** The subject's claims with the new audience and actor: what the issued token is built from. */
+function exchangedClaims(
+  subject: JWTPayload,
+  audiences: readonly string[],
+  act: Record<string, unknown> | undefined,
+): JWTPayload {
+  const claims: JWTPayload = { ...subject };
+  delete claims.aud;
+  if (audiences.length === 1) claims.aud = audiences[0];
+  else if (audiences.length > 1) claims.aud = [...audiences];
+  if (act !== undefined) claims.act = act;
+  return claims;
+}
+
+export async function handleTokenExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: TokenRequest,
+  context: TokenEndpointContext,
+  record: AccessRecord,
+): Promise<void> {
+  const { runtime, metrics } = context;
+  const { config } = runtime;
+  const parameters = readExchangeRequest(request);
+  const client = await authenticateExchangeClient(req, request, config.token_exchange);
+  const subject = await verifyPresentedToken(
+    parameters.subjectToken,
+    parameters.subjectTokenType,
+    'subject',
+    runtime,
+    metrics,
+  );
+  // A sender-constrained token (DPoP, mTLS) exchanged here would come back as a bearer token,
+  // usable without the key it was bound to.
+  if (subject.claims.cnf !== undefined) {
+    throw invalidRequest('a sender-constrained subject_token cannot be exchanged');
+  }
+  let act: Record<string, unknown> | undefined;
+  if (parameters.actorToken !== undefined) {
+    const actor = await verifyPresentedToken(
+      parameters.actorToken,
+      parameters.actorTokenType,
+      'actor',
+      runtime,
+      metrics,
+    );
+    assertMayAct(subject.claims, actor.claims);
+    act = actClaim(subject.claims, actor.claims);
+  }
+  const subjectClientId = tokenClientId(subject.claims, config.tokens.client_id_claims);
+  record.clientId = client ?? subjectClientId;
+  const target = targetAudience(
+    tokenAudiences(subject.claims),
+    request.audiences,
+    client,
+    config.token_exchange.retarget,
+  );
+  record.exchange = {
+    subject: subject.source,
+    actor: act !== undefined,
+    retargeted: target.retargeted,
+  };
+  const identity = {
+    clientId: subjectClientId,
+    grantType: TOKEN_EXCHANGE_GRANT,
+    audiences: target.audiences,
+  };
+  const timer = metrics.reissueDuration.startTimer();
+  try {
+    const outcome = decideScopes(request, subject.claims, identity, runtime, metrics);
+    const scopes = outcome.decision.issued;
+    const claims = exchangedClaims(subject.claims, target.audiences, act);
+    const issued = await issue(claims, subjectClientId, scopes, target.audiences, context);
+    // RFC 8693 §2.2.1: the members of a token response, plus the type of what was issued.
+    const answer = tokenAnswer({ token_type: 'Bearer' }, {}, issued, scopes, {
+      issued_token_type: ACCESS_TOKEN_TYPE,
+    });
+    sendJson(res, 200, answer.body, answer.headers);
+    record.issued = scopes.length;
+    record.outcome = outcome.narrowed ? 'narrowed' : 'issued';
+    record.status = 200;
+  } finally {
+    timer();
+  }
+}
