@@ -14,6 +14,7 @@ import {
   publicJwk,
   type SigningAlgorithm,
 } from './key-material.js';
+import { createJwtSigner, type JwtSigner } from './jwt-signer.js';
 
 export interface SigningKey {
   kid: string;
@@ -21,6 +22,8 @@ export interface SigningKey {
   status: 'next' | 'active' | 'retired';
   privateKey: KeyObject;
   publicJwk: PublicJwk;
+  /** Signs with this key; prepared once when the key loads, not per token. */
+  signer: JwtSigner;
   /** Retired keys stop being published after this instant (ms since epoch). */
   publishUntil?: number;
 }
@@ -91,6 +94,7 @@ export async function loadSigningKeys(
       status: config.status,
       privateKey,
       publicJwk: publicJwk(privateKey, config.kid, config.alg),
+      signer: createJwtSigner(config.alg, config.kid, privateKey),
       ...(config.publish_until ? { publishUntil: Date.parse(config.publish_until) } : {}),
     });
   }
