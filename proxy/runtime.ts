@@ -12,6 +12,11 @@ import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
 import type { CompiledTemplate } from './scope/template.js';
+import {
+  type UpstreamTokenCache,
+  upstreamTokenCacheFor,
+} from './token-cache/upstream-token-cache.js';
+import { VerifiedTokenCache } from './token-cache/verified-token-cache.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
 
 export interface Runtime {
@@ -27,6 +32,10 @@ export interface Runtime {
   scopeTemplates: CompiledTemplate[];
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
+  /** Upstream token answers for clients that opt in (clients[].cache); undefined when none do. */
+  tokenCache: UpstreamTokenCache | undefined;
+  /** Upstream tokens that verified under this generation, until they expire. */
+  verifiedTokens: VerifiedTokenCache;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -54,6 +63,15 @@ export async function buildRuntime(
         timeoutMs: config.upstream.timeout,
         ...(metrics ? { metrics } : {}),
       });
+  // The token cache (and its Redis connection) carries over while what its keys and entries
+  // depend on is unchanged; the one it replaces is closed by the caller (closeReplaced).
+  const keepCache =
+    previous?.tokenCache !== undefined &&
+    reuse &&
+    JSON.stringify(previous.config.cache.upstream_tokens) ===
+      JSON.stringify(config.cache.upstream_tokens) &&
+    config.clients.some((rule) => rule.cache === true);
+  const tokenCache = keepCache ? previous.tokenCache : upstreamTokenCacheFor(config, metrics);
   const policies = new ScopePolicies(config.scopes);
   const decider = cachedDecider(new ScopeDecider(policies), {
     generation,
@@ -71,5 +89,14 @@ export async function buildRuntime(
     decider,
     scopeTemplates: [...policies.templates],
     routes: new UpstreamRoutes(config.upstream),
+    tokenCache,
+    verifiedTokens: new VerifiedTokenCache(metrics),
   };
+}
+
+/** Releases what `previous` holds that `next` no longer uses (the token cache's connection). */
+export async function closeReplaced(previous: Runtime, next: Runtime | undefined): Promise<void> {
+  if (previous.tokenCache !== undefined && previous.tokenCache !== next?.tokenCache) {
+    await previous.tokenCache.close();
+  }
 }

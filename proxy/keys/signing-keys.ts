@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SigningKeyConfig } from '../../config/schema.js';
+import { createJwtSigner, type JwtSigner } from './jwt-signer.js';
 import {
   keyAlgorithmMismatch,
   type PublicJwk,
@@ -14,7 +15,6 @@ import {
   publicJwk,
   type SigningAlgorithm,
 } from './key-material.js';
-import { createJwtSigner, type JwtSigner } from './jwt-signer.js';
 
 export interface SigningKey {
   kid: string;

@@ -18,15 +18,15 @@ import {
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
+import { forwardOrReuse } from '../token-cache/cached-forward.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { decideScopes, identify } from './decide-scopes.js';
-import { forwardTokenRequest } from './forward-upstream.js';
 import { type IssuedToken, issueToken } from './issue-token.js';
 import { scopeFormatFor } from './scope-format.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
 import { NO_STORE, tokenResponseBody } from './token-response.js';
 import { assertPassableError, parseTokenResponse, sendUpstreamError } from './upstream-answer.js';
-import { UpstreamTokenRejected, verifyUpstreamToken } from './verify-upstream.js';
+import { UpstreamTokenRejected } from './verify-upstream.js';
 
 export interface TokenEndpointContext {
   runtime: Runtime;
@@ -43,7 +43,7 @@ async function verify(
 ): Promise<JWTPayload> {
   const { config } = runtime;
   try {
-    return await verifyUpstreamToken(accessToken, {
+    return await runtime.verifiedTokens.verify(accessToken, {
       keys: runtime.upstreamKeys,
       issuer: await runtime.discovery.issuer(),
       algorithms: config.upstream.algorithms,
@@ -97,7 +97,8 @@ export async function handleTokenRequest(
     if (request.clientIdHint !== undefined) record.clientId = request.clientIdHint;
     record.requested = request.requestedScopes?.length ?? 0;
 
-    const upstream = await forwardTokenRequest(req, request, runtime, context.requestId, metrics);
+    const exchange = await forwardOrReuse(req, request, runtime, context.requestId, metrics);
+    const { upstream } = exchange;
     record.upstreamStatus = upstream.status;
     if (upstream.status !== 200) {
       assertPassableError(upstream);
@@ -114,6 +115,7 @@ export async function handleTokenRequest(
     let narrowed: boolean;
     try {
       const claims = await verify(upstreamBody.access_token, request, runtime);
+      await exchange.verified(claims);
       const identity = identify(claims, request);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;

@@ -45,7 +45,6 @@ describe.each(SIGNING_ALGORITHMS)('node:crypto signer, %s', (alg: SigningAlgorit
       /signature verification failed/,
     );
   });
-
 });
 
 describe.each(JSONWEBTOKEN_ALGS)('node:crypto signer read by jsonwebtoken, %s', (alg) => {

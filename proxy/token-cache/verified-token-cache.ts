@@ -1,0 +1,55 @@
+/**
+ * A memo around verify-upstream: a token that verified once is not verified again until it
+ * expires. The same upstream token arrives again and again when its answer comes from the upstream
+ * token cache, or from an upstream that itself caches tokens (Auth0 does for M2M).
+ *
+ * The key is a SHA-256 of the token together with every verification input that can differ
+ * between requests (the requested audiences); issuer, algorithms and keys are fixed for the
+ * Runtime (one configuration generation) that owns the memo. Entries end at the token's `exp`, with
+ * no clock tolerance, so the memo never accepts a token that verification would refuse for time.
+ * Only successes are kept. Bounded by count (a few hundred bytes of claims each).
+ */
+import { createHash } from 'node:crypto';
+import type { JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { Metrics } from '../metrics.js';
+import { type VerifyOptions, verifyUpstreamToken } from '../token/verify-upstream.js';
+
+const MAX_ENTRIES = 10_000;
+
+/** Freezes the claims all the way down: every request that hits shares the same object. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export class VerifiedTokenCache {
+  private readonly entries = new LRUCache<string, JWTPayload>({ max: MAX_ENTRIES });
+
+  constructor(
+    private readonly metrics?: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async verify(token: unknown, options: VerifyOptions): Promise<JWTPayload> {
+    if (typeof token !== 'string') return verifyUpstreamToken(token, options);
+    const key = createHash('sha256')
+      .update(token)
+      .update('\0')
+      .update(JSON.stringify(options.audiences))
+      .digest('base64url');
+    const kept = this.entries.get(key);
+    if (kept !== undefined) {
+      this.metrics?.cacheHits.inc({ cache: 'verified_token' });
+      return kept;
+    }
+    this.metrics?.cacheMisses.inc({ cache: 'verified_token' });
+    const claims = await verifyUpstreamToken(token, options);
+    const ttl = typeof claims.exp === 'number' ? claims.exp * 1000 - this.now() : 0;
+    if (ttl > 0) this.entries.set(key, deepFreeze(claims), { ttl });
+    return claims;
+  }
+}
