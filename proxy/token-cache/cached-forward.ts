@@ -11,8 +11,8 @@ import type { IncomingMessage } from 'node:http';
 import type { JWTPayload } from 'jose';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
-import { upstreamScope } from '../scope/upstream-scope.js';
-import { forwardTokenRequest } from '../token/forward-upstream.js';
+import { clientRuleFor } from '../token/client-rule.js';
+import { forwardTokenRequest, scopeForUpstream } from '../token/forward-upstream.js';
 import type { TokenRequest } from '../token/token-request.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
 import type { UpstreamTokenCache } from './upstream-token-cache.js';
@@ -33,14 +33,7 @@ const NOTHING_TO_KEEP = async () => {};
 const inFlight = new WeakMap<UpstreamTokenCache, Map<string, Promise<UpstreamResponse>>>();
 
 function cacheRuleAllows(runtime: Runtime, request: TokenRequest): boolean {
-  const clientId = request.clientIdHint;
-  if (clientId === undefined) return false;
-  for (const rule of runtime.config.clients) {
-    if (rule.client_id !== clientId) continue;
-    if (rule.audience !== undefined && !request.audiences.includes(rule.audience)) continue;
-    return rule.cache === true;
-  }
-  return false;
+  return clientRuleFor(runtime.config, request.clientIdHint, request.audiences)?.cache === true;
 }
 
 /** Only secret-authenticated client credentials: an assertion is single-use by design. */
@@ -58,11 +51,7 @@ function authenticatesWithSecret(req: IncomingMessage, request: TokenRequest): b
 function keyMaterial(req: IncomingMessage, request: TokenRequest, runtime: Runtime): string {
   const { upstream } = runtime.config;
   const params = new Map(request.body.params);
-  const scope = upstreamScope(
-    upstream.scope_request,
-    request.requestedScopes,
-    runtime.scopeTemplates,
-  );
+  const scope = scopeForUpstream(request, runtime);
   if (scope === undefined) params.delete('scope');
   else params.set('scope', scope);
   return JSON.stringify([
