@@ -29,6 +29,7 @@ export const DEFAULTS = {
     keep_alive_timeout: '5s',
     shutdown_grace: '20s',
     watch_config: true,
+    trusted_proxies: [] as string[],
   },
   cache: {
     decision_max_entries: 10000,
@@ -44,6 +45,7 @@ export const DEFAULTS = {
   log: {
     level: 'info',
     format: 'auto',
+    buffer_bytes: 4_194_304,
   },
   metrics: {
     client_id_label: false,

@@ -3,6 +3,7 @@
  * (config/scopegate.schema.json is generated from it). Unknown keys are errors everywhere.
  */
 import * as z from 'zod';
+import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
 import { templateSyntaxError } from '../proxy/scope/template.js';
@@ -374,6 +375,16 @@ export const configSchema = z
           .boolean()
           .default(DEFAULTS.server.watch_config)
           .describe('Reload when the config file or one of its key files changes'),
+        trusted_proxies: z
+          .array(
+            z.string().refine((entry) => parseProxyEntry(entry) !== undefined, {
+              message: 'expected an IPv4 or IPv6 address or CIDR block',
+            }),
+          )
+          .default([...DEFAULTS.server.trusted_proxies])
+          .describe(
+            'IPv4/IPv6 addresses or CIDRs of proxies whose forwarding headers are believed (X-Forwarded-For extended); from other peers they are replaced',
+          ),
       })
       .prefault({}),
     cache: z
@@ -402,6 +413,13 @@ export const configSchema = z
           .enum(['auto', 'json', 'pretty'])
           .default(DEFAULTS.log.format)
           .describe('auto: pretty in a terminal, JSON otherwise'),
+        buffer_bytes: z
+          .number()
+          .int()
+          .min(65_536)
+          .max(268_435_456)
+          .default(DEFAULTS.log.buffer_bytes)
+          .describe('Log output allowed to wait for a slow reader; beyond it lines are dropped'),
       })
       .prefault({}),
     metrics: z

@@ -4,6 +4,7 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { TrustedProxies } from './http/trusted-proxies.js';
 import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
@@ -36,6 +37,8 @@ export interface Runtime {
   tokenCache: UpstreamTokenCache | undefined;
   /** Upstream tokens that verified under this generation, until they expire. */
   verifiedTokens: VerifiedTokenCache;
+  /** server.trusted_proxies: peers whose forwarding headers are believed. */
+  trustedProxies: TrustedProxies;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -91,6 +94,7 @@ export async function buildRuntime(
     routes: new UpstreamRoutes(config.upstream),
     tokenCache,
     verifiedTokens: new VerifiedTokenCache(metrics),
+    trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }
 
