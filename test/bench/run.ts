@@ -49,19 +49,19 @@ const PLAN = quick
   ? {
       seconds: 1.5,
       repetitions: 3,
-      latencySeconds: 3,
-      growth: 20_000,
-      soakSeconds: 15,
-      cryptoSeconds: 0.2,
-      heapTokens: 5_000,
+      latencySeconds: 2,
+      growth: 10_000,
+      soakSeconds: 10,
+      cryptoSeconds: 0.15,
+      heapTokens: 4_000,
     }
   : {
-      seconds: 5,
+      seconds: 4,
       repetitions: 3,
-      latencySeconds: 8,
+      latencySeconds: 5,
       growth: 100_000,
       soakSeconds: 60,
-      cryptoSeconds: 0.5,
+      cryptoSeconds: 0.4,
       heapTokens: 20_000,
     };
 const CONNECTIONS = 32;
