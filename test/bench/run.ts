@@ -84,6 +84,7 @@ function tokenCall(clientId: string): HttpCall {
 }
 const SMALL: HttpCall = { method: 'GET', path: '/small' };
 const LARGE: HttpCall = { method: 'GET', path: '/large' };
+const LARGE_BYTES = 1024 * 1024;
 
 const figures: Figure[] = [];
 const notes: string[] = [];
@@ -119,7 +120,7 @@ async function cryptoLimits(): Promise<void> {
   await new Promise((resolve) => child.once('exit', resolve));
   for (const entry of JSON.parse(text) as CryptoFigure[]) {
     figures.push({
-      section: 'crypto limit (1 core)',
+      section: 'crypto limit (per CPU-second)',
       name: entry.name,
       unit: 'ops/s',
       median: entry.opsPerSec,
@@ -130,52 +131,81 @@ async function cryptoLimits(): Promise<void> {
   }
 }
 
-/** Closed-loop throughput, with the serving process's CPU per request. */
+export interface Throughput {
+  /** Wall-clock requests per second (bounded by whatever else runs on the machine). */
+  rps: number;
+  bytesPerSec: number;
+  /** CPU the serving process spent per request, µs, all its threads. */
+  cpuMicros: number;
+}
+
+const median = (values: number[]) => figure('', '', '', values).median;
+
+/**
+ * Closed-loop throughput, and the serving process's CPU per request: 1e6 / that is what one
+ * core would serve with nothing else competing for it (the "per CPU-second" rows).
+ */
 async function throughput(
   section: string,
   label: string,
   target: string,
   call: HttpCall,
-  cpuPid: number | undefined,
-  upstreamUrl?: string,
-): Promise<{ rps: number; bytes: number }> {
+  cpuPid: number,
+): Promise<Throughput> {
   const rates: number[] = [];
   const bytes: number[] = [];
   const cpu: number[] = [];
-  const calls: number[] = [];
   for (let repetition = 0; repetition < PLAN.repetitions; repetition++) {
-    const cpuBefore = cpuPid ? cpuSeconds(cpuPid) : 0;
-    const callsBefore = upstreamUrl ? await upstreamTokenCalls(upstreamUrl) : 0;
+    const cpuBefore = cpuSeconds(cpuPid);
     const result = await closedLoop(target, call, PLAN.seconds, CONNECTIONS);
     if (result.non2xx > 0 || result.errors > 0) {
       throw new Error(`${section} ${label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
     }
     rates.push(result.requestsPerSec);
     bytes.push(result.bytesPerSec);
-    if (cpuPid) cpu.push(((cpuSeconds(cpuPid) - cpuBefore) * 1e6) / result.requests);
-    if (upstreamUrl) {
-      calls.push(
-        (((await upstreamTokenCalls(upstreamUrl)) - callsBefore) * 1000) / result.requests,
-      );
-    }
+    cpu.push(((cpuSeconds(cpuPid) - cpuBefore) * 1e6) / result.requests);
   }
   const large = call === LARGE;
+  const perCpuSecond = cpu.map((micros) => 1e6 / micros);
   figures.push(
     large
       ? figure(
           section,
-          `${label}`,
+          `${label}, wall clock`,
           'MB/s',
           bytes.map((value) => value / 1e6),
         )
-      : figure(section, `${label}`, 'req/s', rates),
+      : figure(section, `${label}, wall clock`, 'req/s', rates),
+    figure(section, `${label}, CPU per request`, 'µs', cpu),
+    large
+      ? figure(
+          section,
+          `${label}, per CPU-second`,
+          'MB/s',
+          perCpuSecond.map((value) => (value * LARGE_BYTES) / 1e6),
+        )
+      : figure(section, `${label}, per CPU-second`, 'req/s', perCpuSecond),
   );
-  if (cpu.length > 0) figures.push(figure(section, `${label}: CPU per request`, 'µs', cpu));
-  if (calls.length > 0) {
-    figures.push(figure(section, `${label}: upstream calls per 1,000 requests`, 'calls', calls));
-  }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[1] ?? values[0] ?? 0;
-  return { rps: median(rates), bytes: median(bytes) };
+  return { rps: median(rates), bytesPerSec: median(bytes), cpuMicros: median(cpu) };
+}
+
+/** Upstream token calls per 1,000 client requests, over an exact number of requests. */
+async function upstreamCallsPerThousand(
+  gatewayUrl: string,
+  upstreamUrl: string,
+  clientId: string,
+  label: string,
+): Promise<void> {
+  const amount = quick ? 2_000 : 10_000;
+  const before = await upstreamTokenCalls(upstreamUrl);
+  const result = await fixedCount(gatewayUrl, tokenCall(clientId), amount, CONNECTIONS);
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${label}: failed requests`);
+  const calls = (await upstreamTokenCalls(upstreamUrl)) - before;
+  figures.push(
+    figure('token path', `${label}: upstream calls per 1,000 client requests`, 'calls', [
+      (calls * 1000) / amount,
+    ]),
+  );
 }
 
 async function latency(
@@ -255,7 +285,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   log(`scopegate benchmark (${quick ? 'quick' : 'full'}): ${pinningNote()}`);
 
-  const decision = runDecisionBench(() => {});
+  const decision = runDecisionBench(() => {}, quick ? 0.2 : 1);
   for (const entry of decision) {
     figures.push({
       section: 'scope decision (200 templates)',
@@ -299,7 +329,6 @@ async function main(): Promise<void> {
       gateway.url,
       tokenCall(UNCACHED_CLIENT),
       gateway.pid,
-      upstream.url,
     );
     const cached = await throughput(
       'token path',
@@ -307,8 +336,9 @@ async function main(): Promise<void> {
       gateway.url,
       tokenCall(BENCH_CLIENT_ID),
       gateway.pid,
-      upstream.url,
     );
+    await upstreamCallsPerThousand(gateway.url, upstream.url, UNCACHED_CLIENT, 'uncached');
+    await upstreamCallsPerThousand(gateway.url, upstream.url, BENCH_CLIENT_ID, 'cached');
     const underLoad = residentMiB(gateway.pid);
     await addedLatency(upstream, gateway);
 
@@ -323,15 +353,16 @@ async function main(): Promise<void> {
       notes.push(NGINX_INSTALL_HINT);
       log(NGINX_INSTALL_HINT);
     }
-    const passThrough: Record<string, { small: number; large: number }> = {};
+    const passThrough: Record<string, { small: Throughput; large: Throughput }> = {};
+    // "direct": the upstream's own CPU per request is the reference for a server doing nothing.
     for (const [label, target, pid] of [
-      ['direct', upstream.url, undefined],
+      ['direct', upstream.url, upstream.pid],
       ['scopegate', gateway.url, gateway.pid],
       ...(nginxProcess ? [['nginx', nginxProcess.url, nginxProcess.pid] as const] : []),
     ] as const) {
       const small = await throughput('pass-through, small response', label, target, SMALL, pid);
       const large = await throughput('pass-through, 1 MiB response', label, target, LARGE, pid);
-      passThrough[label] = { small: small.rps, large: large.bytes };
+      passThrough[label] = { small, large };
     }
 
     log(
@@ -370,11 +401,7 @@ async function main(): Promise<void> {
     await gateway.stop();
     await heapPerToken(prepared.configFile, dir, upstream.url);
 
-    const targets = evaluateTargets(figures, {
-      uncachedTokensPerSec: uncached.rps,
-      cachedTokensPerSec: cached.rps,
-      passThrough,
-    });
+    const targets = evaluateTargets(figures, { uncached, cached, passThrough });
     const machine = {
       cpu: os.cpus()[0]?.model ?? 'unknown',
       cores: os.cpus().length,
