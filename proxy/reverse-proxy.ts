@@ -45,17 +45,31 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     }
   });
 
-  proxy.on('proxyReq', (proxyReq, req) => {
+  proxy.on('proxyReq', (proxyReq, req, res) => {
     const settings = timeouts.get(req);
-    if (settings) {
-      proxyReq.setTimeout(settings.ms, () => {
-        timedOut.add(req);
-        proxyReq.destroy(new Error('upstream timeout'));
-      });
-    }
+    if (!settings) return;
+    const expire = () => {
+      timedOut.add(req);
+      proxyReq.destroy(new Error('upstream timeout'));
+    };
+    // An upstream that goes quiet for the timeout is cut at once...
+    proxyReq.setTimeout(settings.ms, expire);
+    // ...and one that trickles a byte now and then is cut when the timeout has passed since the
+    // request was handed over in full (the client's upload is bounded by request_timeout).
+    let deadline: NodeJS.Timeout | undefined;
+    proxyReq.once('finish', () => {
+      deadline = setTimeout(expire, settings.ms);
+    });
+    res.once('close', () => clearTimeout(deadline));
   });
 
   proxy.on('proxyRes', (proxyRes, req, res) => {
+    // An upstream that dies mid-response: http-proxy-3 pipes what arrived and would leave the
+    // client waiting for the rest. Closing the client's connection at once tells it the response
+    // is incomplete (a truncated body never looks complete).
+    proxyRes.once('close', () => {
+      if (!proxyRes.complete && !res.writableEnded) res.destroy();
+    });
     for (const name of hopByHopNames(proxyRes.headers)) {
       if (name !== 'transfer-encoding') delete proxyRes.headers[name];
     }
