@@ -62,6 +62,13 @@ export const DEFAULTS = {
   cache: {
     decision_max_entries: 10000,
     decision_ttl: '5m',
+    upstream_tokens: {
+      backend: 'memory',
+      max_ttl: '10m',
+      expiry_margin: '30s',
+      max_entries: 10000,
+      redis: { key_prefix: 'scopegate:token:', timeout: '250ms' },
+    },
   },
   log: {
     level: 'info',

@@ -197,6 +197,12 @@ const clientRule = z.strictObject({
     .enum(['string', 'array'])
     .optional()
     .describe('Shape of the scope claim for this client'),
+  cache: z
+    .boolean()
+    .optional()
+    .describe(
+      "Keep this client's upstream client-credentials answers in cache.upstream_tokens (secret-authenticated requests only)",
+    ),
   upstream_scope: scopeParameter(
     'Scope asked of the upstream for this client when it asks for none or the mode is omit (default: upstream.default_scope)',
   ).optional(),
@@ -309,6 +315,55 @@ const tokenExchange = z
         path: ['clients'],
         message: 'client_auth required needs at least one client',
       });
+    }
+  });
+
+const redisSettings = z.strictObject({
+  url: z
+    .string()
+    .regex(/^(?:rediss?:\/\/|unix:\/)/, {
+      message: 'expected redis://host:port, rediss://host:port or unix:///path/to/socket',
+    })
+    .describe('Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path'),
+  key_prefix: z
+    .string()
+    .default(DEFAULTS.cache.upstream_tokens.redis.key_prefix)
+    .describe('Prefix of every key scopegate writes'),
+  timeout: duration(
+    'Deadline per Redis command; beyond it the in-process cache answers instead',
+  ).prefault(DEFAULTS.cache.upstream_tokens.redis.timeout),
+});
+
+const upstreamTokenCache = z
+  .strictObject({
+    backend: z
+      .enum(['memory', 'redis'])
+      .default(DEFAULTS.cache.upstream_tokens.backend)
+      .describe('memory: per process; redis: shared by replicas (in-process when Redis fails)'),
+    key: z
+      .string()
+      .min(32, { message: 'the cache key must be at least 32 characters' })
+      .optional()
+      .describe(
+        'Secret (at least 32 characters) that cache keys are HMACed and Redis entries encrypted with; required when a client rule sets cache',
+      ),
+    max_ttl: duration('Longest time an upstream answer is kept').prefault(
+      DEFAULTS.cache.upstream_tokens.max_ttl,
+    ),
+    expiry_margin: duration('Entries end this long before the upstream token expires').prefault(
+      DEFAULTS.cache.upstream_tokens.expiry_margin,
+    ),
+    max_entries: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULTS.cache.upstream_tokens.max_entries)
+      .describe('Upstream answers kept in process'),
+    redis: redisSettings.optional().describe('Required when backend is redis'),
+  })
+  .superRefine((cache, ctx) => {
+    if (cache.backend === 'redis' && cache.redis === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'backend redis needs redis.url' });
     }
   });
 
@@ -524,6 +579,9 @@ export const configSchema = z
         decision_ttl: duration('How long a scope decision is kept').prefault(
           DEFAULTS.cache.decision_ttl,
         ),
+        upstream_tokens: upstreamTokenCache
+          .prefault({})
+          .describe('Upstream token answers kept for clients whose rule sets cache: true'),
       })
       .prefault({}),
     log: z
@@ -553,6 +611,16 @@ export const configSchema = z
           .describe('Add client_id as a label on token metrics (unbounded: opt in knowingly)'),
       })
       .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const caching = config.clients.some((rule) => rule.cache === true);
+    if (caching && config.cache.upstream_tokens.key === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cache', 'upstream_tokens', 'key'],
+        message: 'a client rule sets cache: true, so a cache key is required',
+      });
+    }
   })
   .describe('scopegate configuration');
 

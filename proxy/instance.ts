@@ -19,7 +19,7 @@ import { LogDestination } from './log-destination.js';
 import { Metrics } from './metrics.js';
 import { applyServerTimeouts, createPublicServer } from './public-server.js';
 import { createReverseProxy } from './reverse-proxy.js';
-import { buildRuntime, type Runtime } from './runtime.js';
+import { buildRuntime, closeReplaced, type Runtime } from './runtime.js';
 
 export interface StartOptions {
   configFile: string;
@@ -185,6 +185,7 @@ async function start(
     warnOnRestartOnlyChanges(current.config, next.config, logger);
     // The swap: requests already running keep the Runtime they started with.
     runtime = next;
+    void closeReplaced(current, next);
     applyServerSettings(next.config);
     publishKeyMetrics(next);
     metrics.configReloads.inc({ result: 'success' });
@@ -227,6 +228,7 @@ async function start(
         logger.warn({ inFlight }, 'shutdown grace period over: closing remaining connections');
       });
       proxy.close();
+      await closeReplaced(runtime, undefined);
       if (adminServer) {
         const closing = new Promise<void>((done) => adminServer?.close(() => done()));
         adminServer.closeAllConnections();

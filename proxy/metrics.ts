@@ -19,7 +19,14 @@ export const TOKEN_OUTCOMES = [
 export type TokenOutcome = (typeof TOKEN_OUTCOMES)[number];
 
 export type UpstreamRoute = 'token' | 'jwks' | 'discovery' | 'proxy' | 'introspection';
-export const CACHE_NAMES = ['upstream_jwks', 'discovery', 'decision'] as const;
+export const CACHE_NAMES = [
+  'upstream_jwks',
+  'discovery',
+  'decision',
+  'upstream_token',
+  'verified_token',
+] as const;
+export const TOKEN_CACHE_BACKENDS = ['redis'] as const;
 export type CacheName = (typeof CACHE_NAMES)[number];
 export const JWKS_FETCH_RESULTS = ['success', 'error', 'stale_served'] as const;
 export const RELOAD_RESULTS = ['success', 'failure'] as const;
@@ -66,6 +73,8 @@ export class Metrics {
   readonly upstreamJwksFetches: Counter<'result'>;
   readonly cacheHits: Counter<'cache'>;
   readonly cacheMisses: Counter<'cache'>;
+  readonly upstreamCallsSaved: Counter;
+  readonly tokenCacheBackendErrors: Counter<'backend'>;
   readonly signingKeyInfo: Gauge<'kid' | 'alg' | 'status'>;
   readonly configReloads: Counter<'result'>;
   readonly configGeneration: Gauge;
@@ -121,6 +130,17 @@ export class Metrics {
       labelNames: ['cache'],
       registers,
     });
+    this.upstreamCallsSaved = new Counter({
+      name: 'scopegate_upstream_token_calls_saved_total',
+      help: 'Token requests answered without an upstream call of their own (cache hit or shared call)',
+      registers,
+    });
+    this.tokenCacheBackendErrors = new Counter({
+      name: 'scopegate_token_cache_backend_errors_total',
+      help: 'Upstream token cache operations the shared backend failed (answered in-process instead)',
+      labelNames: ['backend'],
+      registers,
+    });
     this.signingKeyInfo = new Gauge({
       name: 'scopegate_signing_key_info',
       help: 'Signing keys in the configuration (value 1), by kid, alg and status',
@@ -162,6 +182,7 @@ export class Metrics {
     // appears at 1 is invisible to increase() for that first event.
     for (const result of RELOAD_RESULTS) this.configReloads.inc({ result }, 0);
     for (const result of JWKS_FETCH_RESULTS) this.upstreamJwksFetches.inc({ result }, 0);
+    for (const backend of TOKEN_CACHE_BACKENDS) this.tokenCacheBackendErrors.inc({ backend }, 0);
     for (const cache of CACHE_NAMES) {
       this.cacheHits.inc({ cache }, 0);
       this.cacheMisses.inc({ cache }, 0);

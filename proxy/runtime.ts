@@ -18,6 +18,11 @@ import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
 import type { CompiledTemplate } from './scope/template.js';
+import {
+  type UpstreamTokenCache,
+  upstreamTokenCacheFor,
+} from './token-cache/upstream-token-cache.js';
+import { VerifiedTokenCache } from './token-cache/verified-token-cache.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
 
 /** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
@@ -45,6 +50,10 @@ export interface Runtime {
   issuerPath: IssuerPath;
   /** scopegate's credentials for introspecting opaque upstream tokens (upstream.introspection). */
   introspection: IntrospectionClient | undefined;
+  /** Upstream token answers for clients that opt in (clients[].cache); undefined when none do. */
+  tokenCache: UpstreamTokenCache | undefined;
+  /** Upstream tokens that verified under this generation, until they expire. */
+  verifiedTokens: VerifiedTokenCache;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
   trustedProxies: TrustedProxies;
 }
@@ -75,6 +84,15 @@ export async function buildRuntime(
         timeoutMs: config.upstream.timeout,
         ...(metrics ? { metrics } : {}),
       });
+  // The token cache (and its Redis connection) carries over while what its keys and entries
+  // depend on is unchanged; the one it replaces is closed by the caller (closeReplaced).
+  const keepCache =
+    previous?.tokenCache !== undefined &&
+    reuse &&
+    JSON.stringify(previous.config.cache.upstream_tokens) ===
+      JSON.stringify(config.cache.upstream_tokens) &&
+    config.clients.some((rule) => rule.cache === true);
+  const tokenCache = keepCache ? previous.tokenCache : upstreamTokenCacheFor(config, metrics);
   const policies = new ScopePolicies(config.scopes);
   const decider = cachedDecider(new ScopeDecider(policies), {
     generation,
@@ -95,6 +113,15 @@ export async function buildRuntime(
     routes: new UpstreamRoutes(config.upstream),
     issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     introspection,
+    tokenCache,
+    verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
+}
+
+/** Releases what `previous` holds that `next` no longer uses (the token cache's connection). */
+export async function closeReplaced(previous: Runtime, next: Runtime | undefined): Promise<void> {
+  if (previous.tokenCache !== undefined && previous.tokenCache !== next?.tokenCache) {
+    await previous.tokenCache.close();
+  }
 }

@@ -10,7 +10,7 @@ import { OAuthError, targetRefused, unavailable } from '../http/oauth-error.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
 import { tokenAudiences } from '../token/identity.js';
-import { UpstreamTokenRejected, verifyUpstreamToken } from '../token/verify-upstream.js';
+import { UpstreamTokenRejected } from '../token/verify-upstream.js';
 import { introspectUpstreamToken } from './introspect.js';
 
 /** Three dot-separated parts: what a JWS in compact form looks like (`auto` goes by this). */
@@ -32,7 +32,8 @@ async function verifyJwt(
 ): Promise<JWTPayload> {
   const { config } = runtime;
   try {
-    return await verifyUpstreamToken(token, {
+    // Memoised per generation: the same upstream token arrives again from the token cache.
+    return await runtime.verifiedTokens.verify(token, {
       keys: runtime.upstreamKeys,
       issuer: await runtime.discovery.issuer(),
       algorithms: config.upstream.algorithms,

@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SigningKeyConfig } from '../../config/schema.js';
+import { createJwtSigner, type JwtSigner } from './jwt-signer.js';
 import {
   keyAlgorithmMismatch,
   type PublicJwk,
@@ -21,6 +22,8 @@ export interface SigningKey {
   status: 'next' | 'active' | 'retired';
   privateKey: KeyObject;
   publicJwk: PublicJwk;
+  /** Signs with this key; prepared once when the key loads, not per token. */
+  signer: JwtSigner;
   /** Retired keys stop being published after this instant (ms since epoch). */
   publishUntil?: number;
 }
@@ -91,6 +94,7 @@ export async function loadSigningKeys(
       status: config.status,
       privateKey,
       publicJwk: publicJwk(privateKey, config.kid, config.alg),
+      signer: createJwtSigner(config.alg, config.kid, privateKey),
       ...(config.publish_until ? { publishUntil: Date.parse(config.publish_until) } : {}),
     });
   }

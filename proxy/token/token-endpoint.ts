@@ -16,9 +16,9 @@ import { verifyUpstreamAccessToken } from '../introspection/upstream-access-toke
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
+import { forwardOrReuse } from '../token-cache/cached-forward.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { decideScopes, identify } from './decide-scopes.js';
-import { forwardTokenRequest } from './forward-upstream.js';
 import { issue } from './issue-step.js';
 import type { IssuedToken } from './issue-token.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
@@ -64,7 +64,8 @@ export async function handleTokenRequest(
       return;
     }
 
-    const upstream = await forwardTokenRequest(req, request, runtime, context.requestId, metrics);
+    const exchange = await forwardOrReuse(req, request, runtime, context.requestId, metrics);
+    const { upstream } = exchange;
     record.upstreamStatus = upstream.status;
     if (upstream.status !== 200) throw upstreamErrorAnswer(upstream);
     const upstreamBody = parseTokenResponse(upstream);
@@ -75,6 +76,7 @@ export async function handleTokenRequest(
     let narrowed: boolean;
     try {
       const claims = await verify(upstreamBody.access_token, request, context);
+      await exchange.verified(claims);
       const identity = identify(claims, request, runtime.config.tokens.client_id_claims);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;

@@ -97,7 +97,12 @@ function format(figure: BenchFigure): string {
   return `  ${figure.name.padEnd(38)} ${micros} µs/op ${ops} ops/s   (${ROUNDS} rounds × ${figure.iterations.toLocaleString('en-US')})`;
 }
 
-export function runDecisionBench(write: (line: string) => void = console.log): BenchFigure[] {
+/** `scale` shrinks every iteration count (the quick benchmark uses a fraction). */
+export function runDecisionBench(
+  write: (line: string) => void = console.log,
+  scale = 1,
+): BenchFigure[] {
+  const count = (iterations: number) => Math.max(20, Math.round(iterations * scale));
   const config = policies();
   const decisionInput = input();
   const decider = new ScopeDecider(new ScopePolicies(config));
@@ -108,25 +113,25 @@ export function runDecisionBench(write: (line: string) => void = console.log): B
 
   const granted = new Set(decisionInput.granted);
   const requested = decisionInput.requested ?? [];
-  const baseline = measure('baseline: Set intersection', 200_000, () => {
+  const baseline = measure('baseline: Set intersection', count(200_000), () => {
     let issued = 0;
     for (const scope of requested) if (granted.has(scope)) issued += 1;
     return issued;
   });
   const uncached = measure(
     'decision, uncached (cache miss)',
-    5_000,
+    count(5_000),
     () => decider.decide(decisionInput).issued.length,
   );
   const cache = new CachingDecider(decider, { generation: 1, maxEntries: 10_000, ttlMs: 300_000 });
   const cached = measure(
     'decision, cached (hit, key included)',
-    50_000,
+    count(50_000),
     () => cache.decide(decisionInput).issued.length,
   );
   const compile = measure(
     'compile 200 policies (config load)',
-    200,
+    count(200),
     () => new ScopePolicies(config).size,
   );
 

@@ -1,17 +1,434 @@
 /**
- * Runs every benchmark in test/bench, one after another (`npm run bench`). Benchmarks print
- * figures; they assert nothing about timings, which depend on the machine.
+ * `npm run bench` (about 5 minutes; `npm run bench -- --quick` about 1): scopegate isolated on
+ * loopback. The upstream answers from pre-signed tokens (no per-request crypto); the gateway
+ * (and nginx, the reference reverse proxy) run pinned to one core, the upstream and this process
+ * (the load generator) on the other. Every figure is measured in the same run, 3 repetitions,
+ * median and spread. Prints one table and writes the same figures as JSON
+ * (`--out FILE`, default in the temp directory) so runs can be compared.
+ *
+ * It asserts nothing: timings depend on the machine and on what else runs on it (the load
+ * average at start and end is in the output).
  */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareTestConfig } from '../support/gateway.js';
+import type { CryptoFigure } from './crypto-bench.js';
 import { runDecisionBench } from './decision-bench.js';
-import { runTokenPathBench } from './token-path-bench.js';
+import { BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET } from './fast-upstream.js';
+import { closedLoop, fixedCount, type HttpCall, type OpenLoopResult, openLoop } from './load.js';
+import {
+  cpuSeconds,
+  NGINX_INSTALL_HINT,
+  nginxBinary,
+  pinningNote,
+  pinSelf,
+  type RunningGateway,
+  type RunningProcess,
+  residentMiB,
+  startGateway,
+  startNginx,
+  startUpstream,
+} from './processes.js';
+import { type Figure, figure, renderTable } from './table.js';
+import { evaluateTargets } from './targets.js';
 
-const BENCHMARKS: ReadonlyArray<[name: string, run: () => unknown]> = [
-  ['decision', () => runDecisionBench()],
-  ['token path', () => runTokenPathBench()],
-];
+const quick = process.argv.includes('--quick');
+const outIndex = process.argv.indexOf('--out');
+const outFile =
+  outIndex > 0
+    ? path.resolve(process.argv[outIndex + 1] as string)
+    : path.join(
+        os.tmpdir(),
+        `scopegate-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+      );
 
-for (const [name, run] of BENCHMARKS) {
-  const started = Date.now();
-  await run();
-  console.log(`(${name}: ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+const PLAN = quick
+  ? {
+      seconds: 1.5,
+      repetitions: 3,
+      latencySeconds: 2,
+      growth: 10_000,
+      soakSeconds: 10,
+      cryptoSeconds: 0.15,
+      heapTokens: 4_000,
+    }
+  : {
+      seconds: 4,
+      repetitions: 3,
+      latencySeconds: 5,
+      growth: 100_000,
+      soakSeconds: 60,
+      cryptoSeconds: 0.4,
+      heapTokens: 20_000,
+    };
+const CONNECTIONS = 32;
+const UNCACHED_CLIENT = 'bench-uncached';
+const CACHE_KEY = 'bench-cache-key-not-a-secret-0123456789abcdef';
+
+function tokenCall(clientId: string): HttpCall {
+  return {
+    method: 'POST',
+    path: '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: BENCH_CLIENT_SECRET,
+      audience: BENCH_AUDIENCE,
+      scope: 'read:claims accounts.read.1234',
+    }).toString(),
+  };
 }
+const SMALL: HttpCall = { method: 'GET', path: '/small' };
+const LARGE: HttpCall = { method: 'GET', path: '/large' };
+const LARGE_BYTES = 1024 * 1024;
+
+const figures: Figure[] = [];
+const notes: string[] = [];
+const begun = Date.now();
+const log = (line: string) =>
+  process.stderr.write(`[${((Date.now() - begun) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+
+async function upstreamTokenCalls(upstreamUrl: string): Promise<number> {
+  const response = await fetch(`${upstreamUrl}/__token_calls`);
+  return ((await response.json()) as { calls: number }).calls;
+}
+
+async function cryptoLimits(): Promise<void> {
+  log('crypto limits ...');
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crypto-bench.js');
+  const args = [script, String(PLAN.cryptoSeconds), String(PLAN.repetitions)];
+  const taskset = ['/usr/bin/taskset', '/bin/taskset'].find((file) => {
+    try {
+      execFileSync(file, ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const [command, argv] = taskset
+    ? [taskset, ['-c', '0', process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  for (const entry of JSON.parse(text) as CryptoFigure[]) {
+    figures.push({
+      section: 'crypto limit (per CPU-second)',
+      name: entry.name,
+      unit: 'ops/s',
+      median: entry.opsPerSec,
+      min: entry.min,
+      max: entry.max,
+      repetitions: PLAN.repetitions,
+    });
+  }
+}
+
+export interface Throughput {
+  /** Wall-clock requests per second (bounded by whatever else runs on the machine). */
+  rps: number;
+  bytesPerSec: number;
+  /** CPU the serving process spent per request, µs, all its threads. */
+  cpuMicros: number;
+}
+
+const median = (values: number[]) => figure('', '', '', values).median;
+
+/**
+ * Closed-loop throughput, and the serving process's CPU per request: 1e6 / that is what one
+ * core would serve with nothing else competing for it (the "per CPU-second" rows).
+ */
+async function throughput(
+  section: string,
+  label: string,
+  target: string,
+  call: HttpCall,
+  cpuPid: number,
+): Promise<Throughput> {
+  const rates: number[] = [];
+  const bytes: number[] = [];
+  const cpu: number[] = [];
+  for (let repetition = 0; repetition < PLAN.repetitions; repetition++) {
+    const cpuBefore = cpuSeconds(cpuPid);
+    const result = await closedLoop(target, call, PLAN.seconds, CONNECTIONS);
+    if (result.non2xx > 0 || result.errors > 0) {
+      throw new Error(`${section} ${label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    }
+    rates.push(result.requestsPerSec);
+    bytes.push(result.bytesPerSec);
+    cpu.push(((cpuSeconds(cpuPid) - cpuBefore) * 1e6) / result.requests);
+  }
+  const large = call === LARGE;
+  const perCpuSecond = cpu.map((micros) => 1e6 / micros);
+  figures.push(
+    large
+      ? figure(
+          section,
+          `${label}, wall clock`,
+          'MB/s',
+          bytes.map((value) => value / 1e6),
+        )
+      : figure(section, `${label}, wall clock`, 'req/s', rates),
+    figure(section, `${label}, CPU per request`, 'µs', cpu),
+    large
+      ? figure(
+          section,
+          `${label}, per CPU-second`,
+          'MB/s',
+          perCpuSecond.map((value) => (value * LARGE_BYTES) / 1e6),
+        )
+      : figure(section, `${label}, per CPU-second`, 'req/s', perCpuSecond),
+  );
+  return { rps: median(rates), bytesPerSec: median(bytes), cpuMicros: median(cpu) };
+}
+
+/** Upstream token calls per 1,000 client requests, over an exact number of requests. */
+async function upstreamCallsPerThousand(
+  gatewayUrl: string,
+  upstreamUrl: string,
+  clientId: string,
+  label: string,
+): Promise<void> {
+  const amount = quick ? 2_000 : 10_000;
+  const before = await upstreamTokenCalls(upstreamUrl);
+  const result = await fixedCount(gatewayUrl, tokenCall(clientId), amount, CONNECTIONS);
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${label}: failed requests`);
+  const calls = (await upstreamTokenCalls(upstreamUrl)) - before;
+  figures.push(
+    figure('token path', `${label}: upstream calls per 1,000 client requests`, 'calls', [
+      (calls * 1000) / amount,
+    ]),
+  );
+}
+
+async function latency(
+  target: string,
+  label: string,
+  call: HttpCall,
+  rate: number,
+): Promise<{ p50: number; p99: number; p999: number }> {
+  const runs: OpenLoopResult[] = [];
+  for (let repetition = 0; repetition < PLAN.repetitions; repetition++) {
+    const result = await openLoop(target, call, rate, PLAN.latencySeconds);
+    if (result.failed > 0) throw new Error(`latency ${label}: ${result.failed} failed requests`);
+    runs.push(result);
+  }
+  const pick = (key: 'p50' | 'p99' | 'p999') =>
+    figure(
+      '',
+      '',
+      '',
+      runs.map((run) => run[key]),
+    );
+  return { p50: pick('p50').median, p99: pick('p99').median, p999: pick('p999').median };
+}
+
+async function addedLatency(upstream: RunningProcess, gateway: RunningGateway): Promise<void> {
+  for (const rate of [500, 1000]) {
+    log(`latency at ${rate} req/s ...`);
+    const call = tokenCall(UNCACHED_CLIENT);
+    const direct = await latency(upstream.url, 'direct', call, rate);
+    const through = await latency(gateway.url, 'scopegate', call, rate);
+    const section = `token latency, open loop ${rate} req/s`;
+    for (const key of ['p50', 'p99', 'p999'] as const) {
+      const name = key === 'p999' ? 'p99.9' : key;
+      figures.push(figure(section, `direct ${name}`, 'ms', [direct[key]]));
+      figures.push(figure(section, `through scopegate ${name}`, 'ms', [through[key]]));
+      figures.push(figure(section, `added ${name}`, 'ms', [through[key] - direct[key]]));
+    }
+  }
+}
+
+/** Bytes the gateway allocates per token: V8's own count, from --trace-gc-nvp. */
+async function heapPerToken(configFile: string, dir: string, upstreamUrl: string): Promise<void> {
+  log('heap allocated per token ...');
+  const gateway = await startGateway(configFile, dir, ['--trace-gc-nvp']);
+  try {
+    for (const [label, clientId] of [
+      ['uncached', UNCACHED_CLIENT],
+      ['cached', BENCH_CLIENT_ID],
+    ] as const) {
+      await fixedCount(gateway.url, tokenCall(clientId), 2_000, CONNECTIONS);
+      const before = await gateway.output();
+      const result = await fixedCount(
+        gateway.url,
+        tokenCall(clientId),
+        PLAN.heapTokens,
+        CONNECTIONS,
+      );
+      const after = await gateway.output();
+      const trace = after.slice(before.length);
+      let allocated = 0;
+      for (const match of trace.matchAll(/allocated=(\d+)/g)) allocated += Number(match[1]);
+      figures.push(
+        figure('memory', `heap allocated per token, ${label}`, 'KB', [
+          allocated / result.requests / 1000,
+        ]),
+      );
+    }
+  } finally {
+    await gateway.stop();
+  }
+  void upstreamUrl;
+}
+
+async function main(): Promise<void> {
+  pinSelf();
+  const loadStart = os.loadavg();
+  const started = Date.now();
+  log(`scopegate benchmark (${quick ? 'quick' : 'full'}): ${pinningNote()}`);
+
+  const decision = runDecisionBench(() => {}, quick ? 0.2 : 1);
+  for (const entry of decision) {
+    figures.push({
+      section: 'scope decision (200 templates)',
+      name: entry.name,
+      unit: 'µs/op',
+      median: entry.microsPerOp,
+      min: entry.microsPerOp,
+      max: entry.microsPerOp,
+      repetitions: 1,
+    });
+  }
+  await cryptoLimits();
+
+  const upstream = await startUpstream();
+  const prepared = await prepareTestConfig({
+    upstreamUrl: upstream.url,
+    scopeRequest: 'omit',
+    config: {
+      clients: [{ client_id: BENCH_CLIENT_ID, cache: true }],
+      cache: { upstream_tokens: { key: CACHE_KEY } },
+      log: { format: 'json', level: 'info' },
+    },
+  });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-bench-'));
+  const cleanup: Array<() => Promise<unknown>> = [
+    () => upstream.stop(),
+    () => prepared.remove(),
+    () => rm(dir, { recursive: true, force: true }),
+  ];
+  try {
+    const gateway = await startGateway(prepared.configFile, dir);
+    cleanup.unshift(() => gateway.stop());
+    await fixedCount(gateway.url, tokenCall(UNCACHED_CLIENT), 300, 4);
+    await fixedCount(gateway.url, SMALL, 300, 4);
+    const idle = residentMiB(gateway.pid);
+
+    log('token path ...');
+    const uncached = await throughput(
+      'token path',
+      'uncached (ES256 verify + ES256 sign)',
+      gateway.url,
+      tokenCall(UNCACHED_CLIENT),
+      gateway.pid,
+    );
+    const cached = await throughput(
+      'token path',
+      'cached (upstream token cache hit)',
+      gateway.url,
+      tokenCall(BENCH_CLIENT_ID),
+      gateway.pid,
+    );
+    await upstreamCallsPerThousand(gateway.url, upstream.url, UNCACHED_CLIENT, 'uncached');
+    await upstreamCallsPerThousand(gateway.url, upstream.url, BENCH_CLIENT_ID, 'cached');
+    const underLoad = residentMiB(gateway.pid);
+    await addedLatency(upstream, gateway);
+
+    log('pass-through ...');
+    const nginx = nginxBinary();
+    let nginxProcess: RunningProcess | undefined;
+    if (nginx) {
+      nginxProcess = await startNginx(nginx, upstream.url, dir);
+      const stop = nginxProcess;
+      cleanup.unshift(() => stop.stop());
+    } else {
+      notes.push(NGINX_INSTALL_HINT);
+      log(NGINX_INSTALL_HINT);
+    }
+    const passThrough: Record<string, { small: Throughput; large: Throughput }> = {};
+    // "direct": the upstream's own CPU per request is the reference for a server doing nothing.
+    for (const [label, target, pid] of [
+      ['direct', upstream.url, upstream.pid],
+      ['scopegate', gateway.url, gateway.pid],
+      ...(nginxProcess ? [['nginx', nginxProcess.url, nginxProcess.pid] as const] : []),
+    ] as const) {
+      const small = await throughput('pass-through, small response', label, target, SMALL, pid);
+      const large = await throughput('pass-through, 1 MiB response', label, target, LARGE, pid);
+      passThrough[label] = { small, large };
+    }
+
+    log(
+      `memory: ${PLAN.growth.toLocaleString('en-US')} requests, then a ${PLAN.soakSeconds} s soak ...`,
+    );
+    await fixedCount(gateway.url, tokenCall(UNCACHED_CLIENT), PLAN.growth, CONNECTIONS);
+    const afterGrowth = residentMiB(gateway.pid);
+    const soakStart = residentMiB(gateway.pid);
+    const soakSamples: number[] = [];
+    const soakEnd = Date.now() + PLAN.soakSeconds * 1000;
+    while (Date.now() < soakEnd) {
+      await closedLoop(
+        gateway.url,
+        tokenCall(UNCACHED_CLIENT),
+        Math.min(10, PLAN.soakSeconds),
+        CONNECTIONS,
+      );
+      soakSamples.push(residentMiB(gateway.pid));
+    }
+    const afterSoak = residentMiB(gateway.pid);
+    figures.push(
+      figure('memory', 'RSS idle (after start and 600 requests)', 'MiB', [idle]),
+      figure('memory', 'RSS after the token-path runs', 'MiB', [underLoad]),
+      figure(
+        'memory',
+        `RSS after ${PLAN.growth.toLocaleString('en-US')} more token requests`,
+        'MiB',
+        [afterGrowth],
+      ),
+      figure('memory', `RSS after a ${PLAN.soakSeconds} s soak`, 'MiB', [afterSoak]),
+      figure('memory', 'RSS growth over the soak', '%', [
+        ((afterSoak - soakStart) / soakStart) * 100,
+      ]),
+      figure('memory', 'RSS peak during the soak', 'MiB', [Math.max(...soakSamples, afterSoak)]),
+    );
+    await gateway.stop();
+    await heapPerToken(prepared.configFile, dir, upstream.url);
+
+    const targets = evaluateTargets(figures, { uncached, cached, passThrough });
+    const machine = {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      node: process.version,
+      kernel: os.release(),
+      loadAverageAtStart: loadStart,
+      loadAverageAtEnd: os.loadavg(),
+      pinning: pinningNote(),
+    };
+    const table = renderTable(figures);
+    console.log(
+      `scopegate benchmark (${quick ? 'quick' : 'full'}, ${((Date.now() - started) / 1000).toFixed(0)} s): ${machine.cpu}, ${machine.cores} cores, Node.js ${machine.node}; ${machine.pinning}; load average ${loadStart.map((value) => value.toFixed(1)).join(' ')} at start, ${machine.loadAverageAtEnd.map((value) => value.toFixed(1)).join(' ')} at end`,
+    );
+    console.log(table);
+    console.log('\nTargets (issue: one core, ratios from this run):');
+    for (const target of targets) {
+      console.log(`  ${target.met ? 'met    ' : 'NOT met'}  ${target.name}: ${target.measured}`);
+    }
+    for (const note of notes) console.log(`\nnote: ${note}`);
+    await writeFile(
+      outFile,
+      `${JSON.stringify({ date: new Date().toISOString(), quick, machine, plan: PLAN, figures, targets, notes }, null, 2)}\n`,
+    );
+    console.log(`\nJSON: ${outFile}`);
+  } finally {
+    for (const step of cleanup) await step().catch(() => {});
+  }
+}
+
+await main();

@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
+import { createJwtSigner } from '../../proxy/keys/jwt-signer.js';
 import { publicJwk } from '../../proxy/keys/key-material.js';
 import type { SigningKey } from '../../proxy/keys/signing-keys.js';
 import {
@@ -25,6 +26,7 @@ const KEY: SigningKey = {
   status: 'active',
   privateKey,
   publicJwk: publicJwk(privateKey, 'unit', 'ES256'),
+  signer: createJwtSigner('ES256', 'unit', privateKey),
 };
 
 function input(overrides: Partial<IssueInput> = {}): IssueInput {

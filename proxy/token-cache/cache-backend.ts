@@ -1,0 +1,17 @@
+/**
+ * Where upstream token answers are kept. Every backend is bounded and expires entries itself;
+ * a backend that cannot answer throws CacheBackendUnavailable, and the cache falls back.
+ */
+export interface CacheBackend {
+  readonly name: 'memory' | 'redis';
+  get(key: string): Promise<Buffer | undefined>;
+  set(key: string, value: Buffer, ttlMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class CacheBackendUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CacheBackendUnavailable';
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The shared backend: one Redis for every replica. Entries are sealed (AES-256-GCM, see
+ * cache-secrets.ts) before they leave the process and carry a TTL in Redis. Commands have a
+ * deadline and are never queued while the connection is down: a slow or absent Redis makes the
+ * cache fall back to the in-process backend at once instead of holding token requests.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { type CacheBackend, CacheBackendUnavailable } from './cache-backend.js';
+import type { CacheSecrets } from './cache-secrets.js';
+
+export interface RedisBackendOptions {
+  url: string;
+  keyPrefix: string;
+  timeoutMs: number;
+  secrets: CacheSecrets;
+  /** Called with each connection error (rate-limited by reconnect backoff). */
+  onError?: (error: Error) => void;
+}
+
+function connectionOptions(options: RedisBackendOptions): [string | undefined, RedisOptions] {
+  const common: RedisOptions = {
+    commandTimeout: options.timeoutMs,
+    connectTimeout: Math.max(options.timeoutMs, 1000),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    // Keep reconnecting in the background, at most every 2 s, for as long as the process runs.
+    retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    lazyConnect: false,
+  };
+  if (options.url.startsWith('unix:')) {
+    return [undefined, { ...common, path: new URL(options.url).pathname }];
+  }
+  return [options.url, common];
+}
+
+export class RedisBackend implements CacheBackend {
+  readonly name = 'redis';
+  private readonly client: Redis;
+
+  constructor(private readonly options: RedisBackendOptions) {
+    const [url, redisOptions] = connectionOptions(options);
+    this.client = url === undefined ? new Redis(redisOptions) : new Redis(url, redisOptions);
+    this.client.on('error', (error: Error) => options.onError?.(error));
+  }
+
+  private redisKey(key: string): string {
+    return this.options.keyPrefix + key;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    let sealed: Buffer | null;
+    try {
+      sealed = await this.client.getBuffer(this.redisKey(key));
+    } catch (error) {
+      throw new CacheBackendUnavailable(`redis GET failed: ${(error as Error).message}`);
+    }
+    if (sealed === null) return undefined;
+    // An entry that does not open (other secret, tampered) is a miss, not an answer.
+    return this.options.secrets.open(key, sealed);
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    const sealed = this.options.secrets.seal(key, value);
+    try {
+      await this.client.set(this.redisKey(key), sealed, 'PX', Math.max(1, Math.floor(ttlMs)));
+    } catch (error) {
+      throw new CacheBackendUnavailable(`redis SET failed: ${(error as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect(false);
+  }
+}

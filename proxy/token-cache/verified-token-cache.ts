@@ -1,0 +1,70 @@
+/**
+ * A memo around verify-upstream: a token that verified once is not verified again until it
+ * expires. The same upstream token arrives again and again when its answer comes from the upstream
+ * token cache, or from an upstream that itself caches tokens (Auth0 does for M2M).
+ *
+ * The key is a SHA-256 of the token together with every verification input that can differ
+ * between requests (the requested audiences); issuer, algorithms and keys are fixed for the
+ * Runtime (one configuration generation) that owns the memo. Entries end at the token's `exp`, with
+ * no clock tolerance, so the memo never accepts a token that verification would refuse for time.
+ * Only successes are kept. Bounded by count and by bytes.
+ */
+import { createHash } from 'node:crypto';
+import type { JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { Metrics } from '../metrics.js';
+import { type VerifyOptions, verifyUpstreamToken } from '../token/verify-upstream.js';
+
+const MAX_ENTRIES = 10_000;
+/** Bound in bytes as well as entries: claims are upstream-controlled and may be large. */
+const MAX_BYTES = 16 * 1024 * 1024;
+
+/** Freezes the claims all the way down: every request that hits shares the same object. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export class VerifiedTokenCache {
+  private readonly entries = new LRUCache<string, { claims: JWTPayload; bytes: number }>({
+    max: MAX_ENTRIES,
+    maxSize: MAX_BYTES,
+    sizeCalculation: (entry) => entry.bytes,
+  });
+
+  constructor(
+    private readonly metrics?: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async verify(token: unknown, options: VerifyOptions): Promise<JWTPayload> {
+    if (typeof token !== 'string') return verifyUpstreamToken(token, options);
+    const key = createHash('sha256')
+      .update(token)
+      .update('\0')
+      .update(JSON.stringify(options.audiences))
+      .digest('base64url');
+    const kept = this.entries.get(key);
+    if (kept !== undefined) {
+      this.metrics?.cacheHits.inc({ cache: 'verified_token' });
+      return kept.claims;
+    }
+    this.metrics?.cacheMisses.inc({ cache: 'verified_token' });
+    const claims = await verifyUpstreamToken(token, options);
+    // The entry ends when verification would refuse the token for time: at exp less the
+    // configured minimum lifetime.
+    const endsAt =
+      typeof claims.exp === 'number'
+        ? (claims.exp - Math.max(1, options.minLifetimeSec)) * 1000
+        : 0;
+    const ttl = endsAt - this.now();
+    if (ttl > 0) {
+      // The token's length is a fair measure of its claims' size: they are its payload.
+      this.entries.set(key, { claims: deepFreeze(claims), bytes: token.length + 64 }, { ttl });
+    }
+    return claims;
+  }
+}

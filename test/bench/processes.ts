@@ -1,0 +1,228 @@
+/**
+ * The benchmark's processes: the gateway pinned to one core, the upstream (and this process, the
+ * load generator) on the other, nginx as the reference reverse proxy; and what /proc says about
+ * a process (CPU time, resident memory). Loopback only.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { CLI_PATH } from '../support/cli-process.js';
+import { waitFor } from '../support/wait.js';
+
+export const GATEWAY_CORE = 0;
+export const LOAD_CORE = 1;
+
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((file) => existsSync(file));
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+export function pinningNote(): string {
+  return TASKSET
+    ? `gateway and nginx pinned to core ${GATEWAY_CORE}; upstream and load generator on core ${LOAD_CORE}`
+    : 'taskset not found: processes are not pinned (apt-get install util-linux)';
+}
+
+/** argv prefixed with taskset for `core`, when taskset exists. */
+function pinned(core: number, argv: string[]): [string, string[]] {
+  if (!TASKSET) return [argv[0] as string, argv.slice(1)];
+  return [TASKSET, ['-c', String(core), ...argv]];
+}
+
+/** Pins this process (the load generator) to the load core. */
+export function pinSelf(): void {
+  if (TASKSET) execFileSync(TASKSET, ['-cp', String(LOAD_CORE), String(process.pid)]);
+}
+
+/** CPU seconds (user + system) the process has used. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Resident set size in MiB. */
+export function residentMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  return kib / 1024;
+}
+
+export interface RunningProcess {
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+function stopper(child: ChildProcess, after?: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await after?.();
+  };
+}
+
+export async function startUpstream(): Promise<RunningProcess> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fast-upstream.js');
+  const [command, args] = pinned(LOAD_CORE, [process.execPath, script]);
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const { url } = JSON.parse(line) as { url: string };
+    return { pid: child.pid as number, url, stop: stopper(child) };
+  }
+  throw new Error('the benchmark upstream ended before printing its URL');
+}
+
+export interface RunningGateway extends RunningProcess {
+  adminUrl: string;
+  /** The gateway's stdout (JSON logs, and GC traces when asked for), as written so far. */
+  output(): Promise<string>;
+}
+
+/**
+ * `scopegate serve` pinned to the gateway core. Its stdout goes to a file (as a container's log
+ * would go to a pipe drained by the runtime), not through this process.
+ */
+export async function startGateway(
+  configFile: string,
+  dir: string,
+  nodeFlags: string[] = [],
+): Promise<RunningGateway> {
+  const logFile = path.join(dir, `gateway-${Date.now()}.log`);
+  const fd = openSync(logFile, 'w');
+  const [command, args] = pinned(GATEWAY_CORE, [
+    process.execPath,
+    ...nodeFlags,
+    CLI_PATH,
+    'serve',
+    '--config',
+    configFile,
+  ]);
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+    stdio: ['ignore', fd, 'inherit'],
+  });
+  const output = () => readFile(logFile, 'utf8');
+  const listening = await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`scopegate exited: ${await output()}`);
+      for (const line of (await output()).split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const record = JSON.parse(line) as { listen?: string; admin?: string };
+        if (typeof record.listen === 'string') return record;
+      }
+      return undefined;
+    },
+    'the gateway to listen',
+    20_000,
+    50,
+  );
+  return {
+    pid: child.pid as number,
+    url: listening.listen as string,
+    adminUrl: listening.admin as string,
+    output,
+    stop: stopper(child),
+  };
+}
+
+/** A loopback port the OS reports free (for servers that cannot listen on 0 and say where). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export const NGINX_INSTALL_HINT =
+  'nginx not found: install it (Debian/Ubuntu: apt-get install -y nginx-light) to get the reverse-proxy reference rows';
+
+export function nginxBinary(): string | undefined {
+  return ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx'].find((file) =>
+    existsSync(file),
+  );
+}
+
+/**
+ * nginx as a reverse proxy in front of `upstreamUrl`: one worker, pinned like the gateway,
+ * keep-alive to the upstream, no access log. Not a daemon; its files live in `dir`.
+ */
+export async function startNginx(
+  binary: string,
+  upstreamUrl: string,
+  dir: string,
+): Promise<RunningProcess> {
+  const upstream = new URL(upstreamUrl);
+  const prefix = path.join(dir, 'nginx');
+  await mkdir(prefix, { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const conf = path.join(prefix, 'nginx.conf');
+    await writeFile(
+      conf,
+      `worker_processes 1;
+daemon off;
+master_process off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  keepalive_requests 1000000;
+  upstream idp { server ${upstream.hostname}:${upstream.port}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://idp;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering on;
+    }
+  }
+}
+`,
+    );
+    const [command, args] = pinned(GATEWAY_CORE, [binary, '-p', prefix, '-c', conf]);
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let errors = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      errors += chunk;
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`nginx exited: ${errors}`);
+          try {
+            const response = await fetch(`${url}/small`);
+            await response.arrayBuffer();
+            return response.status === 200;
+          } catch {
+            return undefined;
+          }
+        },
+        'nginx to answer',
+        10_000,
+        50,
+      );
+      return { pid: child.pid as number, url, stop: stopper(child) };
+    } catch (error) {
+      await stopper(child)();
+      // Another process took the port between our check and nginx's bind: try another one.
+      if (attempt < 5 && /Address already in use/.test(errors)) continue;
+      throw error;
+    }
+  }
+}
