@@ -141,16 +141,11 @@ describe('the form parser reads what URLSearchParams reads', () => {
   it('on raw bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
-        const pairs = parseFormPairs(bytes);
-        // URLSearchParams reads a string: give it the bytes as percent-escapes.
-        const escaped = [...bytes]
-          .map((byte) =>
-            byte === 0x26 || byte === 0x3d || byte === 0x2b
-              ? String.fromCharCode(byte)
-              : `%${byte.toString(16).padStart(2, '0')}`,
-          )
-          .join('');
-        expect(pairs).toEqual([...new URLSearchParams(escaped)]);
+        // URLSearchParams reads a string: ASCII bytes as they are (so a raw `%00` is an escape
+        // for both), others as percent-escapes of the same byte; `?` escaped too, since the
+        // constructor drops a leading one.
+        const text = asciiOnly(bytes).replaceAll('?', '%3F');
+        expect(parseFormPairs(bytes)).toEqual([...new URLSearchParams(text)]);
       }),
       { numRuns: 1000 },
     );
