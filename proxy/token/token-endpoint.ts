@@ -15,6 +15,12 @@ import { internalError, OAuthError, sendJson, sendOAuthError } from '../http/oau
 import { verifyUpstreamAccessToken } from '../introspection/upstream-access-token.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { idTokenMembers } from '../oidc/id-token-step.js';
+import {
+  applyRefreshBinding,
+  openRefreshGrant,
+  refreshTokenMembers,
+} from '../oidc/refresh-step.js';
 import type { Runtime } from '../runtime.js';
 import { forwardOrReuse } from '../token-cache/cached-forward.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
@@ -63,6 +69,7 @@ export async function handleTokenRequest(
       await handleTokenExchange(req, res, request, context, record);
       return;
     }
+    const refresh = await openRefreshGrant(request, runtime.config);
 
     const exchange = await forwardOrReuse(req, request, runtime, context.requestId, metrics);
     const { upstream } = exchange;
@@ -74,22 +81,37 @@ export async function handleTokenRequest(
     let issued: IssuedToken;
     let scopes: readonly string[];
     let narrowed: boolean;
+    let replaced: Record<string, unknown>;
     try {
       const claims = await verify(upstreamBody.access_token, request, context);
       await exchange.verified(claims);
       const identity = identify(claims, request, runtime.config.tokens.client_id_claims);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
+      applyRefreshBinding(request, refresh, identity.clientId);
       const outcome = decideScopes(request, claims, identity, runtime, metrics);
       scopes = outcome.decision.issued;
       narrowed = outcome.narrowed;
       issued = await issue(claims, identity.clientId, scopes, identity.audiences, context);
+      replaced = {
+        ...(await idTokenMembers(upstreamBody, claims, identity.clientId, issued.token, runtime)),
+        ...(await refreshTokenMembers(
+          upstreamBody,
+          refresh,
+          identity.clientId,
+          scopes,
+          runtime.config,
+        )),
+      };
     } finally {
       timer();
     }
     record.issued = scopes.length;
 
-    const carried = carriedUpstreamMembers(upstreamBody, runtime.config.tokens.response_members);
+    const carried = {
+      ...carriedUpstreamMembers(upstreamBody, runtime.config.tokens.response_members),
+      ...replaced,
+    };
     const answer = tokenAnswer(upstreamBody, upstream.headers, issued, scopes, carried);
     sendJson(res, 200, answer.body, answer.headers);
     record.outcome = narrowed ? 'narrowed' : 'issued';

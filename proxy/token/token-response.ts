@@ -57,6 +57,10 @@ export function tokenAnswer(
   upstreamHeaders: IncomingHttpHeaders,
   issued: IssuedToken,
   scopes: readonly string[],
+  /**
+   * Upstream members that travel beside it (carriedUpstreamMembers), with the members other
+   * steps own (id_token, refresh_token) replaced; an undefined value removes the member.
+   */
   carried: Record<string, unknown>,
 ): TokenAnswer {
   const body: Record<string, unknown> = {
@@ -64,8 +68,10 @@ export function tokenAnswer(
     token_type: tokenType(upstreamBody),
     expires_in: issued.expiresIn,
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
-    ...carried,
   };
+  for (const [name, value] of Object.entries(carried)) {
+    if (value !== undefined) body[name] = value;
+  }
   const upstreamToken = upstreamBody.access_token;
   if (typeof upstreamToken === 'string' && JSON.stringify(body).includes(upstreamToken)) {
     throw badUpstream('the upstream token response would reach the client');
