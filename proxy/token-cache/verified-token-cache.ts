@@ -27,7 +27,9 @@ function deepFreeze<T>(value: T): T {
 }
 
 export class VerifiedTokenCache {
-  private readonly entries = new LRUCache<string, JWTPayload>({ max: MAX_ENTRIES });
+  private readonly entries = new LRUCache<string, { claims: JWTPayload; expiresAt: number }>({
+    max: MAX_ENTRIES,
+  });
 
   constructor(
     private readonly metrics?: Metrics,
@@ -42,14 +44,16 @@ export class VerifiedTokenCache {
       .update(JSON.stringify(options.audiences))
       .digest('base64url');
     const kept = this.entries.get(key);
-    if (kept !== undefined) {
+    // The expiry is checked against our clock here; lru-cache's TTL only clears entries out.
+    if (kept !== undefined && kept.expiresAt > this.now()) {
       this.metrics?.cacheHits.inc({ cache: 'verified_token' });
-      return kept;
+      return kept.claims;
     }
     this.metrics?.cacheMisses.inc({ cache: 'verified_token' });
     const claims = await verifyUpstreamToken(token, options);
-    const ttl = typeof claims.exp === 'number' ? claims.exp * 1000 - this.now() : 0;
-    if (ttl > 0) this.entries.set(key, deepFreeze(claims), { ttl });
+    const expiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 : 0;
+    const ttl = expiresAt - this.now();
+    if (ttl > 0) this.entries.set(key, { claims: deepFreeze(claims), expiresAt }, { ttl });
     return claims;
   }
 }
