@@ -9,6 +9,7 @@ import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import type { Metrics } from './metrics.js';
+import { IssuerPath } from './oidc/issuer-path.js';
 import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
@@ -19,6 +20,12 @@ import {
 } from './token-cache/upstream-token-cache.js';
 import { VerifiedTokenCache } from './token-cache/verified-token-cache.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
+
+/** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
+export const DISCOVERY_WELL_KNOWN = [
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+] as const;
 
 export interface Runtime {
   generation: number;
@@ -37,6 +44,8 @@ export interface Runtime {
   tokenCache: UpstreamTokenCache | undefined;
   /** Upstream tokens that verified under this generation, until they expire. */
   verifiedTokens: VerifiedTokenCache;
+  /** The issuer's path, under which scopegate serves its documents and endpoints. */
+  issuerPath: IssuerPath;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
   trustedProxies: TrustedProxies;
 }
@@ -94,6 +103,7 @@ export async function buildRuntime(
     routes: new UpstreamRoutes(config.upstream),
     tokenCache,
     verifiedTokens: new VerifiedTokenCache(metrics),
+    issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }
