@@ -209,7 +209,6 @@ async function upstreamCallsPerThousand(
 
 async function latency(
   target: string,
-  label: string,
   call: HttpCall,
   rate: number,
 ): Promise<{ p50: number; p99: number; p999: number; failed: number }> {
@@ -238,8 +237,8 @@ async function addedLatency(upstream: RunningProcess, gateway: RunningGateway): 
   for (const rate of [500, 1000]) {
     log(`latency at ${rate} req/s ...`);
     const call = tokenCall(UNCACHED_CLIENT);
-    const direct = await latency(upstream.url, 'direct', call, rate);
-    const through = await latency(gateway.url, 'scopegate', call, rate);
+    const direct = await latency(upstream.url, call, rate);
+    const through = await latency(gateway.url, call, rate);
     const section = `token latency, open loop ${rate} req/s`;
     for (const key of ['p50', 'p99', 'p999'] as const) {
       const name = key === 'p999' ? 'p99.9' : key;
