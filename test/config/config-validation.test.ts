@@ -1,22 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
-
-const MINIMAL = `listen: "127.0.0.1:8080"
-issuer: "https://auth.example.com"
-upstream:
-  url: "https://tenant.example.com"
-signing:
-  keys:
-    - kid: "k1"
-      alg: ES256
-      private_key_file: "k1.pem"
-`;
-
-function errorsOf(text: string, env: Record<string, string> = {}): string[] {
-  const result = parseConfigText(text, 'cfg.yaml', env);
-  if (result.ok) throw new Error('expected the config to be invalid');
-  return result.errors;
-}
+import { errorsOf, MINIMAL } from './minimal-config.js';
 
 describe('config validation', () => {
   it('accepts the minimal config and applies documented defaults', () => {

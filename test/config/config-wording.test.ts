@@ -11,23 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closestKey, editDistance } from '../../config/issue-wording.js';
 import { parseConfigText } from '../../config/load.js';
 import { checkConfig } from '../../proxy/cli/check.js';
-
-const MINIMAL = `listen: "127.0.0.1:8080"
-issuer: "https://auth.example.com"
-upstream:
-  url: "https://tenant.example.com"
-signing:
-  keys:
-    - kid: "k1"
-      alg: ES256
-      private_key_file: "k1.pem"
-`;
-
-function errorsOf(text: string): string[] {
-  const result = parseConfigText(text, 'cfg.yaml', {});
-  if (result.ok) throw new Error('expected the config to be invalid');
-  return result.errors;
-}
+import { errorsOf, MINIMAL } from './minimal-config.js';
 
 /** The schema library's default wording; none of it may reach a user. */
 const LIBRARY_WORDING = /Invalid (option|input|string|type)|Too (small|big)|expected one of|"\|"/;
