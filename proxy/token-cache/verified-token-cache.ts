@@ -29,7 +29,10 @@ function deepFreeze<T>(value: T): T {
 }
 
 export class VerifiedTokenCache {
-  private readonly entries = new LRUCache<string, { claims: JWTPayload; bytes: number }>({
+  private readonly entries = new LRUCache<
+    string,
+    { claims: JWTPayload; expiresAt: number; bytes: number }
+  >({
     max: MAX_ENTRIES,
     maxSize: MAX_BYTES,
     sizeCalculation: (entry) => entry.bytes,
@@ -48,7 +51,8 @@ export class VerifiedTokenCache {
       .update(JSON.stringify(options.audiences))
       .digest('base64url');
     const kept = this.entries.get(key);
-    if (kept !== undefined) {
+    // The expiry is checked against our clock here; lru-cache's TTL only clears entries out.
+    if (kept !== undefined && kept.expiresAt > this.now()) {
       this.metrics?.cacheHits.inc({ cache: 'verified_token' });
       return kept.claims;
     }
@@ -56,14 +60,15 @@ export class VerifiedTokenCache {
     const claims = await verifyUpstreamToken(token, options);
     // The entry ends when verification would refuse the token for time: at exp less the
     // configured minimum lifetime.
-    const endsAt =
+    const expiresAt =
       typeof claims.exp === 'number'
         ? (claims.exp - Math.max(1, options.minLifetimeSec)) * 1000
         : 0;
-    const ttl = endsAt - this.now();
+    const ttl = expiresAt - this.now();
     if (ttl > 0) {
       // The token's length is a fair measure of its claims' size: they are its payload.
-      this.entries.set(key, { claims: deepFreeze(claims), bytes: token.length + 64 }, { ttl });
+      const bytes = token.length + 64;
+      this.entries.set(key, { claims: deepFreeze(claims), expiresAt, bytes }, { ttl });
     }
     return claims;
   }

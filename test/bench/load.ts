@@ -24,11 +24,12 @@ export interface ClosedLoopResult {
   errors: number;
 }
 
-export async function closedLoop(
+/** autocannon for `seconds` or for `amount` requests, whichever is given. */
+async function cannon(
   baseUrl: string,
   call: HttpCall,
-  seconds: number,
   connections: number,
+  bound: { duration: number } | { amount: number },
 ): Promise<ClosedLoopResult> {
   const result = await autocannon({
     url: baseUrl,
@@ -43,7 +44,7 @@ export async function closedLoop(
     ],
     connections,
     pipelining: 1,
-    duration: seconds,
+    ...bound,
   });
   const completed = result.requests.total;
   return {
@@ -56,35 +57,23 @@ export async function closedLoop(
   };
 }
 
+export function closedLoop(
+  baseUrl: string,
+  call: HttpCall,
+  seconds: number,
+  connections: number,
+): Promise<ClosedLoopResult> {
+  return cannon(baseUrl, call, connections, { duration: seconds });
+}
+
 /** Closed loop for a fixed number of requests (memory growth runs), as fast as it goes. */
-export async function fixedCount(
+export function fixedCount(
   baseUrl: string,
   call: HttpCall,
   amount: number,
   connections: number,
 ): Promise<ClosedLoopResult> {
-  const result = await autocannon({
-    url: baseUrl,
-    method: call.method,
-    requests: [
-      {
-        method: call.method,
-        path: call.path,
-        ...(call.headers ? { headers: call.headers } : {}),
-        ...(call.body !== undefined ? { body: call.body } : {}),
-      },
-    ],
-    connections,
-    amount,
-  });
-  return {
-    requests: result.requests.total,
-    seconds: result.duration,
-    requestsPerSec: result.requests.total / result.duration,
-    bytesPerSec: result.throughput.total / result.duration,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
+  return cannon(baseUrl, call, connections, { amount });
 }
 
 export interface OpenLoopResult {

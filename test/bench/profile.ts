@@ -9,7 +9,7 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { prepareTestConfig } from '../support/gateway.js';
+import { prepareBenchConfig } from './bench-config.js';
 import { BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET } from './fast-upstream.js';
 import { fixedCount, type HttpCall } from './load.js';
 import { pinSelf, startGateway, startUpstream } from './processes.js';
@@ -54,15 +54,7 @@ const requests = Number(process.argv[3] ?? 20_000);
 
 pinSelf();
 const upstream = await startUpstream();
-const prepared = await prepareTestConfig({
-  upstreamUrl: upstream.url,
-  scopeRequest: 'omit',
-  config: {
-    clients: [{ client_id: BENCH_CLIENT_ID, cache: true }],
-    cache: { upstream_tokens: { key: 'bench-cache-key-not-a-secret-0123456789abcdef' } },
-    log: { format: 'json' },
-  },
-});
+const prepared = await prepareBenchConfig(upstream.url);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-profile-'));
 const gateway = await startGateway(prepared.configFile, dir, ['--cpu-prof', '--cpu-prof-dir', dir]);
 const call: HttpCall =

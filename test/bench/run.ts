@@ -14,7 +14,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prepareTestConfig } from '../support/gateway.js';
+import { prepareBenchConfig } from './bench-config.js';
 import type { CryptoFigure } from './crypto-bench.js';
 import { runDecisionBench } from './decision-bench.js';
 import { BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET } from './fast-upstream.js';
@@ -66,7 +66,6 @@ const PLAN = quick
     };
 const CONNECTIONS = 32;
 const UNCACHED_CLIENT = 'bench-uncached';
-const CACHE_KEY = 'bench-cache-key-not-a-secret-0123456789abcdef';
 
 function tokenCall(clientId: string): HttpCall {
   return {
@@ -210,14 +209,13 @@ async function upstreamCallsPerThousand(
 
 async function latency(
   target: string,
-  label: string,
   call: HttpCall,
   rate: number,
-): Promise<{ p50: number; p99: number; p999: number }> {
+): Promise<{ p50: number; p99: number; p999: number; failed: number }> {
   const runs: OpenLoopResult[] = [];
   for (let repetition = 0; repetition < PLAN.repetitions; repetition++) {
     const result = await openLoop(target, call, rate, PLAN.latencySeconds);
-    if (result.failed > 0) throw new Error(`latency ${label}: ${result.failed} failed requests`);
+    // An overloaded gateway answers some requests with 503/504: counted, not hidden.
     runs.push(result);
   }
   const pick = (key: 'p50' | 'p99' | 'p999') =>
@@ -227,15 +225,20 @@ async function latency(
       '',
       runs.map((run) => run[key]),
     );
-  return { p50: pick('p50').median, p99: pick('p99').median, p999: pick('p999').median };
+  return {
+    p50: pick('p50').median,
+    p99: pick('p99').median,
+    p999: pick('p999').median,
+    failed: runs.reduce((sum, run) => sum + run.failed, 0),
+  };
 }
 
 async function addedLatency(upstream: RunningProcess, gateway: RunningGateway): Promise<void> {
   for (const rate of [500, 1000]) {
     log(`latency at ${rate} req/s ...`);
     const call = tokenCall(UNCACHED_CLIENT);
-    const direct = await latency(upstream.url, 'direct', call, rate);
-    const through = await latency(gateway.url, 'scopegate', call, rate);
+    const direct = await latency(upstream.url, call, rate);
+    const through = await latency(gateway.url, call, rate);
     const section = `token latency, open loop ${rate} req/s`;
     for (const key of ['p50', 'p99', 'p999'] as const) {
       const name = key === 'p999' ? 'p99.9' : key;
@@ -243,6 +246,11 @@ async function addedLatency(upstream: RunningProcess, gateway: RunningGateway): 
       figures.push(figure(section, `through scopegate ${name}`, 'ms', [through[key]]));
       figures.push(figure(section, `added ${name}`, 'ms', [through[key] - direct[key]]));
     }
+    figures.push(
+      figure(section, 'failed requests through scopegate (all repetitions)', 'requests', [
+        through.failed,
+      ]),
+    );
   }
 }
 
@@ -300,15 +308,7 @@ async function main(): Promise<void> {
   await cryptoLimits();
 
   const upstream = await startUpstream();
-  const prepared = await prepareTestConfig({
-    upstreamUrl: upstream.url,
-    scopeRequest: 'omit',
-    config: {
-      clients: [{ client_id: BENCH_CLIENT_ID, cache: true }],
-      cache: { upstream_tokens: { key: CACHE_KEY } },
-      log: { format: 'json', level: 'info' },
-    },
-  });
+  const prepared = await prepareBenchConfig(upstream.url);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-bench-'));
   const cleanup: Array<() => Promise<unknown>> = [
     () => upstream.stop(),

@@ -1,0 +1,116 @@
+/**
+ * The verified-token memo (proxy/token-cache/verified-token-cache.ts): a token verified once is
+ * answered from memory until its exp and no later; another audience is verified on its own;
+ * failures are never kept; the shared claims cannot be altered by a caller.
+ */
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UpstreamKeys } from '../../proxy/keys/upstream-keys.js';
+import type { VerifyOptions } from '../../proxy/token/verify-upstream.js';
+import { VerifiedTokenCache } from '../../proxy/token-cache/verified-token-cache.js';
+import { type JwksServer, startJwksServer } from '../support/jwks-server.js';
+
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+const ISSUER = 'https://upstream.test/';
+let server: JwksServer;
+let signingKey: PrivateKey;
+let otherKey: PrivateKey;
+
+beforeAll(async () => {
+  const pair = await generateKeyPair('ES256');
+  signingKey = pair.privateKey;
+  otherKey = (await generateKeyPair('ES256')).privateKey;
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'ES256', use: 'sig' };
+  server = await startJwksServer([jwk]);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+function options(audiences: string[] = []): VerifyOptions & { fetches: () => number } {
+  let fetches = 0;
+  const keys = new UpstreamKeys({
+    jwksUri: async () => server.url,
+    maxAgeMs: 60_000,
+    cooldownMs: 0,
+    staleIfErrorMs: 60_000,
+    timeoutMs: 2000,
+  });
+  const resolve = keys.resolve;
+  // Counts the key lookups verification makes: one per real verification.
+  const counted = Object.create(keys, {
+    resolve: {
+      value: (...args: Parameters<typeof resolve>) => {
+        fetches += 1;
+        return resolve(...args);
+      },
+    },
+  }) as UpstreamKeys;
+  return {
+    keys: counted,
+    issuer: ISSUER,
+    algorithms: ['ES256'],
+    clockToleranceSec: 0,
+    minLifetimeSec: 0,
+    audiences,
+    fetches: () => fetches,
+  };
+}
+
+function sign(key: PrivateKey, expSec: number, aud = 'api') {
+  return new SignJWT({ scope: 'read', nested: { list: ['a'] } })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k' })
+    .setIssuer(ISSUER)
+    .setAudience(aud)
+    .setIssuedAt()
+    .setExpirationTime(expSec)
+    .sign(key);
+}
+
+describe('verified-token memo', () => {
+  it('verifies once, then answers from memory until exp, then verifies again', async () => {
+    let now = Date.now();
+    const memo = new VerifiedTokenCache(undefined, () => now);
+    const verify = options(['api']);
+    const exp = Math.floor(now / 1000) + 600;
+    const token = await sign(signingKey, exp);
+    const first = await memo.verify(token, verify);
+    expect(first.scope).toBe('read');
+    expect(await memo.verify(token, verify)).toBe(first);
+    expect(verify.fetches()).toBe(1);
+    now = exp * 1000 + 1;
+    // Past exp the memo is no answer: verification runs (and jose refuses by its own clock only
+    // when the real clock passes exp, so here it verifies again rather than failing).
+    await memo.verify(token, verify);
+    expect(verify.fetches()).toBe(2);
+  });
+
+  it('verifies another audience set on its own', async () => {
+    const memo = new VerifiedTokenCache();
+    const token = await sign(signingKey, Math.floor(Date.now() / 1000) + 600);
+    const verify = options(['api']);
+    await memo.verify(token, verify);
+    const other = options(['billing']);
+    await expect(memo.verify(token, other)).rejects.toThrow();
+    expect(other.fetches()).toBe(1);
+  });
+
+  it('keeps no failure: a bad signature is refused every time', async () => {
+    const memo = new VerifiedTokenCache();
+    const forged = await sign(otherKey, Math.floor(Date.now() / 1000) + 600);
+    const verify = options();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(memo.verify(forged, verify)).rejects.toThrow();
+    }
+    expect(verify.fetches()).toBe(3);
+  });
+
+  it('hands out frozen claims', async () => {
+    const memo = new VerifiedTokenCache();
+    const token = await sign(signingKey, Math.floor(Date.now() / 1000) + 600);
+    const claims = await memo.verify(token, options());
+    expect(Object.isFrozen(claims)).toBe(true);
+    expect(Object.isFrozen((claims.nested as { list: string[] }).list)).toBe(true);
+  });
+});
