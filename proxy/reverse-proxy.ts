@@ -22,6 +22,8 @@ export interface ReverseProxy {
     timeoutMs: number,
     requestId: string,
     trusted: TrustedProxies,
+    /** Rewrites the upstream's `Location` header (redirects that must stay on scopegate). */
+    rewriteLocation?: (location: string) => string,
   ): void;
   close(): void;
 }
@@ -33,6 +35,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
 
   const chunked = new WeakSet<IncomingMessage>();
   const closeAfter = new WeakSet<IncomingMessage>();
+  const locationRewrites = new WeakMap<IncomingMessage, (location: string) => string>();
 
   // http-proxy-3's deleteLength pass gives a DELETE/OPTIONS without content-length a
   // `content-length: 0` and drops its transfer-encoding. With a chunked body that writes the
@@ -78,12 +81,16 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     if (res.getHeader('connection') === 'close' || closeAfter.has(req)) {
       proxyRes.headers.connection = 'close';
     }
+    const rewrite = locationRewrites.get(req);
+    const location = proxyRes.headers.location;
+    if (rewrite && typeof location === 'string') proxyRes.headers.location = rewrite(location);
   });
 
   return {
-    forward(req, res, target, timeoutMs, requestId, trusted) {
+    forward(req, res, target, timeoutMs, requestId, trusted, rewriteLocation) {
       const started = process.hrtime.bigint();
       timeouts.set(req, { ms: timeoutMs, requestId });
+      if (rewriteLocation) locationRewrites.set(req, rewriteLocation);
       // Headers are rewritten on the incoming message, before http-proxy-3 copies them: the
       // outgoing request may already be writing by the time its proxyReq event fires.
       const forwarded = forwardedHeaders(req, trusted);

@@ -13,11 +13,18 @@ import {
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import type { Metrics } from './metrics.js';
+import { IssuerPath } from './oidc/issuer-path.js';
 import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
 import type { CompiledTemplate } from './scope/template.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
+
+/** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
+export const DISCOVERY_WELL_KNOWN = [
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+] as const;
 
 export interface Runtime {
   generation: number;
@@ -34,6 +41,8 @@ export interface Runtime {
   routes: UpstreamRoutes;
   /** scopegate's credentials for introspecting opaque upstream tokens (upstream.introspection). */
   introspection: IntrospectionClient | undefined;
+  /** The issuer's path, under which scopegate serves its documents and endpoints. */
+  issuerPath: IssuerPath;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
   trustedProxies: TrustedProxies;
 }
@@ -82,6 +91,7 @@ export async function buildRuntime(
     scopeTemplates: [...policies.templates],
     routes: new UpstreamRoutes(config.upstream),
     introspection,
+    issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }
