@@ -15,6 +15,12 @@ import { internalError, OAuthError, sendJson, sendOAuthError } from '../http/oau
 import { verifyUpstreamAccessToken } from '../introspection/upstream-access-token.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { idTokenMembers } from '../oidc/id-token-step.js';
+import {
+  applyRefreshBinding,
+  openRefreshGrant,
+  refreshTokenMembers,
+} from '../oidc/refresh-step.js';
 import type { Runtime } from '../runtime.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { decideScopes, identify } from './decide-scopes.js';
@@ -63,6 +69,7 @@ export async function handleTokenRequest(
       await handleTokenExchange(req, res, request, context, record);
       return;
     }
+    const refresh = await openRefreshGrant(request, runtime.config);
 
     const upstream = await forwardTokenRequest(req, request, runtime, context.requestId, metrics);
     record.upstreamStatus = upstream.status;
@@ -79,21 +86,33 @@ export async function handleTokenRequest(
     let issued: IssuedToken;
     let scopes: readonly string[];
     let narrowed: boolean;
+    let replaced: Record<string, unknown>;
     try {
       const claims = await verify(upstreamBody.access_token, request, context);
       const identity = identify(claims, request);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
+      applyRefreshBinding(request, refresh, identity.clientId);
       const outcome = decideScopes(request, claims, identity, runtime, metrics);
       scopes = outcome.decision.issued;
       narrowed = outcome.narrowed;
       issued = await issue(claims, identity.clientId, scopes, identity.audiences, context);
+      replaced = {
+        ...(await idTokenMembers(upstreamBody, claims, identity.clientId, issued.token, runtime)),
+        ...(await refreshTokenMembers(
+          upstreamBody,
+          refresh,
+          identity.clientId,
+          scopes,
+          runtime.config,
+        )),
+      };
     } finally {
       timer();
     }
     record.issued = scopes.length;
 
-    sendJson(res, 200, tokenResponseBody(upstreamBody, issued, scopes), NO_STORE);
+    sendJson(res, 200, tokenResponseBody(upstreamBody, issued, scopes, replaced), NO_STORE);
     record.outcome = narrowed ? 'narrowed' : 'issued';
     record.status = 200;
   } catch (caught) {
