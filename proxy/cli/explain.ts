@@ -6,6 +6,7 @@
  */
 import { loadConfigFile } from '../../config/load.js';
 import { type Config, GRANT_TYPES } from '../../config/schema.js';
+import { exchangeNotes, isExchangeGrant } from '../exchange/explain-exchange.js';
 import { type Decision, ScopeDecider, type ScopeVerdict } from '../scope/decider.js';
 import { parseScopeParameter } from '../scope/grammar.js';
 import { ScopePolicies } from '../scope/policies.js';
@@ -203,15 +204,22 @@ export async function explain(args: ExplainArgs): Promise<ExplainOutput> {
   const code = decision.refused.length > 0 ? EXIT.refused : EXIT.ok;
   const claim = scopeClaim(config, args.client, audiences);
   const asked = upstreamScope(config.upstream.scope_request, requested, policies.templates);
+  // Token exchange served by scopegate never asks the upstream (proxy/exchange/).
+  const exchange = isExchangeGrant(args.grant);
+  const servedHere = exchange && config.token_exchange.enabled;
   if (args.json) {
-    const body = { ...decision, scope_format: claim.format, upstream_scope: asked ?? null };
+    const upstreamScopeAsked = servedHere ? null : (asked ?? null);
+    const body = { ...decision, scope_format: claim.format, upstream_scope: upstreamScopeAsked };
     return { code, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };
   }
   const text = [
     ...header(config, args, granted),
+    ...(exchange ? [...exchangeNotes(config), ''] : []),
     formatDecision(decision, config.tokens.on_unauthorized_scope, requested).trimEnd(),
     ...(decision.issued.length > 0 ? [scopeClaimLine(claim, decision.issued)] : []),
-    `upstream asked for (scope_request ${config.upstream.scope_request}): ${asked === undefined ? '(no scope parameter)' : `"${asked}"`}`,
+    servedHere
+      ? 'upstream asked for: nothing (scopegate answers token exchange itself)'
+      : `upstream asked for (scope_request ${config.upstream.scope_request}): ${asked === undefined ? '(no scope parameter)' : `"${asked}"`}`,
   ];
   return { code, stdout: `${text.join('\n')}\n`, stderr: '' };
 }

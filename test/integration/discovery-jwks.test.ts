@@ -180,7 +180,6 @@ describe('discovery documents', () => {
       });
       expectTreatedByTable(upstreamDoc, body);
       expectGrantsWithExchange(body, upstreamDoc);
-      expectGrantsWithExchange(body, upstreamDoc);
     },
   );
 
