@@ -12,7 +12,8 @@ import {
   sendOAuthError,
   unavailable,
 } from './http/oauth-error.js';
-import { routeKey, upstreamPath } from './http/route-key.js';
+import { canonicalTarget } from './http/request-target.js';
+import { answerTokenPreflight, TOKEN_METHODS } from './http/token-preflight.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ReverseProxy } from './reverse-proxy.js';
@@ -20,22 +21,12 @@ import type { Runtime } from './runtime.js';
 import { handleTokenRequest } from './token/token-endpoint.js';
 import { rewriteDiscovery } from './upstream/discovery.js';
 
-export const JWKS_PATH = '/.well-known/jwks.json';
-export const DISCOVERY_PATHS = new Set([
-  '/.well-known/openid-configuration',
-  '/.well-known/oauth-authorization-server',
-]);
-
 export interface GatewayDeps {
   runtime: () => Runtime;
   metrics: Metrics;
   logger: Logger;
   proxy: ReverseProxy;
 }
-
-const JWKS_KEY = routeKey(JWKS_PATH);
-const DISCOVERY_KEYS = new Set([...DISCOVERY_PATHS].map(routeKey));
-const TOKEN_METHODS = 'POST, OPTIONS';
 
 const PUBLIC_DOCUMENT_HEADERS = {
   'cache-control': 'public, max-age=300',
@@ -45,16 +36,27 @@ const PUBLIC_DOCUMENT_HEADERS = {
 async function serveDiscovery(res: ServerResponse, runtime: Runtime, logger: Logger, id: string) {
   try {
     const upstream = await runtime.discovery.document();
-    const document = rewriteDiscovery(
-      upstream,
-      runtime.config.issuer,
-      runtime.config.upstream.token_path,
-    );
+    const document = rewriteDiscovery(upstream, runtime.config.issuer, runtime.tokenPath);
     sendJson(res, 200, document, PUBLIC_DOCUMENT_HEADERS);
   } catch (error) {
     logger.warn({ requestId: id, error: (error as Error).message }, 'discovery unavailable');
     sendOAuthError(res, unavailable('the upstream discovery document is unavailable'));
   }
+}
+
+function refuse(req: IncomingMessage, res: ServerResponse, error: OAuthError): void {
+  req.resume();
+  sendOAuthError(res, error);
+}
+
+function notServed(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  sendJson(res, 404, { error: 'not_found', error_description: 'this path is not served' });
+}
+
+function methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): void {
+  res.setHeader('allow', allow);
+  refuse(req, res, new OAuthError('invalid_request', `this endpoint takes ${allow}`, 405));
 }
 
 export function createGatewayHandler(deps: GatewayDeps) {
@@ -66,49 +68,52 @@ export function createGatewayHandler(deps: GatewayDeps) {
     res.setHeader('x-request-id', requestId);
     // One generation serves the whole request, even if a reload lands midway.
     const runtime = deps.runtime();
-    const path = upstreamPath(req.url ?? '/');
-    if (path === undefined) {
-      req.resume();
-      sendOAuthError(res, invalidRequest('the request target is not a valid URL'));
+    const target = canonicalTarget(req.url ?? '/', req.headers.host);
+    if (!target.ok) {
+      logger.info({ requestId, reason: target.reason }, 'request target refused');
+      refuse(req, res, invalidRequest(`the request target is refused: ${target.reason}`));
       return;
     }
-    const route = routeKey(path);
     const method = req.method ?? 'GET';
     const isRead = method === 'GET' || method === 'HEAD';
 
-    if (runtime.routes.isToken(route)) {
-      if (method === 'POST') {
-        void handleTokenRequest(req, res, { runtime, metrics, logger, requestId });
+    switch (runtime.routes.classify(target.path)) {
+      case 'token':
+        // Every method is scopegate's: some IdPs still hand out tokens on GET, and a preflight
+        // forwarded with a body would be a token request scopegate never saw.
+        if (method === 'POST') {
+          void handleTokenRequest(req, res, { runtime, metrics, logger, requestId });
+        } else if (method === 'OPTIONS') {
+          answerTokenPreflight(req, res);
+        } else {
+          methodNotAllowed(req, res, TOKEN_METHODS);
+        }
         return;
-      }
-      // Any other method reaching the upstream token endpoint could return its token untouched
-      // (some IdPs still accept GET); only the CORS preflight, which carries no grant, passes.
-      if (method !== 'OPTIONS') {
+      case 'beyond_token':
+      case 'blocked':
+        notServed(req, res);
+        return;
+      case 'jwks':
+        if (!isRead) break;
         req.resume();
-        res.setHeader('allow', TOKEN_METHODS);
-        sendOAuthError(
-          res,
-          new OAuthError('invalid_request', 'the token endpoint takes POST', 405),
-        );
+        sendJson(res, 200, runtime.signingKeys.jwks(), {
+          ...PUBLIC_DOCUMENT_HEADERS,
+          'content-type': 'application/jwk-set+json',
+        });
         return;
-      }
+      case 'discovery':
+        if (!isRead) {
+          methodNotAllowed(req, res, 'GET, HEAD');
+          return;
+        }
+        req.resume();
+        void serveDiscovery(res, runtime, logger, requestId);
+        return;
+      case 'proxy':
+        break;
     }
-    if (route === JWKS_KEY && isRead) {
-      sendJson(res, 200, runtime.signingKeys.jwks(), {
-        ...PUBLIC_DOCUMENT_HEADERS,
-        'content-type': 'application/jwk-set+json',
-      });
-      return;
-    }
-    if (DISCOVERY_KEYS.has(route) && isRead) {
-      void serveDiscovery(res, runtime, logger, requestId);
-      return;
-    }
-    if (runtime.routes.isBlocked(route)) {
-      req.resume();
-      sendJson(res, 404, { error: 'not_found', error_description: 'this path is not served' });
-      return;
-    }
+    // The upstream acts on exactly what was classified, never on the bytes the client sent.
+    req.url = target.target;
     deps.proxy.forward(
       req,
       res,

@@ -13,6 +13,7 @@ import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
 import type { CompiledTemplate } from './scope/template.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
+import { resolveTokenPath } from './upstream/token-path.js';
 
 export interface Runtime {
   generation: number;
@@ -25,6 +26,8 @@ export interface Runtime {
   decider: Decider;
   /** The configured scope templates, compiled once (for `scope_request: templates`). */
   scopeTemplates: CompiledTemplate[];
+  /** The upstream token endpoint path: upstream.token_path, or discovery's token_endpoint. */
+  tokenPath: string;
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
 }
@@ -44,6 +47,8 @@ export async function buildRuntime(
   const signingKeys = await loadSigningKeys(config.signing.keys, file);
   const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
   const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
+  // Before anything else is built: serving with the wrong token endpoint is worse than not serving.
+  const tokenPath = (await resolveTokenPath(config.upstream, discovery)).path;
   const upstreamKeys = reuse
     ? previous.upstreamKeys
     : new UpstreamKeys({
@@ -70,6 +75,7 @@ export async function buildRuntime(
     upstreamKeys,
     decider,
     scopeTemplates: [...policies.templates],
-    routes: new UpstreamRoutes(config.upstream),
+    tokenPath,
+    routes: new UpstreamRoutes(config.upstream, tokenPath),
   };
 }
