@@ -82,9 +82,10 @@ describe.each(SETUPS)('routing fuzz: $name', (setup) => {
         const received = `${base}${canonical.target}`;
         for (const router of REFERENCE_ROUTERS) {
           for (const endpoint of protectedPaths) {
-            expect(router.reaches(received, endpoint), `${router.name}: ${raw} -> ${received}`).toBe(
-              false,
-            );
+            expect(
+              router.reaches(received, endpoint),
+              `${router.name}: ${raw} -> ${received}`,
+            ).toBe(false);
           }
         }
       }),
