@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { canonicalPath } from '../proxy/http/request-target.js';
+import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
 import { templateSyntaxError } from '../proxy/scope/template.js';
 import { DEFAULTS } from './defaults.js';
@@ -17,6 +18,16 @@ const duration = (what: string) =>
     })
     .describe(what)
     .transform((text) => parseDuration(text) as number);
+
+/** A scope parameter value (RFC 6749 §3.3): space-separated scope tokens. */
+const scopeParameter = (what: string) =>
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      const parsed = parseScopeParameter(value);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+    })
+    .describe(what);
 
 const LISTEN_PATTERN = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):([0-9]{1,5})$/;
 const listenAddress = z
@@ -185,6 +196,9 @@ const clientRule = z.strictObject({
     .enum(['string', 'array'])
     .optional()
     .describe('Shape of the scope claim for this client'),
+  upstream_scope: scopeParameter(
+    'Scope asked of the upstream for this client when it asks for none or the mode is omit (default: upstream.default_scope)',
+  ).optional(),
 });
 
 export const configSchema = z
@@ -216,6 +230,9 @@ export const configSchema = z
         .enum(['forward', 'omit', 'templates'])
         .default(DEFAULTS.upstream.scope_request)
         .describe('What scope to ask the upstream for'),
+      default_scope: scopeParameter(
+        'Scope asked of the upstream when the client asks for none or the mode is omit, for IdPs that require one (default: none sent)',
+      ).optional(),
       timeout: duration('Timeout of each upstream request').prefault(DEFAULTS.upstream.timeout),
       algorithms: z
         .array(z.enum(SIGNING_ALGORITHMS))

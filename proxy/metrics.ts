@@ -9,6 +9,7 @@ export const TOKEN_OUTCOMES = [
   'issued',
   'narrowed',
   'rejected',
+  'invalid_target',
   'invalid_request',
   'upstream_error',
   'upstream_unavailable',

@@ -24,6 +24,8 @@ export type OAuthErrorKind =
   | 'client_request'
   /** Scopes the client asked for are refused by grants or policies. */
   | 'scope_refused'
+  /** An audience/resource the client asked for is not one the upstream issued the token for. */
+  | 'target_refused'
   /** The upstream answered the token request with its own OAuth error. */
   | 'upstream_error'
   /** The upstream could not be reached, timed out, or its keys/discovery are unavailable. */
@@ -66,6 +68,12 @@ export const invalidScope = (description: string) =>
 /** Requested scopes that grants or policies refuse (as opposed to a malformed scope). */
 export const scopeRefused = (description: string) =>
   new OAuthError('invalid_scope', description, 400, 'scope_refused');
+/**
+ * A requested audience/resource (RFC 8707) the verified upstream token does not carry: the
+ * client asked for a target it cannot have, not an upstream failure (RFC 8707 §2).
+ */
+export const targetRefused = (description: string) =>
+  new OAuthError('invalid_target', description, 400, 'target_refused');
 /** The upstream answered with something the gateway cannot turn into a trustworthy token. */
 export const badUpstream = (description: string) =>
   new OAuthError('server_error', description, 502, 'upstream_untrusted');

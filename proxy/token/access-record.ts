@@ -21,6 +21,7 @@ export interface AccessRecord {
 const OUTCOME_OF_KIND: Record<OAuthErrorKind, TokenOutcome> = {
   client_request: 'invalid_request',
   scope_refused: 'rejected',
+  target_refused: 'invalid_target',
   upstream_error: 'upstream_error',
   upstream_unavailable: 'upstream_unavailable',
   upstream_untrusted: 'verify_failed',

@@ -1,5 +1,8 @@
 /**
- * Sends the (scope-rewritten) token request to the upstream token endpoint.
+ * Sends the (scope-rewritten) token request to the upstream token endpoint, always as
+ * application/x-www-form-urlencoded (RFC 6749 §3.2): a client may send scopegate JSON, but
+ * form-only IdPs must still read the request. Client authentication is forwarded as received
+ * (the Authorization header, or client_id/client_secret members become form parameters).
  */
 import type { IncomingMessage } from 'node:http';
 import { serializeTokenRequestBody } from '../http/body.js';
@@ -13,7 +16,27 @@ import {
   type UpstreamResponse,
   upstreamRequest,
 } from '../upstream/http-client.js';
+import { clientRuleFor } from './client-rule.js';
 import type { TokenRequest } from './token-request.js';
+
+/**
+ * The scope parameter for the upstream: from the request and `upstream.scope_request`; when that
+ * asks for nothing (no scope requested, or `omit`), the client's `upstream_scope` or
+ * `upstream.default_scope`, for IdPs that refuse a request without one. The client is the one the
+ * request names: this only shapes what is asked for, never what is issued, which is decided from
+ * the verified upstream token.
+ */
+export function scopeForUpstream(request: TokenRequest, runtime: Runtime): string | undefined {
+  const { config } = runtime;
+  const scope = upstreamScope(
+    config.upstream.scope_request,
+    request.requestedScopes,
+    runtime.scopeTemplates,
+  );
+  if (scope !== undefined) return scope;
+  const rule = clientRuleFor(config, request.clientIdHint, request.audiences);
+  return rule?.upstream_scope ?? config.upstream.default_scope;
+}
 
 export async function forwardTokenRequest(
   req: IncomingMessage,
@@ -24,14 +47,10 @@ export async function forwardTokenRequest(
 ): Promise<UpstreamResponse> {
   const { upstream } = runtime.config;
   const params = new Map(request.body.params);
-  const scope = upstreamScope(
-    upstream.scope_request,
-    request.requestedScopes,
-    runtime.scopeTemplates,
-  );
+  const scope = scopeForUpstream(request, runtime);
   if (scope === undefined) params.delete('scope');
   else params.set('scope', scope);
-  const payload = serializeTokenRequestBody({ ...request.body, params });
+  const payload = serializeTokenRequestBody({ ...request.body, kind: 'form', params });
   const headers = {
     ...endToEndHeaders(req.headers, [
       'host',
@@ -44,8 +63,7 @@ export async function forwardTokenRequest(
       ...FORWARDED_HEADER_NAMES,
     ]),
     ...forwardedHeaders(req),
-    'content-type':
-      request.body.kind === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',
+    'content-type': 'application/x-www-form-urlencoded',
     'content-length': String(Buffer.byteLength(payload)),
     accept: 'application/json',
     'x-request-id': requestId,

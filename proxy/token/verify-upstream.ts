@@ -1,11 +1,12 @@
 /**
  * Verifies the upstream's access token before anything is re-issued from it: signature by a key
  * from the upstream JWKS (never from the token itself), an allowed algorithm, the exact issuer,
- * exp, and the audience the client asked for.
+ * exp. A verified token that lacks an audience the client asked for is the client's error
+ * (invalid_target), not a verification failure.
  */
 import type { webcrypto } from 'node:crypto';
 import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
-import { badUpstream, OAuthError, unavailable } from '../http/oauth-error.js';
+import { badUpstream, OAuthError, targetRefused, unavailable } from '../http/oauth-error.js';
 import { type UpstreamKeys, UpstreamKeysUnavailable } from '../keys/upstream-keys.js';
 
 /** Header members that point at keys the token chooses itself: never honoured, always refused. */
@@ -81,7 +82,8 @@ export async function verifyUpstreamToken(
     for (const audience of options.audiences) {
       const aud = payload.aud;
       const carried = Array.isArray(aud) ? aud.includes(audience) : aud === audience;
-      if (!carried) throw new UpstreamTokenRejected(`token audience does not include ${audience}`);
+      // The requested target is the client's own input: not echoed back.
+      if (!carried) throw targetRefused('the token cannot be issued for the requested audience');
     }
     return payload;
   } catch (error) {

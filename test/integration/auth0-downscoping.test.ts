@@ -281,7 +281,7 @@ describe('request parsing', () => {
     expect(upstream.tokenRequests().length).toBe(before);
   });
 
-  it('accepts a JSON body and forwards it as JSON', async () => {
+  it('accepts a JSON body and forwards it form-urlencoded', async () => {
     const response = await postJson(
       tokenUrl,
       JSON.stringify({
@@ -295,7 +295,7 @@ describe('request parsing', () => {
     const body = (await response.json()) as Record<string, unknown>;
     expect(body.scope).toBe('read:reports');
     const forwarded = upstream.tokenRequests().at(-1);
-    expect(forwarded?.contentType).toBe('application/json');
+    expect(forwarded?.contentType).toBe('application/x-www-form-urlencoded');
     expect(forwarded?.params).toMatchObject({ client_id: 'm2m', audience: API });
     expect(forwarded?.params.scope).toBeUndefined();
   });

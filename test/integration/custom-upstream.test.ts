@@ -134,10 +134,11 @@ describe('identity and claims', () => {
     answer((_request, idp) =>
       idp.tokenResponse({ sub: 'c', client_id: 'c', aud: 'https://other.example', scope: 'a' }),
     );
+    // The client asked for a target it cannot have: its error (RFC 8707), not the upstream's.
     const result = await call({ grant_type: 'client_credentials', audience: AUD });
-    expect(expectFailedClosed(result)).toMatchObject({ error: 'server_error' });
+    expect(expectFailedClosed(result, 400)).toMatchObject({ error: 'invalid_target' });
     const resource = await call({ grant_type: 'client_credentials', resource: AUD });
-    expectFailedClosed(resource);
+    expect(expectFailedClosed(resource, 400)).toMatchObject({ error: 'invalid_target' });
   });
 
   it('accepts an aud array that includes the requested audience', async () => {
