@@ -90,8 +90,8 @@ describe('scopegate check', () => {
     await writeFile(file, config('keys/k1.pem', 'tokens:\n  scope_format: list\nsurprise: 1\n'));
     const result = await cli(['check', '--config', file]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`${file}:13: tokens.scope_format: Invalid option`);
-    expect(result.stderr).toContain(`${file}:14: surprise: unknown key`);
+    expect(result.stderr).toContain(`${file}:14: tokens.scope_format: Invalid option`);
+    expect(result.stderr).toContain(`${file}:15: surprise: unknown key`);
   });
 
   it('reports an unreadable key file', async () => {
