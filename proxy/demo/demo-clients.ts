@@ -1,10 +1,10 @@
 /**
- * The clients and APIs of the demo (`npm start`), registered in the Auth0 emulator.
+ * The clients and APIs of the demo (`npm start`), registered in the demo upstream.
  *
  * The secrets below are PUBLIC DEMO VALUES, published on purpose so anyone can run the demo's
- * curl commands. They only authenticate against the local emulator and protect nothing.
+ * curl commands. They only authenticate against the local demo upstream and protect nothing.
  */
-import type { EmulatorClient } from './auth0-emulator.js';
+import type { DemoClient } from './demo-token-endpoint.js';
 
 export const DEMO_AUDIENCES = {
   /** The first-party API: reporting and accounts services call it. */
@@ -13,10 +13,10 @@ export const DEMO_AUDIENCES = {
   partnerApi: 'https://partner-api.example.com',
 } as const;
 
-/** What the emulator uses when a token request names no audience (Auth0's "Default Audience"). */
+/** What the demo upstream uses when a token request names no audience (Auth0's "Default Audience"). */
 export const DEMO_DEFAULT_AUDIENCE: string = DEMO_AUDIENCES.api;
 
-export const DEMO_CLIENTS: EmulatorClient[] = [
+export const DEMO_CLIENTS: DemoClient[] = [
   {
     // Asks for read:claims and, upstream, gets all four (seeds/000_*): the down-scoping demo.
     clientId: 'm2m-reporting',

@@ -1,5 +1,5 @@
 /**
- * `scopegate demo` (`npm start`): the embedded Auth0-like upstream, a throw-away signing key, and
+ * `scopegate demo` (`npm start`): the embedded Auth0-like demo upstream, a throw-away signing key, and
  * scopegate on config/demo.yaml, with the curl commands to try printed on start.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,8 +8,8 @@ import path from 'node:path';
 import { startScopegate } from '../instance.js';
 import { generatePrivateKeyPem } from '../keys/key-material.js';
 import { packageRoot } from '../package-root.js';
-import { startAuth0Emulator } from './auth0-emulator.js';
 import { DEMO_AUDIENCES, DEMO_CLIENTS, DEMO_DEFAULT_AUDIENCE } from './demo-clients.js';
+import { startDemoUpstream } from './demo-upstream.js';
 
 export function demoInstructions(publicUrl: string, adminUrl: string | undefined): string {
   const token = `${publicUrl}/oauth/token`;
@@ -49,7 +49,7 @@ Ctrl-C stops the demo.
 }
 
 export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const emulator = await startAuth0Emulator({
+  const upstream = await startDemoUpstream({
     clients: DEMO_CLIENTS,
     defaultAudience: DEMO_DEFAULT_AUDIENCE,
   });
@@ -62,12 +62,12 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<voi
   try {
     const instance = await startScopegate({
       configFile: path.join(packageRoot(), 'config', 'demo.yaml'),
-      env: { ...env, SCOPEGATE_DEMO_UPSTREAM: emulator.url, SCOPEGATE_DEMO_KEY_FILE: keyFile },
+      env: { ...env, SCOPEGATE_DEMO_UPSTREAM: upstream.url, SCOPEGATE_DEMO_KEY_FILE: keyFile },
       handleSignals: true,
     });
     process.stdout.write(demoInstructions(instance.publicUrl, instance.adminUrl));
   } catch (error) {
-    await emulator.close();
+    await upstream.close();
     await cleanup();
     throw error;
   }

@@ -1,5 +1,5 @@
 /** The client and API the token-path benchmark uses (public benchmark values). */
-import type { EmulatorClient } from '../../proxy/demo/auth0-emulator.js';
+import type { EmulatorClient } from '../fixtures/auth0-emulator/auth0-emulator.js';
 
 export const BENCH_AUDIENCE = 'https://bench-api.example.com';
 

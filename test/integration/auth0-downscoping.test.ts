@@ -9,7 +9,7 @@ import {
   type RunningAuth0Emulator,
   startAuth0Emulator,
   type TokenFault,
-} from '../../proxy/demo/auth0-emulator.js';
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { closedPortUrl } from '../support/closed-port.js';
 import {
   jwtHeader,

@@ -3,7 +3,10 @@
  * (another endpoint that issues tokens, say), however the path is spelled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { rawMessage, rawRequest } from '../support/raw-http.js';
 

@@ -5,7 +5,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { type OidcUpstream, startOidcUpstream } from '../fixtures/oidc-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { rawMessage, rawRequest } from '../support/raw-http.js';

@@ -4,7 +4,10 @@
  * nothing (`scope_request: omit`) and decides from the verified token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import {
   postForm,
   readTokenAnswer,

@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { closedPortUrl } from '../support/closed-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { chunkedBody, rawMessage, rawRequest } from '../support/raw-http.js';

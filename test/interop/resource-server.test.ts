@@ -9,8 +9,11 @@ import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import jwksClient from 'jwks-rsa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
 import type { SigningAlgorithm } from '../../proxy/keys/key-material.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { jwtHeader, postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const API = 'https://api.example.com';

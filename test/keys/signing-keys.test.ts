@@ -3,10 +3,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../config/load.js';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
 import { startScopegate } from '../../proxy/instance.js';
 import { loadSigningKeys } from '../../proxy/keys/signing-keys.js';
 import { createLogger } from '../../proxy/log.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { LogCapture, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let upstream: RunningAuth0Emulator;

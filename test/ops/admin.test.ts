@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { scrape } from '../support/prometheus.js';
 import { waitFor } from '../support/wait.js';

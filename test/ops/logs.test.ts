@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
 import { createLogger, wantsPretty } from '../../proxy/log.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { LogCapture, postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { waitFor } from '../support/wait.js';
 

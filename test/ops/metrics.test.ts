@@ -1,8 +1,11 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRANT_TYPES } from '../../config/schema.js';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
 import { TOKEN_OUTCOMES } from '../../proxy/metrics.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { type Scrape, scrape } from '../support/prometheus.js';
 import { waitFor } from '../support/wait.js';

@@ -2,7 +2,10 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type RunningAuth0Emulator, startAuth0Emulator } from '../../proxy/demo/auth0-emulator.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { type SpawnedScopegate, spawnScopegate } from '../support/cli-process.js';
 import {
   postForm,

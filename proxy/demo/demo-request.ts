@@ -1,13 +1,13 @@
 /**
- * The Auth0 emulator's request side: capped body reading, token parameters (form or JSON),
+ * The demo upstream's request side: capped body reading, token parameters (form or JSON),
  * client credentials (Basic or body) and the secret comparison, plus the JSON reply every
- * emulator route answers with. Free of emulator state, so each piece is a plain function.
+ * upstream route answers with. Free of upstream state, so each piece is a plain function.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export const MAX_BODY_BYTES = 64 * 1024;
-// Past this we stop draining and drop the connection: a test emulator needn't absorb floods.
+// Past this we stop draining and drop the connection: a demo upstream needn't absorb floods.
 const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 
 /** Rejection of readBody past MAX_BODY_BYTES; the server answers it with 413. */
