@@ -28,6 +28,7 @@ export const DEFAULTS = {
     keep_alive_timeout: '5s',
     shutdown_grace: '20s',
     watch_config: true,
+    trusted_proxies: [] as string[],
   },
   cache: {
     decision_max_entries: 10000,
@@ -36,6 +37,7 @@ export const DEFAULTS = {
   log: {
     level: 'info',
     format: 'auto',
+    buffer_bytes: 4_194_304,
   },
   metrics: {
     client_id_label: false,

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { canonicalPath } from '../proxy/http/request-target.js';
+import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
 import { templateSyntaxError } from '../proxy/scope/template.js';
@@ -329,6 +330,16 @@ export const configSchema = z
           .boolean()
           .default(DEFAULTS.server.watch_config)
           .describe('Reload when the config file or one of its key files changes'),
+        trusted_proxies: z
+          .array(
+            z.string().refine((entry) => parseProxyEntry(entry) !== undefined, {
+              message: 'expected an IPv4 or IPv6 address or CIDR block',
+            }),
+          )
+          .default([...DEFAULTS.server.trusted_proxies])
+          .describe(
+            'IPv4/IPv6 addresses or CIDRs of proxies whose forwarding headers are believed (X-Forwarded-For extended); from other peers they are replaced',
+          ),
       })
       .prefault({}),
     cache: z
@@ -354,6 +365,13 @@ export const configSchema = z
           .enum(['auto', 'json', 'pretty'])
           .default(DEFAULTS.log.format)
           .describe('auto: pretty in a terminal, JSON otherwise'),
+        buffer_bytes: z
+          .number()
+          .int()
+          .min(65_536)
+          .max(268_435_456)
+          .default(DEFAULTS.log.buffer_bytes)
+          .describe('Log output allowed to wait for a slow reader; beyond it lines are dropped'),
       })
       .prefault({}),
     metrics: z

@@ -120,6 +120,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
       runtime.config.upstream.url,
       runtime.config.upstream.timeout,
       requestId,
+      runtime.trustedProxies,
     );
   };
 }

@@ -15,6 +15,7 @@ import { EarlySignals } from './lifecycle/early-signals.js';
 import { SerialRunner } from './lifecycle/serial-runner.js';
 import { listen } from './listen.js';
 import { createLogger, flushLogger, type Logger } from './log.js';
+import { LogDestination } from './log-destination.js';
 import { Metrics } from './metrics.js';
 import { createReverseProxy } from './reverse-proxy.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -67,9 +68,15 @@ async function start(
   if (!first.ok) throw new ConfigError(first.errors);
   const config = first.loaded.config;
   const ownLogger = options.logger === undefined;
+  const stdout = ownLogger
+    ? new LogDestination({ maxPendingBytes: config.log.buffer_bytes })
+    : undefined;
   const logger =
-    options.logger ?? createLogger({ level: config.log.level, format: config.log.format, env });
+    options.logger ??
+    createLogger({ level: config.log.level, format: config.log.format, env, stdout });
   const metrics = new Metrics(config.metrics.client_id_label);
+  metrics.logLinesDropped.inc(stdout?.dropped ?? 0);
+  stdout?.onDrop((lines) => metrics.logLinesDropped.inc(lines));
   let runtime = await buildRuntime(first.loaded, 1, metrics);
   let shuttingDown = false;
 
@@ -294,6 +301,7 @@ function warnOnRestartOnlyChanges(before: Config, after: Config, logger: Logger)
     changed.push('metrics.client_id_label');
   }
   if (before.log.format !== after.log.format) changed.push('log.format');
+  if (before.log.buffer_bytes !== after.log.buffer_bytes) changed.push('log.buffer_bytes');
   if (changed.length > 0) {
     logger.warn({ settings: changed }, 'these settings take effect at the next restart');
   }

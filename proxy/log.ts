@@ -4,7 +4,10 @@
  * anything that slips through.
  */
 import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { LogDestination } from './log-destination.js';
 import { redactSecrets } from './log-redact.js';
 
 export type { Logger } from 'pino';
@@ -13,17 +16,33 @@ export interface LoggerOptions {
   level: string;
   format: 'auto' | 'json' | 'pretty';
   destination?: DestinationStream;
+  /** Where stdout lines go when `destination` is not given (the caller reads its drop count). */
+  stdout?: LogDestination;
   /** For tests: whether stdout counts as a terminal, and the environment to read NODE_ENV from. */
   isTerminal?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** pino-pretty is a development aid: used when present and wanted, JSON otherwise. */
-function prettyStream(): DestinationStream | undefined {
+/**
+ * pino-pretty is a development aid: used when present and wanted, JSON otherwise. Its output goes
+ * through the same never-blocking destination (its own would flush synchronously at exit).
+ */
+function prettyStream(stdout: LogDestination): DestinationStream | undefined {
   try {
     const require = createRequire(import.meta.url);
     const pretty = require('pino-pretty') as (options: object) => DestinationStream;
-    return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+    const destination = new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        stdout.write(chunk.toString());
+        done();
+      },
+    });
+    return pretty({
+      colorize: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+      destination,
+    });
   } catch {
     return undefined;
   }
@@ -32,13 +51,13 @@ function prettyStream(): DestinationStream | undefined {
 /** `auto` is pretty only for a person at a terminal: never in production, never when piped. */
 export function wantsPretty(options: LoggerOptions): boolean {
   if (options.format !== 'auto') return options.format === 'pretty';
-  const terminal = options.isTerminal ?? process.stdout.isTTY === true;
+  // isatty, not process.stdout.isTTY: touching process.stdout opens a second stream on fd 1.
+  const terminal = options.isTerminal ?? isatty(1);
   const env = options.env ?? process.env;
   return terminal && env.NODE_ENV !== 'production';
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = options.destination ?? (wantsPretty(options) ? prettyStream() : undefined);
   return pino(
     {
       name: 'scopegate',
@@ -47,8 +66,13 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { service: 'scopegate' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination ?? pino.destination({ fd: 1, sync: false }),
+    options.destination ?? stdoutStream(options),
   );
+}
+
+function stdoutStream(options: LoggerOptions): DestinationStream {
+  const stdout = options.stdout ?? new LogDestination();
+  return (wantsPretty(options) ? prettyStream(stdout) : undefined) ?? stdout;
 }
 
 /** Writes out buffered lines; resolves after at most `timeoutMs` whatever happens. */

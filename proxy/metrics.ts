@@ -51,6 +51,7 @@ export class Metrics {
   readonly configGeneration: Gauge;
   readonly inFlight: Gauge<'listener'>;
   readonly ready: Gauge;
+  readonly logLinesDropped: Counter;
   private readinessProbe: (() => boolean) | undefined;
 
   constructor(readonly clientIdLabel = false) {
@@ -131,6 +132,11 @@ export class Metrics {
       collect: () => {
         if (this.readinessProbe) this.ready.set(this.readinessProbe() ? 1 : 0);
       },
+    });
+    this.logLinesDropped = new Counter({
+      name: 'scopegate_log_lines_dropped_total',
+      help: 'Log lines dropped because standard output was broken or not read fast enough',
+      registers,
     });
     // Series that alerts use with increase() exist at 0 from the start: a counter that first
     // appears at 1 is invisible to increase() for that first event.

@@ -1,13 +1,14 @@
 /**
  * Everything the gateway does not intercept goes to the upstream untouched through http-proxy-3:
  * method, path, query, streamed bodies, status and headers. Hop-by-hop headers are stripped both
- * ways, X-Forwarded-* come from the real connection, and a dead or slow upstream gives a JSON
+ * ways, forwarding headers come from the real connection (or a trusted proxy), and a dead or slow upstream gives a JSON
  * 502/504 instead of a hang.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createProxyServer } from 'http-proxy-3';
 import { forwardedHeaders, hopByHopNames, isForwardedHeader } from './http/headers.js';
 import { sendOAuthError, unavailable } from './http/oauth-error.js';
+import type { TrustedProxies } from './http/trusted-proxies.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { statusClass } from './metrics.js';
@@ -20,6 +21,7 @@ export interface ReverseProxy {
     target: string,
     timeoutMs: number,
     requestId: string,
+    trusted: TrustedProxies,
   ): void;
   close(): void;
 }
@@ -65,12 +67,12 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   });
 
   return {
-    forward(req, res, target, timeoutMs, requestId) {
+    forward(req, res, target, timeoutMs, requestId, trusted) {
       const started = process.hrtime.bigint();
       timeouts.set(req, { ms: timeoutMs, requestId });
       // Headers are rewritten on the incoming message, before http-proxy-3 copies them: the
       // outgoing request may already be writing by the time its proxyReq event fires.
-      const forwarded = forwardedHeaders(req);
+      const forwarded = forwardedHeaders(req, trusted);
       // Node has already de-chunked the body; the outgoing request must be re-framed as chunked
       // or, for GET/DELETE, Node writes the body bare and the upstream parses it as a request.
       if (req.headers['transfer-encoding'] !== undefined) chunked.add(req);

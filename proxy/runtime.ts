@@ -4,6 +4,7 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { TrustedProxies } from './http/trusted-proxies.js';
 import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
@@ -30,6 +31,8 @@ export interface Runtime {
   tokenPath: string;
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
+  /** server.trusted_proxies: peers whose forwarding headers are believed. */
+  trustedProxies: TrustedProxies;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -77,5 +80,6 @@ export async function buildRuntime(
     scopeTemplates: [...policies.templates],
     tokenPath,
     routes: new UpstreamRoutes(config.upstream, tokenPath),
+    trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }

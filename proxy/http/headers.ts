@@ -1,10 +1,12 @@
 /**
  * Header hygiene shared by the reverse proxy and the token endpoint: hop-by-hop headers never
- * cross (RFC 9110 §7.6.1), and X-Forwarded-* describe the real connection, never the client's
- * claims about it.
+ * cross (RFC 9110 §7.6.1), and forwarding headers describe the real connection, never the
+ * client's claims about it (only a configured trusted proxy's are believed).
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { TrustedProxies } from './trusted-proxies.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -19,9 +21,9 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Headers that describe the client connection. The client's own values are dropped; the first
- * four are then set from the socket. The others are dropped outright: upstreams and their
- * frameworks trust them as readily (X-Real-IP for rate limits, X-Forwarded-Prefix for redirects).
+ * Headers that describe the client connection. Upstreams and their frameworks trust them for
+ * rate limits, audit logs and redirect URLs (X-Real-IP, X-Forwarded-Prefix...), so a client's own
+ * values never pass; a trusted proxy's do (forwardedHeaders).
  */
 const FORWARDED = new Set([
   'forwarded',
@@ -32,6 +34,8 @@ const FORWARDED = new Set([
   'x-forwarded-prefix',
   'x-forwarded-server',
   'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
 ]);
 
 /** Hop-by-hop headers, including any the Connection header names. */
@@ -58,15 +62,37 @@ export function endToEndHeaders(
   return out;
 }
 
-/** X-Forwarded-* built from the socket: what the client sent for these is discarded. */
-export function forwardedHeaders(req: IncomingMessage): Record<string, string> {
-  const encrypted = (req.socket as TLSSocket).encrypted === true;
-  const headers: Record<string, string> = {
-    'x-forwarded-for': req.socket.remoteAddress ?? 'unknown',
-    'x-forwarded-proto': encrypted ? 'https' : 'http',
+/**
+ * The forwarding headers to send upstream in place of every header in FORWARDED. From a peer
+ * that is not a trusted proxy, all of the client's are discarded and X-Forwarded-For, -Proto and
+ * -Host are built from the connection. From a trusted proxy they are kept as it sent them, with
+ * the peer appended to X-Forwarded-For (and to Forwarded, when it sent one) and -Proto/-Host
+ * filled in from the connection when it sent none.
+ */
+export function forwardedHeaders(
+  req: IncomingMessage,
+  trusted: TrustedProxies,
+): Record<string, string> {
+  const peer = req.socket.remoteAddress ?? 'unknown';
+  const fromConnection: Record<string, string> = {
+    'x-forwarded-for': peer,
+    'x-forwarded-proto': (req.socket as TLSSocket).encrypted === true ? 'https' : 'http',
   };
-  if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
-  return headers;
+  if (req.headers.host) fromConnection['x-forwarded-host'] = req.headers.host;
+  if (!trusted.trusts(req.socket.remoteAddress)) return fromConnection;
+
+  const kept: Record<string, string> = {};
+  for (const name of FORWARDED) {
+    const value = req.headers[name];
+    const text = Array.isArray(value) ? value.join(', ') : value;
+    if (text !== undefined && text.trim() !== '') kept[name] = text;
+  }
+  const chain = kept['x-forwarded-for'];
+  kept['x-forwarded-for'] = chain === undefined ? peer : `${chain}, ${peer}`;
+  if (kept.forwarded !== undefined) {
+    kept.forwarded = `${kept.forwarded}, for=${isIPv6(peer) ? `"[${peer}]"` : peer}`;
+  }
+  return { ...fromConnection, ...kept };
 }
 
 export function isForwardedHeader(name: string): boolean {

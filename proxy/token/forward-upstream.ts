@@ -62,7 +62,7 @@ export async function forwardTokenRequest(
       'x-request-id',
       ...FORWARDED_HEADER_NAMES,
     ]),
-    ...forwardedHeaders(req),
+    ...forwardedHeaders(req, runtime.trustedProxies),
     'content-type': 'application/x-www-form-urlencoded',
     'content-length': String(Buffer.byteLength(payload)),
     accept: 'application/json',

@@ -1,0 +1,120 @@
+/**
+ * Where log lines go: standard output, written so that a broken or stalled reader can never
+ * wedge the process. Lines that cannot be written are dropped and counted, never retried in a
+ * loop and never written synchronously.
+ *
+ * Why not pino.destination(): sonic-boom registers an exit hook that flushes synchronously, and
+ * its flushSync retries every error other than EAGAIN (EPIPE included) every 100 ms for ever. A
+ * `serve` whose stdout reader went away while it was idle first meets the broken pipe when it
+ * logs its shutdown; process.exit() then spins in that hook and the process never ends. Writing
+ * asynchronously with fs.write is no cure either: on a blocking pipe whose reader stopped reading
+ * the write parks a libuv thread, and process exit waits for that thread.
+ *
+ * So pipes and sockets are written through a non-blocking libuv stream (net.Socket on the fd),
+ * files and terminals through fs.WriteStream; in both cases at most `maxPendingBytes` wait, and
+ * the first write error marks the destination broken.
+ */
+
+/**
+ * Where log lines go: standard output, written so that a broken or stalled reader can never
+ * wedge the process. Lines that cannot be written are dropped and counted, never retried in a
+ * loop and never written synchronously.
+ *
+ * Why not pino.destination(): sonic-boom registers an exit hook that flushes synchronously, and
+ * its flushSync retries every error other than EAGAIN (EPIPE included) every 100 ms for ever. A
+ * `serve` whose stdout reader went away while it was idle first meets the broken pipe when it
+ * logs its shutdown; process.exit() then spins in that hook and the process never ends. Writing
+ * asynchronously with fs.write is no cure either: on a blocking pipe whose reader stopped reading
+ * the write parks a libuv thread, and process exit waits for that thread.
+ *
+ * So pipes and sockets are written through a non-blocking libuv stream (net.Socket on the fd),
+ * files and terminals through fs.WriteStream; in both cases at most `maxPendingBytes` wait, and
+ * the first write error marks the destination broken.
+ */
+import fs, { fstatSync } from 'node:fs';
+import net from 'node:net';
+import type { Writable } from 'node:stream';
+
+/** Bytes allowed to wait for a slow reader before new lines are dropped. */
+export const DEFAULT_MAX_PENDING_BYTES = 4 * 1024 * 1024;
+
+export interface LogDestinationOptions {
+  fd?: number;
+  maxPendingBytes?: number;
+}
+
+export class LogDestination {
+  private readonly sink: Writable;
+  private readonly maxPendingBytes: number;
+  private broken = false;
+  private droppedLines = 0;
+  private dropListener: ((lines: number) => void) | undefined;
+
+  constructor(options: LogDestinationOptions = {}) {
+    const fd = options.fd ?? 1;
+    this.maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.sink = openSink(fd);
+    // The error also reaches each failed write's callback, which counts the line.
+    this.sink.on('error', () => {
+      this.broken = true;
+    });
+  }
+
+  /** Lines dropped so far. */
+  get dropped(): number {
+    return this.droppedLines;
+  }
+
+  /** Called with the number of lines each time some are dropped (the metric listens here). */
+  onDrop(listener: (lines: number) => void): void {
+    this.dropListener = listener;
+  }
+
+  /** pino's destination contract: one call per serialised line, never blocking. */
+  write(line: string): boolean {
+    if (this.broken || this.sink.destroyed || this.sink.writableLength > this.maxPendingBytes) {
+      this.drop(1);
+      return true;
+    }
+    this.sink.write(line, (error) => {
+      if (error) {
+        this.broken = true;
+        this.drop(1);
+      }
+    });
+    return true;
+  }
+
+  /** Calls back once what was written so far has left, or at once when nothing can leave. */
+  flush(callback: (error?: Error) => void): void {
+    if (this.broken || this.sink.destroyed || this.sink.writableLength === 0) {
+      setImmediate(callback);
+      return;
+    }
+    // Writes complete in order: an empty write's callback runs after all earlier ones.
+    this.sink.write('', () => callback());
+  }
+
+  private drop(lines: number): void {
+    this.droppedLines += lines;
+    this.dropListener?.(lines);
+  }
+}
+
+function openSink(fd: number): Writable {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fstatSync(fd);
+  } catch {
+    stat = undefined;
+  }
+  if (stat && (stat.isFIFO() || stat.isSocket())) {
+    // libuv puts the descriptor in non-blocking mode: a full pipe queues, it never blocks.
+    const socket = new net.Socket({ fd, readable: false, writable: true });
+    // Like process.stdout: an open log stream alone does not keep the process running.
+    socket.unref();
+    return socket;
+  }
+  // Files and terminals: no reader to stall on. autoClose off: fd 1 is not ours to close.
+  return fs.createWriteStream('', { fd, autoClose: false });
+}
