@@ -1,101 +1,121 @@
 #!/usr/bin/env node
-/** The `scopegate` command: serve, check, keygen, explain, schema, demo. */
+/** The `scopegate` command: serve, check, keygen, explain, schema, demo (see cli/usage.ts). */
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/load.js';
 import { checkConfig } from './cli/check.js';
 import { keygen } from './cli/keygen.js';
+import { COMMAND_OPTIONS, type Command, EXIT, isCommand, USAGE, UsageError } from './cli/usage.js';
+import { packageVersion } from './cli/version.js';
 import { startScopegate } from './instance.js';
 
-const USAGE = `usage: scopegate <command> [options]
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  alg: { type: 'string' },
+  kid: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  force: { type: 'boolean' },
+  status: { type: 'string' },
+  client: { type: 'string' },
+  grant: { type: 'string' },
+  granted: { type: 'string' },
+  requested: { type: 'string' },
+  audience: { type: 'string' },
+  claims: { type: 'string' },
+  json: { type: 'boolean' },
+  markdown: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-commands:
-  serve   --config FILE            run the gateway
-  check   --config FILE            validate a configuration (exit 0 when valid)
-  keygen  [--alg ES256] [--kid ID] [--out FILE] [--force]
-                                   write a new private signing key (PKCS#8 PEM)
-  explain --config FILE --client ID --grant TYPE --granted "..." [--requested "..."]
-          [--audience AUD] [--claims JSON]
-                                   show how a token request's scopes would be decided
-  schema  [--markdown]             print the configuration's JSON Schema (or its reference table)
-  demo                             run the gateway beside an embedded demo upstream
-`;
+type Options = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`scopegate: ${message}\n`);
-  process.exit(code);
+/** Parses the options, refusing any the command does not take. */
+function parseOptions(command: Command, args: string[]): Options {
+  let values: Options;
+  try {
+    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    // node:util's parse errors (unknown option, missing value, stray argument) are usage errors.
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((error as Error).message);
+    throw error;
+  }
+  const accepted: readonly string[] = COMMAND_OPTIONS[command];
+  for (const name of Object.keys(values)) {
+    if (name !== 'help' && !accepted.includes(name)) {
+      throw new UsageError(`${command} does not take --${name}`);
+    }
+  }
+  return values;
 }
 
-async function main(argv: string[]): Promise<void> {
+function requireConfig(command: Command, values: Options): string {
+  if (!values.config) throw new UsageError(`${command} needs --config FILE`);
+  return values.config;
+}
+
+/** Runs one command; returns its exit code, or undefined while it keeps running (serve, demo). */
+async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      config: { type: 'string', short: 'c' },
-      alg: { type: 'string' },
-      kid: { type: 'string' },
-      out: { type: 'string', short: 'o' },
-      force: { type: 'boolean' },
-      client: { type: 'string' },
-      grant: { type: 'string' },
-      granted: { type: 'string' },
-      requested: { type: 'string' },
-      audience: { type: 'string' },
-      claims: { type: 'string' },
-      json: { type: 'boolean' },
-      markdown: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help || command === undefined || command === 'help' || command === '--help') {
+  if (command === undefined) {
+    process.stderr.write(USAGE);
+    return EXIT.usage;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
-    return;
+    return EXIT.ok;
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (!isCommand(command)) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  const values = parseOptions(command, rest);
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
   }
   switch (command) {
-    case 'serve': {
-      if (!values.config) fail('serve needs --config FILE');
-      try {
-        await startScopegate({ configFile: values.config, handleSignals: true });
-      } catch (error) {
-        if (error instanceof ConfigError) fail(error.message, 1);
-        fail((error as Error).message, 1);
-      }
-      return;
-    }
+    case 'serve':
+      await startScopegate({ configFile: requireConfig(command, values), handleSignals: true });
+      return undefined;
     case 'check': {
-      if (!values.config) fail('check needs --config FILE');
-      const result = await checkConfig(values.config);
+      const result = await checkConfig(requireConfig(command, values));
       (result.ok ? process.stdout : process.stderr).write(`${result.lines.join('\n')}\n`);
-      process.exitCode = result.ok ? 0 : 1;
-      return;
+      return result.ok ? EXIT.ok : EXIT.failed;
     }
     case 'keygen': {
-      const result = await keygen(values).catch((error: NodeJS.ErrnoException) =>
-        fail(error.code === 'EEXIST' ? `${values.out} exists (use --force)` : error.message, 1),
-      );
+      const result = await keygen(values);
       process.stdout.write(result.text);
-      return;
+      return EXIT.ok;
     }
     case 'explain': {
       const { runExplain } = await import('./cli/explain.js');
-      process.exitCode = await runExplain(values);
-      return;
+      return runExplain(values);
     }
     case 'schema': {
       const { schemaOutput } = await import('./cli/schema.js');
       process.stdout.write(schemaOutput(values));
-      return;
+      return EXIT.ok;
     }
     case 'demo': {
       const { runDemo } = await import('./demo/run-demo.js');
       await runDemo();
-      return;
+      return undefined;
     }
-    default:
-      fail(`unknown command "${command}"\n\n${USAGE}`);
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  fail(error instanceof Error ? error.message : String(error), 1);
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof UsageError) {
+      const hint = message.includes(USAGE) ? '' : '\n(scopegate --help lists commands and options)';
+      process.stderr.write(`scopegate: ${message}${hint}\n`);
+      process.exit(EXIT.usage);
+    }
+    process.stderr.write(`scopegate: ${message}\n`);
+    process.exit(EXIT.failed);
+  },
+);

@@ -5,11 +5,13 @@
  * that governs it with each check, and what the token would carry.
  */
 import { loadConfigFile } from '../../config/load.js';
-import type { Config } from '../../config/schema.js';
+import { type Config, GRANT_TYPES } from '../../config/schema.js';
 import { type Decision, ScopeDecider, type ScopeVerdict } from '../scope/decider.js';
 import { parseScopeParameter } from '../scope/grammar.js';
 import { ScopePolicies } from '../scope/policies.js';
 import { upstreamScope } from '../scope/upstream-scope.js';
+import { clientRuleFor } from '../token/client-rule.js';
+import { EXIT } from './usage.js';
 
 export interface ExplainArgs {
   config?: string;
@@ -124,6 +126,31 @@ export function formatDecision(
   return `${lines.join('\n')}\n`;
 }
 
+/** The shape of the issued `scope` claim and the setting that chose it. */
+function scopeClaim(
+  config: Config,
+  client: string | undefined,
+  audiences: readonly string[],
+): { format: 'string' | 'array'; source: string } {
+  const rule = clientRuleFor(config, client, audiences);
+  if (rule?.scope_format !== undefined) {
+    return {
+      format: rule.scope_format,
+      source: `clients[${config.clients.indexOf(rule)}], client ${rule.client_id}`,
+    };
+  }
+  return { format: config.tokens.scope_format, source: 'tokens.scope_format' };
+}
+
+function scopeClaimLine(
+  claim: { format: 'string' | 'array'; source: string },
+  issued: readonly string[],
+): string {
+  const shape =
+    claim.format === 'array' ? `JSON array ${json(issued)}` : `string "${issued.join(' ')}"`;
+  return `scope claim: ${shape} (${claim.source})`;
+}
+
 function header(config: Config, args: ExplainArgs, granted: readonly string[]): string[] {
   return [
     `client ${args.client ?? '(none)'}, grant ${args.grant}${args.audience ? `, audience ${args.audience}` : ''}`,
@@ -140,8 +167,11 @@ export async function explain(args: ExplainArgs): Promise<ExplainOutput> {
   if (!args.config) problems.push('--config FILE is required');
   if (!args.grant) problems.push('--grant TYPE is required');
   if (args.granted === undefined) problems.push('--granted "..." is required');
+  if (args.grant && !(GRANT_TYPES as readonly string[]).includes(args.grant)) {
+    problems.push(`--grant must be one of: ${GRANT_TYPES.join(', ')}`);
+  }
   if (problems.length > 0 || !args.config || !args.grant) {
-    return { code: 2, stdout: '', stderr: `scopegate explain: ${problems.join('; ')}\n` };
+    return { code: EXIT.usage, stdout: '', stderr: `scopegate explain: ${problems.join('; ')}\n` };
   }
   let requested: string[] | undefined;
   let granted: string[];
@@ -152,31 +182,38 @@ export async function explain(args: ExplainArgs): Promise<ExplainOutput> {
     claims = parseClaims(args.claims);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    return { code: 2, stdout: '', stderr: `scopegate explain: ${error.message}\n` };
+    return { code: EXIT.usage, stdout: '', stderr: `scopegate explain: ${error.message}\n` };
   }
   const loaded = await loadConfigFile(args.config);
-  if (!loaded.ok) return { code: 1, stdout: '', stderr: `${loaded.errors.join('\n')}\n` };
+  if (!loaded.ok) {
+    return { code: EXIT.failed, stdout: '', stderr: `${loaded.errors.join('\n')}\n` };
+  }
   const { config } = loaded.loaded;
   const policies = new ScopePolicies(config.scopes);
+  const audiences = args.audience ? [args.audience] : [];
   const decision = new ScopeDecider(policies).decide({
     requested,
     granted,
     clientId: args.client,
     grantType: args.grant,
-    audience: args.audience ? [args.audience] : [],
+    audience: audiences,
     claims,
   });
+  // Scriptable: a request that would lose a scope it asked for (refused or dropped) exits 3.
+  const code = decision.refused.length > 0 ? EXIT.refused : EXIT.ok;
+  const claim = scopeClaim(config, args.client, audiences);
   const asked = upstreamScope(config.upstream.scope_request, requested, policies.templates);
   if (args.json) {
-    const body = { ...decision, upstream_scope: asked ?? null };
-    return { code: 0, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };
+    const body = { ...decision, scope_format: claim.format, upstream_scope: asked ?? null };
+    return { code, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };
   }
   const text = [
     ...header(config, args, granted),
     formatDecision(decision, config.tokens.on_unauthorized_scope, requested).trimEnd(),
+    ...(decision.issued.length > 0 ? [scopeClaimLine(claim, decision.issued)] : []),
     `upstream asked for (scope_request ${config.upstream.scope_request}): ${asked === undefined ? '(no scope parameter)' : `"${asked}"`}`,
   ];
-  return { code: 0, stdout: `${text.join('\n')}\n`, stderr: '' };
+  return { code, stdout: `${text.join('\n')}\n`, stderr: '' };
 }
 
 export async function runExplain(args: ExplainArgs): Promise<number> {

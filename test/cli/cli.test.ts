@@ -2,27 +2,14 @@
  * The command-line contract (design.md): `check` and `serve` exit non-zero with clear messages on
  * a bad config; `keygen` writes a usable key. Runs the built CLI (`npm test` builds first).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrivateKey } from '../../proxy/keys/key-material.js';
-import { packageRoot } from '../../proxy/package-root.js';
-
-const run = promisify(execFile);
-const CLI = path.join(packageRoot(), 'dist', 'proxy', 'cli.js');
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 15_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
+import { CLI_PATH as CLI } from '../support/cli-process.js';
+import { runCli as cli } from '../support/run-cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -67,9 +54,9 @@ describe('scopegate keygen', () => {
     expect(result.stderr).toContain('exists (use --force)');
   });
 
-  it('refuses an unknown algorithm', async () => {
+  it('refuses an unknown algorithm as a usage error', async () => {
     const result = await cli(['keygen', '--alg', 'HS256']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('unsupported algorithm HS256');
   });
 });

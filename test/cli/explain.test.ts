@@ -58,7 +58,7 @@ describe('scopegate explain', () => {
       ...base(),
       requested: 'accounts.read.1234 accounts.write.1234 tenants.t-99 admin.users reports.daily',
     });
-    expect(output.code).toBe(0);
+    expect(output.code).toBe(3);
     expect(output.stderr).toBe('');
     const text = output.stdout;
     expect(text).toContain('ALLOW accounts.read.1234');
@@ -133,12 +133,54 @@ describe('scopegate explain', () => {
     [{ claims: '{not json' }, /--claims is not valid JSON/, 2],
     [{ claims: '[1]' }, /--claims must be a JSON object/, 2],
     [{ requested: 'a "b"' }, /--requested: scope contains a character/, 2],
+    [{ grant: 'bogus' }, /--grant must be one of: client_credentials, authorization_code/, 2],
     [{ config: '/nonexistent/scopegate.yaml' }, /cannot read the config file/, 1],
   ])('fails clearly on bad arguments %#', async (change, message, code) => {
     const output = await explain({ ...base(), requested: 'x', ...change });
     expect(output.code).toBe(code);
     expect(output.stdout).toBe('');
     expect(output.stderr).toMatch(message);
+  });
+
+  it.each<[string, Partial<ExplainArgs>, number]>([
+    ['everything requested is allowed', { requested: 'accounts.read.1 tenants.t-7' }, 0],
+    ['nothing requested, some withheld by policy', { granted: 'accounts.* read:claims' }, 0],
+    ['a requested scope is refused', { requested: 'accounts.read.1 reports.x' }, 3],
+    ['a requested scope is dropped', { config: 'drop', requested: 'accounts.read.1 admin.x' }, 3],
+    ['a JSON answer with a refusal', { requested: 'reports.x', json: true }, 3],
+    ['everything refused', { requested: 'admin.users' }, 3],
+  ])('exits by the verdict: %s', async (_what, change, code) => {
+    const config = change.config === 'drop' ? dropConfig : rejectConfig;
+    const output = await explain({ ...base(), ...change, config });
+    expect(output.stderr).toBe('');
+    expect(output.code).toBe(code);
+  });
+
+  it('says when the token would carry the scope as a JSON array, and which rule chose it', async () => {
+    const arrays = path.join(dir, 'arrays.yaml');
+    await writeFile(
+      arrays,
+      `${CONFIG.replace('ON_UNAUTHORIZED', 'reject')}clients:
+  - client_id: other
+    scope_format: string
+  - client_id: partner-x
+    audience: https://partner-api
+    scope_format: array
+`,
+    );
+    const args = { ...base(), config: arrays, requested: 'accounts.read.1 tenants.t-7' };
+    const withAudience = await explain({ ...args, audience: 'https://partner-api' });
+    expect(withAudience.stdout).toContain(
+      'scope claim: JSON array ["accounts.read.1","tenants.t-7"] (clients[1], client partner-x)',
+    );
+    const json = await explain({ ...args, audience: 'https://partner-api', json: true });
+    expect(JSON.parse(json.stdout)).toMatchObject({ scope_format: 'array' });
+    const elsewhere = await explain(args);
+    expect(elsewhere.stdout).toContain(
+      'scope claim: string "accounts.read.1 tenants.t-7" (tokens.scope_format)',
+    );
+    const refusedAll = await explain({ ...args, requested: 'reports.x' });
+    expect(refusedAll.stdout).not.toContain('scope claim:');
   });
 
   it('refuses a config with a malformed template', async () => {
