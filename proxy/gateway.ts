@@ -16,10 +16,11 @@ import { canonicalTarget } from './http/request-target.js';
 import { answerTokenPreflight, TOKEN_METHODS } from './http/token-preflight.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import { locationRewriterFor } from './oidc/authorization-response.js';
+import { metadataContextOf, publicMetadata } from './oidc/public-metadata.js';
 import type { ReverseProxy } from './reverse-proxy.js';
 import type { Runtime } from './runtime.js';
 import { handleTokenRequest } from './token/token-endpoint.js';
-import { rewriteDiscovery } from './upstream/discovery.js';
 
 export interface GatewayDeps {
   runtime: () => Runtime;
@@ -36,7 +37,7 @@ const PUBLIC_DOCUMENT_HEADERS = {
 async function serveDiscovery(res: ServerResponse, runtime: Runtime, logger: Logger, id: string) {
   try {
     const upstream = await runtime.discovery.document();
-    const document = rewriteDiscovery(upstream, runtime.config.issuer, runtime.tokenPath);
+    const document = publicMetadata(upstream, metadataContextOf(runtime));
     sendJson(res, 200, document, PUBLIC_DOCUMENT_HEADERS);
   } catch (error) {
     logger.warn({ requestId: id, error: (error as Error).message }, 'discovery unavailable');
@@ -74,10 +75,16 @@ export function createGatewayHandler(deps: GatewayDeps) {
       refuse(req, res, invalidRequest(`the request target is refused: ${target.reason}`));
       return;
     }
+    // An issuer with a path serves everything under it: the path is removed, and what is routed
+    // is still exactly what is proxied.
+    const below = runtime.issuerPath.below(target.path);
+    const path = below ?? target.path;
+    const forwarded =
+      below === undefined ? target.target : `${below}${target.query ? `?${target.query}` : ''}`;
     const method = req.method ?? 'GET';
     const isRead = method === 'GET' || method === 'HEAD';
 
-    switch (runtime.routes.classify(target.path)) {
+    switch (runtime.routes.classify(path)) {
       case 'token':
         // Every method is scopegate's: some IdPs still hand out tokens on GET, and a preflight
         // forwarded with a body would be a token request scopegate never saw.
@@ -113,7 +120,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
         break;
     }
     // The upstream acts on exactly what was classified, never on the bytes the client sent.
-    req.url = target.target;
+    req.url = forwarded;
     deps.proxy.forward(
       req,
       res,
@@ -121,6 +128,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
       runtime.config.upstream.timeout,
       requestId,
       runtime.trustedProxies,
+      locationRewriterFor(runtime),
     );
   };
 }

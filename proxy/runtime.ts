@@ -5,16 +5,20 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { TrustedProxies } from './http/trusted-proxies.js';
-import { UpstreamRoutes } from './http/upstream-routes.js';
+import { DISCOVERY_PATHS, UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import type { Metrics } from './metrics.js';
+import { IssuerPath } from './oidc/issuer-path.js';
 import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
 import type { CompiledTemplate } from './scope/template.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
 import { resolveTokenPath } from './upstream/token-path.js';
+
+/** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
+export const DISCOVERY_WELL_KNOWN = DISCOVERY_PATHS;
 
 export interface Runtime {
   generation: number;
@@ -31,6 +35,8 @@ export interface Runtime {
   tokenPath: string;
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
+  /** The issuer's path, under which scopegate serves its documents and endpoints. */
+  issuerPath: IssuerPath;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
   trustedProxies: TrustedProxies;
 }
@@ -80,6 +86,7 @@ export async function buildRuntime(
     scopeTemplates: [...policies.templates],
     tokenPath,
     routes: new UpstreamRoutes(config.upstream, tokenPath),
+    issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }

@@ -14,6 +14,11 @@ export function routeSegments(path: string): string[] {
     .filter((segment) => segment !== '');
 }
 
+/** One comparison key for a path: its route segments, joined. */
+export function routeKey(path: string): string {
+  return `/${routeSegments(path).join('/')}`;
+}
+
 /** The segments of a configured path (token_path, blocked_paths, the upstream's base path). */
 export function configuredSegments(path: string): string[] {
   const canonical = canonicalPath(path);

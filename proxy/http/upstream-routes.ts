@@ -4,6 +4,7 @@
  * endpoint), its own JWKS, or the reverse proxy. Paths are keyed once per configuration.
  */
 import type { Config } from '../../config/schema.js';
+import { canonicalPath } from './request-target.js';
 import { configuredSegments, type Reach, reach, routeSegments } from './route-key.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -54,6 +55,14 @@ export class UpstreamRoutes {
       if (result === 'beyond') found = 'beyond';
     }
     return found;
+  }
+
+  /** Whether requests for `path` (a path scopegate would advertise) are refused, not served. */
+  isRefused(path: string): boolean {
+    const canonical = canonicalPath(path);
+    if ('reason' in canonical) return true;
+    const route = this.classify(canonical.path);
+    return route === 'blocked' || route === 'beyond_token';
   }
 
   /** The route of a canonical path (see request-target.ts). */
