@@ -57,7 +57,8 @@ export async function buildRuntime(
   const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
   const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
   // Before anything else is built: serving with the wrong token endpoint is worse than not serving.
-  const tokenPath = (await resolveTokenPath(config.upstream, discovery)).path;
+  const resolved = await resolveTokenPath(config.upstream, discovery);
+  const tokenPath = resolved.path;
   const upstreamKeys = reuse
     ? previous.upstreamKeys
     : new UpstreamKeys({
@@ -85,7 +86,7 @@ export async function buildRuntime(
     decider,
     scopeTemplates: [...policies.templates],
     tokenPath,
-    routes: new UpstreamRoutes(config.upstream, tokenPath),
+    routes: new UpstreamRoutes(config.upstream, tokenPath, resolved.otherEndpoints),
     issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };

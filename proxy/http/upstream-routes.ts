@@ -33,13 +33,25 @@ export class UpstreamRoutes {
   private readonly token: string[];
   private readonly discovery: string[][];
   private readonly blocked: string[][];
+  private readonly otherEndpoints: string[][];
 
-  /** `tokenPath` is the resolved token endpoint path (config or upstream discovery). */
-  constructor(upstream: Config['upstream'], tokenPath: string) {
+  /**
+   * `tokenPath` is the resolved token endpoint path (config or upstream discovery);
+   * `otherEndpoints` are the upstream's other endpoints by its discovery document: exactly those
+   * paths are proxied even below the token path (oidc-provider's `/token/revocation`).
+   */
+  constructor(upstream: Config['upstream'], tokenPath: string, otherEndpoints: string[] = []) {
     this.base = configuredSegments(new URL(upstream.url).pathname);
     this.token = configuredSegments(tokenPath);
     this.discovery = [...DISCOVERY_PATHS, upstream.discovery_path].map(configuredSegments);
     this.blocked = upstream.blocked_paths.map(configuredSegments);
+    this.otherEndpoints = otherEndpoints.flatMap((path) => {
+      try {
+        return [configuredSegments(path)];
+      } catch {
+        return []; // a path without a canonical form can never be requested
+      }
+    });
   }
 
   /**
@@ -75,7 +87,10 @@ export class UpstreamRoutes {
     }
     const token = this.reach(candidates, this.token);
     if (token === 'exact') return 'token';
-    if (token === 'beyond') return 'beyond_token';
+    if (token === 'beyond') {
+      const named = this.otherEndpoints.some((other) => this.reach(candidates, other) === 'exact');
+      if (!named) return 'beyond_token';
+    }
     if (this.blocked.some((blocked) => this.reach(candidates, blocked) !== 'none')) {
       return 'blocked';
     }

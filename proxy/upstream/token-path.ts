@@ -20,6 +20,27 @@ export interface ResolvedTokenPath {
   source: 'discovery' | 'config';
   /** Why discovery could not confirm a configured path, when it could not. */
   unconfirmed?: string;
+  /**
+   * Paths of the other endpoints the upstream's discovery names (`revocation_endpoint`,
+   * `introspection_endpoint`, ...) on its origin: oidc-provider and Keycloak put some below the
+   * token path, and the upstream itself says they are not the token endpoint.
+   */
+  otherEndpoints: string[];
+}
+
+/** The paths of the document's other `*_endpoint` URLs on the upstream's origin. */
+function otherEndpointPaths(document: Record<string, unknown>, upstreamUrl: string): string[] {
+  const origin = new URL(upstreamUrl).origin;
+  const paths: string[] = [];
+  for (const [name, value] of Object.entries(document)) {
+    if (!name.endsWith('_endpoint') || name === 'token_endpoint' || typeof value !== 'string') {
+      continue;
+    }
+    if (!URL.canParse(value)) continue;
+    const url = new URL(value);
+    if (url.origin === origin) paths.push(url.pathname);
+  }
+  return paths;
 }
 
 function samePath(a: string, b: string): boolean {
@@ -59,27 +80,31 @@ export async function resolveTokenPath(
   const configured = upstream.token_path;
   const documentUrl = new URL(upstream.discovery_path, upstream.url).href;
   let endpoint: unknown;
+  let otherEndpoints: string[] = [];
   try {
-    endpoint = (await discovery.document()).token_endpoint;
+    const document = await discovery.document();
+    endpoint = document.token_endpoint;
+    otherEndpoints = otherEndpointPaths(document, upstream.url);
   } catch (error) {
     const reason = `the upstream discovery document ${documentUrl} could not be fetched: ${(error as Error).message}`;
     if (configured === undefined) {
       throw new TokenPathError(`upstream.token_path is not set and ${reason}`);
     }
-    return { path: configured, source: 'config', unconfirmed: reason };
+    return { path: configured, source: 'config', unconfirmed: reason, otherEndpoints };
   }
   const discovered = discoveredPath(endpoint, upstream.url);
   if ('missing' in discovered) {
     if (configured === undefined) {
       throw new TokenPathError(`upstream.token_path is not set and ${discovered.missing}`);
     }
-    return { path: configured, source: 'config', unconfirmed: discovered.missing };
+    return { path: configured, source: 'config', unconfirmed: discovered.missing, otherEndpoints };
   }
-  if (configured === undefined) return { path: discovered.path, source: 'discovery' };
+  if (configured === undefined)
+    return { path: discovered.path, source: 'discovery', otherEndpoints };
   if (!samePath(configured, discovered.path)) {
     throw new TokenPathError(
       `upstream.token_path "${configured}" disagrees with the upstream discovery token_endpoint "${String(endpoint)}"`,
     );
   }
-  return { path: configured, source: 'config' };
+  return { path: configured, source: 'config', otherEndpoints };
 }

@@ -31,8 +31,8 @@ export interface RecordingUpstreamOptions {
   tokenPath?: string;
   /** Where it serves its discovery document (default /.well-known/openid-configuration). */
   discoveryPath?: string;
-  /** Extra members of its discovery document. */
-  discovery?: Record<string, unknown>;
+  /** Extra members of its discovery document (given its URL). */
+  discovery?: Record<string, unknown> | ((url: string) => Record<string, unknown>);
 }
 
 export async function startRecordingUpstream(
@@ -62,7 +62,7 @@ export async function startRecordingUpstream(
           issuer: url,
           jwks_uri: `${url}/jwks`,
           token_endpoint: `${url}${tokenPath}`,
-          ...options.discovery,
+          ...(typeof options.discovery === 'function' ? options.discovery(url) : options.discovery),
         });
       } else if (target.split('?')[0] === tokenPath) {
         send(200, { access_token: RAW_UPSTREAM_TOKEN, token_type: 'Bearer', expires_in: 60 });

@@ -184,3 +184,30 @@ describe('an upstream whose discovery cannot be fetched', () => {
     expect(result.output).toContain('upstream.token_path is not set');
   });
 });
+
+describe('endpoints the upstream names below its token path', () => {
+  it('proxies exactly the revocation endpoint its discovery names, and refuses other sub-paths', async () => {
+    // oidc-provider and Keycloak put revocation and introspection below the token path.
+    const upstream = await startRecordingUpstream({
+      tokenPath: '/token',
+      discovery: (url) => ({ revocation_endpoint: `${url}/token/revocation` }),
+    });
+    const gateway = await gatewayFor(upstream.url);
+    try {
+      const revocation = await postForm(`${gateway.url}/token/revocation`, { token: 'x' });
+      expect(revocation.status).toBe(200);
+      expect(await revocation.json()).toEqual({ received: '/token/revocation' });
+      for (const path of ['/token/revocation/x', '/token/revocation.json', '/token/other']) {
+        const response = await postForm(`${gateway.url}${path}`, { token: 'x' });
+        expect(response.status, path).toBe(404);
+      }
+      const reached = upstream.requests.map((request) => request.target);
+      expect(reached.filter((target) => target.startsWith('/token'))).toEqual([
+        '/token/revocation',
+      ]);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});
