@@ -301,6 +301,16 @@ export const configSchema = z
         clock_tolerance: duration('Clock skew allowed when verifying upstream tokens').prefault(
           DEFAULTS.tokens.clock_tolerance,
         ),
+        refresh_token_key: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{43}$/, {
+            message:
+              'expected 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)',
+          })
+          .optional()
+          .describe(
+            "AES-256-GCM key that wraps the upstream's refresh tokens (32 bytes, base64url); without it refresh tokens are withheld",
+          ),
       })
       .prefault({}),
     clients: z.array(clientRule).default([]).describe('Per-client overrides, first match wins'),

@@ -13,11 +13,14 @@ import {
   unavailable,
 } from './http/oauth-error.js';
 import { canonicalTarget } from './http/request-target.js';
+import { routeKey } from './http/route-key.js';
 import { answerTokenPreflight, TOKEN_METHODS } from './http/token-preflight.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { locationRewriterFor } from './oidc/authorization-response.js';
+import { carriesIdTokenHint, translateIdTokenHint } from './oidc/id-token-hint.js';
 import { metadataContextOf, publicMetadata } from './oidc/public-metadata.js';
+import { handleRevocation, revocationPathFor } from './oidc/revocation.js';
 import type { ReverseProxy } from './reverse-proxy.js';
 import type { Runtime } from './runtime.js';
 import { handleTokenRequest } from './token/token-endpoint.js';
@@ -121,14 +124,38 @@ export function createGatewayHandler(deps: GatewayDeps) {
     }
     // The upstream acts on exactly what was classified, never on the bytes the client sent.
     req.url = forwarded;
-    deps.proxy.forward(
-      req,
-      res,
-      runtime.config.upstream.url,
-      runtime.config.upstream.timeout,
-      requestId,
-      runtime.trustedProxies,
-      locationRewriterFor(runtime),
-    );
+    const revocation = method === 'POST' ? revocationPathFor(routeKey(path), runtime) : undefined;
+    if (revocation !== undefined) {
+      void handleRevocation(req, res, revocation, runtime, requestId);
+      return;
+    }
+    const forward = () =>
+      deps.proxy.forward(
+        req,
+        res,
+        runtime.config.upstream.url,
+        runtime.config.upstream.timeout,
+        requestId,
+        runtime.trustedProxies,
+        locationRewriterFor(runtime),
+      );
+    if (carriesIdTokenHint(req.url)) {
+      // The hint is scopegate's ID token: verified here and translated for the upstream.
+      translateIdTokenHint(req.url ?? '/', runtime).then(
+        (target) => {
+          req.url = target;
+          forward();
+        },
+        (error: unknown) => {
+          req.resume();
+          sendOAuthError(
+            res,
+            error instanceof OAuthError ? error : invalidRequest('id_token_hint is not valid'),
+          );
+        },
+      );
+      return;
+    }
+    forward();
   };
 }

@@ -17,6 +17,12 @@ import {
 } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { idTokenMembers } from '../oidc/id-token-step.js';
+import {
+  applyRefreshBinding,
+  openRefreshGrant,
+  refreshTokenMembers,
+} from '../oidc/refresh-step.js';
 import type { Runtime } from '../runtime.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { decideScopes, identify } from './decide-scopes.js';
@@ -96,6 +102,7 @@ export async function handleTokenRequest(
     if (request.grantType !== undefined) record.grantType = request.grantType;
     if (request.clientIdHint !== undefined) record.clientId = request.clientIdHint;
     record.requested = request.requestedScopes?.length ?? 0;
+    const refresh = await openRefreshGrant(request, runtime.config);
 
     const upstream = await forwardTokenRequest(req, request, runtime, context.requestId, metrics);
     record.upstreamStatus = upstream.status;
@@ -112,21 +119,33 @@ export async function handleTokenRequest(
     let issued: IssuedToken;
     let scopes: readonly string[];
     let narrowed: boolean;
+    let replaced: Record<string, unknown>;
     try {
       const claims = await verify(upstreamBody.access_token, request, runtime);
       const identity = identify(claims, request);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
+      applyRefreshBinding(request, refresh, identity.clientId);
       const outcome = decideScopes(request, claims, identity, runtime, metrics);
       scopes = outcome.decision.issued;
       narrowed = outcome.narrowed;
       issued = await issue(claims, identity.clientId, scopes, identity.audiences, context);
+      replaced = {
+        ...(await idTokenMembers(upstreamBody, claims, identity.clientId, issued.token, runtime)),
+        ...(await refreshTokenMembers(
+          upstreamBody,
+          refresh,
+          identity.clientId,
+          scopes,
+          runtime.config,
+        )),
+      };
     } finally {
       timer();
     }
     record.issued = scopes.length;
 
-    sendJson(res, 200, tokenResponseBody(upstreamBody, issued, scopes), NO_STORE);
+    sendJson(res, 200, tokenResponseBody(upstreamBody, issued, scopes, replaced), NO_STORE);
     record.outcome = narrowed ? 'narrowed' : 'issued';
     record.status = 200;
   } catch (caught) {

@@ -10,6 +10,8 @@ export function tokenResponseBody(
   upstreamBody: Record<string, unknown>,
   issued: IssuedToken,
   scopes: readonly string[],
+  /** Members other steps own (id_token, refresh_token); undefined removes the member. */
+  replaced: Record<string, unknown> = {},
 ): Record<string, unknown> {
   const body: Record<string, unknown> = {
     ...upstreamBody,
@@ -18,5 +20,9 @@ export function tokenResponseBody(
   };
   if (scopes.length > 0) body.scope = scopes.join(' ');
   else delete body.scope;
+  for (const [name, value] of Object.entries(replaced)) {
+    if (value === undefined) delete body[name];
+    else body[name] = value;
+  }
   return body;
 }
