@@ -7,7 +7,9 @@ import path from 'node:path';
 import { type Document, isMap, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type * as z from 'zod';
 import { interpolateEnv } from './interpolate.js';
+import { closestKey, issueWording, knownKeysAt } from './issue-wording.js';
 import { type Config, configSchema } from './schema.js';
+import { describeYamlError } from './yaml-errors.js';
 
 export interface LoadedConfig {
   config: Config;
@@ -15,7 +17,13 @@ export interface LoadedConfig {
   file: string;
 }
 
-export type LoadResult = { ok: true; loaded: LoadedConfig } | { ok: false; errors: string[] };
+/**
+ * A failed load keeps what could be read of the file (`raw`, interpolated, unvalidated) so that
+ * `check` can report problems the schema cannot see, such as missing key files, in the same run.
+ */
+export type LoadResult =
+  | { ok: true; loaded: LoadedConfig }
+  | { ok: false; errors: string[]; raw?: unknown; file?: string };
 
 export class ConfigError extends Error {
   constructor(readonly errors: string[]) {
@@ -62,16 +70,17 @@ function describeIssues(
       (segment): segment is PathSegment => typeof segment !== 'symbol',
     );
     if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(configSchema, segments);
       for (const key of issue.keys) {
         const line = lineOf(doc, lines, segments, key);
-        push(line, `${dotted([...segments, key])}: unknown key`);
+        const guess = closestKey(key, known);
+        const hint = guess === undefined ? '' : ` (did you mean \`${guess}\`?)`;
+        push(line, `${dotted([...segments, key])}: unknown key${hint}`);
       }
       continue;
     }
     const line = lineOf(doc, lines, segments);
-    const message =
-      issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-    push(line, `${dotted(segments)}: ${message}`);
+    push(line, `${dotted(segments)}: ${issueWording(issue)}`);
   }
   // In file order, so the list reads top to bottom like the file.
   return out.sort((a, b) => a.line - b.line).map((entry) => entry.text);
@@ -82,13 +91,12 @@ export function parseConfigText(
   text: string,
   label: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): { ok: true; config: Config } | { ok: false; errors: string[] } {
+): { ok: true; config: Config } | { ok: false; errors: string[]; raw?: unknown } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const errors: string[] = [];
   for (const error of [...doc.errors, ...doc.warnings]) {
-    const line = error.linePos?.[0]?.line;
-    errors.push(`${label}${line ? `:${line}` : ''}: ${error.message.split('\n')[0]}`);
+    errors.push(describeYamlError(error, doc, lines, text, label));
   }
   if (doc.errors.length > 0) return { ok: false, errors };
 
@@ -114,7 +122,8 @@ export function parseConfigText(
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, errors: [...errors, `${label}: the configuration must be a mapping`] };
   }
-  const parsed = configSchema.safeParse(raw);
+  // reportInput: the wording says what was found ("must be text, not the number 8080").
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const relevant = parsed.error.issues.filter((issue) => {
       const segments = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
@@ -122,7 +131,7 @@ export function parseConfigText(
     });
     errors.push(...describeIssues(relevant, doc, lines, label));
   }
-  if (errors.length > 0 || !parsed.success) return { ok: false, errors };
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors, raw };
   return { ok: true, config: parsed.data };
 }
 
@@ -139,6 +148,6 @@ export async function loadConfigFile(
     return { ok: false, errors: [`${file}: cannot read the config file (${code})`] };
   }
   const result = parseConfigText(text, file, env);
-  if (!result.ok) return result;
+  if (!result.ok) return { ...result, file: absolute };
   return { ok: true, loaded: { config: result.config, file: absolute } };
 }

@@ -76,7 +76,7 @@ export const SIGNING_ALGORITHMS = [
   'EdDSA',
 ] as const;
 
-const signingKey = z
+export const signingKey = z
   .strictObject({
     kid: z.string().min(1).max(128).describe('Key id, published in the JWKS and the JWT header'),
     alg: z.enum(SIGNING_ALGORITHMS).describe('Signing algorithm'),

@@ -1,6 +1,11 @@
-/** `scopegate check`: the whole configuration, keys included, validated without serving. */
+/**
+ * `scopegate check`: the whole configuration, keys included, validated without serving. Every
+ * problem at once: when the schema finds errors, the key entries that are well-formed are still
+ * loaded, so a missing key file shows up in the same run as the schema errors.
+ */
 import { loadConfigFile } from '../../config/load.js';
-import { KeyLoadError, loadSigningKeys } from '../keys/signing-keys.js';
+import { signingKey } from '../../config/schema.js';
+import { KeyLoadError, loadSigningKey, loadSigningKeys } from '../keys/signing-keys.js';
 import { UpstreamDiscovery } from '../upstream/discovery.js';
 import {
   type ResolvedTokenPath,
@@ -15,12 +20,32 @@ function describeTokenPath(resolved: ResolvedTokenPath): string {
   return `${resolved.path} (upstream.token_path, matches upstream discovery)`;
 }
 
+/** Problems of the well-formed key entries of a config the schema refused. */
+async function keyProblemsOf(raw: unknown, configFile: string): Promise<string[]> {
+  const entries = (raw as { signing?: { keys?: unknown } } | null | undefined)?.signing?.keys;
+  if (!Array.isArray(entries)) return [];
+  const problems: string[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const parsed = signingKey.safeParse(entry);
+    if (!parsed.success) continue; // the schema errors already name what is wrong with it
+    const loaded = await loadSigningKey(parsed.data, index, configFile);
+    if (!loaded.ok) problems.push(loaded.problem);
+  }
+  return problems;
+}
+
 export async function checkConfig(
   file: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<{ ok: boolean; lines: string[] }> {
   const result = await loadConfigFile(file, env);
-  if (!result.ok) return { ok: false, lines: result.errors };
+  if (!result.ok) {
+    const keyProblems = result.file ? await keyProblemsOf(result.raw, result.file) : [];
+    return {
+      ok: false,
+      lines: [...result.errors, ...keyProblems.map((problem) => `${file}: ${problem}`)],
+    };
+  }
   const { config } = result.loaded;
   try {
     const keys = await loadSigningKeys(config.signing.keys, result.loaded.file);

@@ -50,49 +50,57 @@ export function isPublished(key: SigningKey, now: number): boolean {
   return key.publishUntil === undefined || now < key.publishUntil;
 }
 
-/** Loads every configured key, collecting all problems before failing. */
-export async function loadSigningKeys(
-  configs: readonly SigningKeyConfig[],
+/** Loads one configured key (entry `index` of signing.keys); a problem comes back as its message. */
+export async function loadSigningKey(
+  config: SigningKeyConfig,
+  index: number,
   configFile: string,
-): Promise<SigningKeySet> {
-  const baseDir = path.dirname(configFile);
-  const problems: string[] = [];
-  const keys: SigningKey[] = [];
-  for (const [index, config] of configs.entries()) {
-    const where = `signing.keys[${index}] (kid ${config.kid})`;
-    let text: string;
-    if (config.private_key !== undefined) {
-      text = config.private_key;
-    } else {
-      const file = path.resolve(baseDir, config.private_key_file as string);
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? 'error';
-        problems.push(`${where}: cannot read ${config.private_key_file} (${code})`);
-        continue;
-      }
-    }
-    let privateKey: KeyObject;
+): Promise<{ ok: true; key: SigningKey } | { ok: false; problem: string }> {
+  const where = `signing.keys[${index}] (kid ${config.kid})`;
+  let text: string;
+  if (config.private_key !== undefined) {
+    text = config.private_key;
+  } else {
+    const file = path.resolve(path.dirname(configFile), config.private_key_file as string);
     try {
-      privateKey = parsePrivateKey(text);
+      text = await readFile(file, 'utf8');
     } catch (error) {
-      problems.push(`${where}: ${(error as Error).message}`);
-      continue;
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      return { ok: false, problem: `${where}: cannot read ${config.private_key_file} (${code})` };
     }
-    const mismatch = keyAlgorithmMismatch(privateKey, config.alg);
-    if (mismatch) {
-      problems.push(`${where}: ${mismatch}`);
-      continue;
-    }
-    keys.push({
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = parsePrivateKey(text);
+  } catch (error) {
+    return { ok: false, problem: `${where}: ${(error as Error).message}` };
+  }
+  const mismatch = keyAlgorithmMismatch(privateKey, config.alg);
+  if (mismatch) return { ok: false, problem: `${where}: ${mismatch}` };
+  return {
+    ok: true,
+    key: {
       kid: config.kid,
       alg: config.alg,
       status: config.status,
       privateKey,
       publicJwk: publicJwk(privateKey, config.kid, config.alg),
       ...(config.publish_until ? { publishUntil: Date.parse(config.publish_until) } : {}),
-    });
+    },
+  };
+}
+
+/** Loads every configured key, collecting all problems before failing. */
+export async function loadSigningKeys(
+  configs: readonly SigningKeyConfig[],
+  configFile: string,
+): Promise<SigningKeySet> {
+  const problems: string[] = [];
+  const keys: SigningKey[] = [];
+  for (const [index, config] of configs.entries()) {
+    const loaded = await loadSigningKey(config, index, configFile);
+    if (loaded.ok) keys.push(loaded.key);
+    else problems.push(loaded.problem);
   }
   if (problems.length > 0) throw new KeyLoadError(problems);
   return new SigningKeySet(keys);

@@ -77,7 +77,9 @@ describe('scopegate check', () => {
     await writeFile(file, config('keys/k1.pem', 'tokens:\n  scope_format: list\nsurprise: 1\n'));
     const result = await cli(['check', '--config', file]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`${file}:14: tokens.scope_format: Invalid option`);
+    expect(result.stderr).toContain(
+      `${file}:14: tokens.scope_format: must be one of: string, array`,
+    );
     expect(result.stderr).toContain(`${file}:15: surprise: unknown key`);
   });
 

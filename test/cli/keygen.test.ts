@@ -30,7 +30,8 @@ function snippetOf(stdout: string): string {
   return stdout.split('\n').slice(2).join('\n');
 }
 
-describe('scopegate keygen', () => {
+// Several CLI processes per test: generous on a loaded machine.
+describe('scopegate keygen', { timeout: 90_000 }, () => {
   it('prints a first key as active: pasted into a new config, check passes', async () => {
     const config = path.join(dir, 'first', 'scopegate.yaml');
     const result = await runCli(

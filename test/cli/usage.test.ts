@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../proxy/package-root.js';
 import { runCli } from '../support/run-cli.js';
 
-describe('scopegate usage', () => {
+describe('scopegate usage', { timeout: 60_000 }, () => {
   it('with no command prints the usage on stderr and exits 2', async () => {
     const result = await runCli([]);
     expect(result.code).toBe(2);

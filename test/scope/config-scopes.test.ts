@@ -84,7 +84,9 @@ describe('scopes: validated when the config loads', () => {
     grant_types: [client_credentials, implicit]
 `);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^scopegate\.yaml:11: scopes\[0\]\.grant_types\[1\]: Invalid option/);
+    expect(errors[0]).toMatch(
+      /^scopegate\.yaml:11: scopes\[0\]\.grant_types\[1\]: must be one of: client_credentials, /,
+    );
   });
 
   it('refuses empty allow-lists (they would refuse everything by accident)', () => {
@@ -92,8 +94,8 @@ describe('scopes: validated when the config loads', () => {
     grant_types: []
     clients: []
 `);
-    expect(errors.join('\n')).toContain('scopes[0].grant_types: Too small');
-    expect(errors.join('\n')).toContain('scopes[0].clients: Too small');
+    expect(errors.join('\n')).toContain('scopes[0].grant_types: must list at least one entry');
+    expect(errors.join('\n')).toContain('scopes[0].clients: must list at least one entry');
   });
 
   it('refuses unsafe and invalid patterns', () => {
@@ -131,7 +133,7 @@ describe('scopes: validated when the config loads', () => {
       'scopes[0].params[0]: a validator needs enum, pattern or claim',
     );
     expect(errors.filter((line) => line.includes('scopes[1].params[0].enum['))).toHaveLength(3);
-    expect(errors.join('\n')).toContain('scopes[2].params[0].claim: Too small');
+    expect(errors.join('\n')).toContain('scopes[2].params[0].claim: must not be empty');
   });
 
   it('reports every problem at once', () => {
