@@ -5,7 +5,6 @@
 export const DEFAULTS = {
   listen: '127.0.0.1:8080',
   upstream: {
-    token_path: '/oauth/token',
     discovery_path: '/.well-known/openid-configuration',
     scope_request: 'forward',
     timeout: '5s',

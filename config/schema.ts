@@ -3,6 +3,7 @@
  * (config/scopegate.schema.json is generated from it). Unknown keys are errors everywhere.
  */
 import * as z from 'zod';
+import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
@@ -48,6 +49,15 @@ const listenAddress = z
   })
   .refine((value) => Number(LISTEN_PATTERN.exec(value)?.[1]) <= 65535, {
     message: 'port must be between 0 and 65535',
+  });
+
+/** An upstream path scopegate routes on: it must have one canonical form, as requests must. */
+const upstreamPath = z
+  .string()
+  .startsWith('/')
+  .superRefine((path, ctx) => {
+    const canonical = canonicalPath(path);
+    if ('reason' in canonical) ctx.addIssue({ code: 'custom', message: canonical.reason });
   });
 
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
@@ -377,11 +387,11 @@ export const configSchema = z
     upstream: z
       .strictObject({
         url: httpUrl.describe('Base URL of the upstream IdP; everything is proxied here'),
-        token_path: z
-          .string()
-          .startsWith('/')
-          .default(DEFAULTS.upstream.token_path)
-          .describe('The intercepted token endpoint path'),
+        token_path: upstreamPath
+          .optional()
+          .describe(
+            "The intercepted token endpoint path (default: the path of the upstream discovery document's token_endpoint, which must agree when both are known)",
+          ),
         discovery_path: z
           .string()
           .startsWith('/')
@@ -419,7 +429,7 @@ export const configSchema = z
           DEFAULTS.upstream.discovery_max_age,
         ),
         blocked_paths: z
-          .array(z.string().startsWith('/'))
+          .array(upstreamPath)
           .default([...DEFAULTS.upstream.blocked_paths])
           .describe(
             'Upstream paths never proxied (404), with everything below them: other endpoints that issue tokens',

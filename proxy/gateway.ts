@@ -13,20 +13,18 @@ import {
   sendOAuthError,
   unavailable,
 } from './http/oauth-error.js';
-import { routeKey, upstreamPath } from './http/route-key.js';
+import { canonicalTarget } from './http/request-target.js';
+import { routeKey } from './http/route-key.js';
+import { answerTokenPreflight, TOKEN_METHODS } from './http/token-preflight.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { locationRewriterFor } from './oidc/authorization-response.js';
 import { carriesIdTokenHint, translateIdTokenHint } from './oidc/id-token-hint.js';
-import { querySuffix } from './oidc/issuer-path.js';
 import { metadataContextOf, publicMetadata } from './oidc/public-metadata.js';
 import { handleRevocation, revocationPathFor } from './oidc/revocation.js';
 import type { ReverseProxy } from './reverse-proxy.js';
-import { DISCOVERY_WELL_KNOWN, type Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
 import { handleTokenRequest } from './token/token-endpoint.js';
-
-export const JWKS_PATH = '/.well-known/jwks.json';
-export const DISCOVERY_PATHS = new Set<string>(DISCOVERY_WELL_KNOWN);
 
 export interface GatewayDeps {
   runtime: () => Runtime;
@@ -34,10 +32,6 @@ export interface GatewayDeps {
   logger: Logger;
   proxy: ReverseProxy;
 }
-
-const JWKS_KEY = routeKey(JWKS_PATH);
-const DISCOVERY_KEYS = new Set([...DISCOVERY_PATHS].map(routeKey));
-const TOKEN_METHODS = 'POST, OPTIONS';
 
 const PUBLIC_DOCUMENT_HEADERS = {
   'cache-control': 'public, max-age=300',
@@ -56,6 +50,21 @@ async function serveDiscovery(res: ServerResponse, runtime: Runtime, logger: Log
   }
 }
 
+function refuse(req: IncomingMessage, res: ServerResponse, error: OAuthError): void {
+  req.resume();
+  sendOAuthError(res, error);
+}
+
+function notServed(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  sendJson(res, 404, { error: 'not_found', error_description: 'this path is not served' });
+}
+
+function methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): void {
+  res.setHeader('allow', allow);
+  refuse(req, res, new OAuthError('invalid_request', `this endpoint takes ${allow}`, 405));
+}
+
 export function createGatewayHandler(deps: GatewayDeps) {
   const { metrics, logger } = deps;
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -65,58 +74,59 @@ export function createGatewayHandler(deps: GatewayDeps) {
     res.setHeader('x-request-id', requestId);
     // One generation serves the whole request, even if a reload lands midway.
     const runtime = deps.runtime();
-    let path = upstreamPath(req.url ?? '/');
-    if (path === undefined) {
-      req.resume();
-      sendOAuthError(res, invalidRequest('the request target is not a valid URL'));
+    const target = canonicalTarget(req.url ?? '/', req.headers.host);
+    if (!target.ok) {
+      logger.info({ requestId, reason: target.reason }, 'request target refused');
+      refuse(req, res, invalidRequest(`the request target is refused: ${target.reason}`));
       return;
     }
-    // An issuer with a path serves everything under it: the path is removed, and the request
-    // target rebuilt from the normalised path, so what is routed is exactly what is proxied.
-    const below = runtime.issuerPath.below(path);
-    if (below !== undefined) {
-      req.url = `${below}${querySuffix(req.url ?? '')}`;
-      path = below;
-    }
-    const route = routeKey(path);
+    // An issuer with a path serves everything under it: the path is removed, and what is routed
+    // is still exactly what is proxied.
+    const below = runtime.issuerPath.below(target.path);
+    const path = below ?? target.path;
+    const forwarded =
+      below === undefined ? target.target : `${below}${target.query ? `?${target.query}` : ''}`;
     const method = req.method ?? 'GET';
     const isRead = method === 'GET' || method === 'HEAD';
 
-    if (runtime.routes.isToken(route)) {
-      if (method === 'POST') {
-        void handleTokenRequest(req, res, { runtime, metrics, logger, requestId });
+    switch (runtime.routes.classify(path)) {
+      case 'token':
+        // Every method is scopegate's: some IdPs still hand out tokens on GET, and a preflight
+        // forwarded with a body would be a token request scopegate never saw.
+        if (method === 'POST') {
+          void handleTokenRequest(req, res, { runtime, metrics, logger, requestId });
+        } else if (method === 'OPTIONS') {
+          answerTokenPreflight(req, res);
+        } else {
+          methodNotAllowed(req, res, TOKEN_METHODS);
+        }
         return;
-      }
-      // Any other method reaching the upstream token endpoint could return its token untouched
-      // (some IdPs still accept GET); only the CORS preflight, which carries no grant, passes.
-      if (method !== 'OPTIONS') {
+      case 'beyond_token':
+      case 'blocked':
+        notServed(req, res);
+        return;
+      case 'jwks':
+        if (!isRead) break;
         req.resume();
-        res.setHeader('allow', TOKEN_METHODS);
-        sendOAuthError(
-          res,
-          new OAuthError('invalid_request', 'the token endpoint takes POST', 405),
-        );
+        sendJson(res, 200, runtime.signingKeys.jwks(), {
+          ...PUBLIC_DOCUMENT_HEADERS,
+          'content-type': 'application/jwk-set+json',
+        });
         return;
-      }
+      case 'discovery':
+        if (!isRead) {
+          methodNotAllowed(req, res, 'GET, HEAD');
+          return;
+        }
+        req.resume();
+        void serveDiscovery(res, runtime, logger, requestId);
+        return;
+      case 'proxy':
+        break;
     }
-    if (route === JWKS_KEY && isRead) {
-      sendJson(res, 200, runtime.signingKeys.jwks(), {
-        ...PUBLIC_DOCUMENT_HEADERS,
-        'content-type': 'application/jwk-set+json',
-      });
-      return;
-    }
-    const isDiscovery = DISCOVERY_KEYS.has(route) || runtime.issuerPath.isInsertedDiscovery(route);
-    if (isDiscovery && isRead) {
-      void serveDiscovery(res, runtime, logger, requestId);
-      return;
-    }
-    if (runtime.routes.isBlocked(route)) {
-      req.resume();
-      sendJson(res, 404, { error: 'not_found', error_description: 'this path is not served' });
-      return;
-    }
-    const revocation = method === 'POST' ? revocationPathFor(route, runtime) : undefined;
+    // The upstream acts on exactly what was classified, never on the bytes the client sent.
+    req.url = forwarded;
+    const revocation = method === 'POST' ? revocationPathFor(routeKey(path), runtime) : undefined;
     if (revocation !== undefined) {
       void handleRevocation(req, res, revocation, runtime, requestId);
       return;

@@ -5,7 +5,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { TrustedProxies } from './http/trusted-proxies.js';
-import { UpstreamRoutes } from './http/upstream-routes.js';
+import { DISCOVERY_PATHS, UpstreamRoutes } from './http/upstream-routes.js';
 import {
   type IntrospectionClient,
   loadIntrospectionClient,
@@ -24,12 +24,10 @@ import {
 } from './token-cache/upstream-token-cache.js';
 import { VerifiedTokenCache } from './token-cache/verified-token-cache.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
+import { resolveTokenPath } from './upstream/token-path.js';
 
 /** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
-export const DISCOVERY_WELL_KNOWN = [
-  '/.well-known/openid-configuration',
-  '/.well-known/oauth-authorization-server',
-] as const;
+export const DISCOVERY_WELL_KNOWN = DISCOVERY_PATHS;
 
 export interface Runtime {
   generation: number;
@@ -44,6 +42,8 @@ export interface Runtime {
   scopeTemplates: CompiledTemplate[];
   /** Client ids the configuration names: the only client_id metric label values. */
   labelledClients: ReadonlySet<string>;
+  /** The upstream token endpoint path: upstream.token_path, or discovery's token_endpoint. */
+  tokenPath: string;
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
   /** The issuer's path, under which scopegate serves its documents and endpoints. */
@@ -74,6 +74,9 @@ export async function buildRuntime(
   const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
   const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
   const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
+  // Before anything else is built: serving with the wrong token endpoint is worse than not serving.
+  const resolved = await resolveTokenPath(config.upstream, discovery);
+  const tokenPath = resolved.path;
   const upstreamKeys = reuse
     ? previous.upstreamKeys
     : new UpstreamKeys({
@@ -110,7 +113,8 @@ export async function buildRuntime(
     decider,
     scopeTemplates: [...policies.templates],
     labelledClients: configuredClientIds(config),
-    routes: new UpstreamRoutes(config.upstream),
+    tokenPath,
+    routes: new UpstreamRoutes(config.upstream, tokenPath, resolved.otherEndpoints),
     issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     introspection,
     tokenCache,

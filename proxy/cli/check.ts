@@ -6,6 +6,19 @@
 import { loadConfigFile } from '../../config/load.js';
 import { signingKey } from '../../config/schema.js';
 import { KeyLoadError, loadSigningKey, loadSigningKeys } from '../keys/signing-keys.js';
+import { UpstreamDiscovery } from '../upstream/discovery.js';
+import {
+  type ResolvedTokenPath,
+  resolveTokenPath,
+  TokenPathError,
+} from '../upstream/token-path.js';
+
+function describeTokenPath(resolved: ResolvedTokenPath): string {
+  if (resolved.source === 'discovery') return `${resolved.path} (from upstream discovery)`;
+  if (resolved.unconfirmed)
+    return `${resolved.path} (upstream.token_path; ${resolved.unconfirmed})`;
+  return `${resolved.path} (upstream.token_path, matches upstream discovery)`;
+}
 
 /** Problems of the well-formed key entries of a config the schema refused. */
 async function keyProblemsOf(raw: unknown, configFile: string): Promise<string[]> {
@@ -36,11 +49,16 @@ export async function checkConfig(
   const { config } = result.loaded;
   try {
     const keys = await loadSigningKeys(config.signing.keys, result.loaded.file);
+    const tokenPath = await resolveTokenPath(
+      config.upstream,
+      new UpstreamDiscovery(config.upstream),
+    );
     return {
       ok: true,
       lines: [
         `${file}: configuration is valid`,
         `  issuer ${config.issuer}, upstream ${config.upstream.url} (scope_request ${config.upstream.scope_request})`,
+        `  token endpoint: ${describeTokenPath(tokenPath)}`,
         `  signing keys: ${keys.keys.map((key) => `${key.kid} ${key.alg} ${key.status}`).join(', ')}`,
         `  ${config.clients.length} client rule(s), ${config.scopes.length} scope polic(ies)`,
       ],
@@ -49,6 +67,7 @@ export async function checkConfig(
     if (error instanceof KeyLoadError) {
       return { ok: false, lines: error.problems.map((problem) => `${file}: ${problem}`) };
     }
+    if (error instanceof TokenPathError) return { ok: false, lines: [`${file}: ${error.message}`] };
     throw error;
   }
 }

@@ -1,44 +1,48 @@
 /**
- * How request targets are compared with upstream paths: the path the upstream will act on, and
- * one key for every spelling of it.
+ * How canonical paths are compared with the upstream paths scopegate serves or blocks. Servers in
+ * front of IdPs may ignore letter case and a trailing slash (IIS, Express, koa-router), match a
+ * suffix such as `.json` (Spring's suffix patterns, servlet extension mappings) or route a
+ * sub-path to the same handler: all of those reach the protected endpoint, so all of them count.
  */
-/**
- * The path the upstream will act on. http-proxy-3 rebuilds the outgoing path with WHATWG URL
- * parsing, which resolves `.`/`..` segments (also as `%2e`) and turns an absolute-form target
- * (`POST http://host/oauth/token`) into its path; routing must look at the same path, or
- * `/x/../oauth/token` would be proxied to the upstream token endpoint and its unnarrowed token
- * returned as is.
- */
-export function upstreamPath(rawUrl: string): string | undefined {
-  // A leading `//` would otherwise parse as a network-path reference (a host, not a path).
-  const url = rawUrl.startsWith('//') ? `http://base.invalid${rawUrl}` : rawUrl;
-  try {
-    return new URL(url, 'http://base.invalid').pathname;
-  } catch {
-    // http-proxy-3 would throw on it too, synchronously, out of the request handler.
-    return undefined;
-  }
+import { canonicalPath } from './request-target.js';
+
+/** The segments of a canonical path, lower-cased, without the empty segment of a trailing slash. */
+export function routeSegments(path: string): string[] {
+  return path
+    .toLowerCase()
+    .split('/')
+    .filter((segment) => segment !== '');
 }
 
+/** One comparison key for a path: its route segments, joined. */
+export function routeKey(path: string): string {
+  return `/${routeSegments(path).join('/')}`;
+}
+
+/** The segments of a configured path (token_path, blocked_paths, the upstream's base path). */
+export function configuredSegments(path: string): string[] {
+  const canonical = canonicalPath(path);
+  if ('reason' in canonical) throw new Error(`${path}: ${canonical.reason}`);
+  return routeSegments(canonical.path);
+}
+
+export type Reach = 'exact' | 'beyond' | 'none';
+
 /**
- * A comparison key for routes: servers in front of IdPs commonly decode `%xx` (`%2F` included)
- * and then resolve dot segments and merge slashes (nginx), ignore a trailing slash and letter
- * case (koa-router, Express) and strip `;params` (servlet containers), so every spelling the
- * upstream may treat as the same route is one route.
+ * Whether `candidate` names the protected path exactly, names something a server may route to it
+ * (a sub-path, or a suffix on its last segment that does not continue the name: `token.json`,
+ * `token~`, but not `tokeninfo` or `token-introspection`), or neither.
  */
-export function routeKey(pathname: string): string {
-  let decoded = pathname;
-  try {
-    decoded = decodeURIComponent(pathname);
-  } catch {
-    // Malformed escapes: compare the raw text.
+export function reach(candidate: readonly string[], protectedPath: readonly string[]): Reach {
+  const last = protectedPath.length - 1;
+  if (last < 0) return candidate.length === 0 ? 'exact' : 'beyond';
+  if (candidate.length <= last) return 'none';
+  for (let i = 0; i < last; i++) if (candidate[i] !== protectedPath[i]) return 'none';
+  const segment = candidate[last] as string;
+  const name = protectedPath[last] as string;
+  if (segment === name) return candidate.length === protectedPath.length ? 'exact' : 'beyond';
+  if (segment.startsWith(name) && /^[^a-z0-9_-]/.test(segment.slice(name.length))) {
+    return 'beyond';
   }
-  const segments: string[] = [];
-  for (const segment of decoded.toLowerCase().split(/[/\\]+/)) {
-    const name = segment.replace(/;.*$/, '');
-    if (name === '' || name === '.') continue;
-    if (name === '..') segments.pop();
-    else segments.push(name);
-  }
-  return `/${segments.join('/')}`;
+  return 'none';
 }

@@ -1,45 +1,99 @@
 /**
- * The upstream paths the gateway must not proxy as they are: the token endpoint (served by
- * scopegate) and the blocked paths. Their keys are computed once per configuration, not per
- * request.
+ * Which route a canonical path takes: the upstream endpoints scopegate answers itself (token
+ * endpoint, discovery documents), the ones it refuses (blocked paths, anything beyond the token
+ * endpoint), its own JWKS, or the reverse proxy. Paths are keyed once per configuration.
  */
 import type { Config } from '../../config/schema.js';
-import { routeKey } from './route-key.js';
+import { canonicalPath } from './request-target.js';
+import { configuredSegments, type Reach, reach, routeSegments } from './route-key.js';
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+export const DISCOVERY_PATHS = [
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+] as const;
+
+export type Route =
+  /** The token endpoint itself: scopegate's. */
+  | 'token'
+  /** A sub-path or suffix of the token endpoint, which an upstream may route to it: refused. */
+  | 'beyond_token'
+  /** scopegate's JWKS. */
+  | 'jwks'
+  /** Any spelling of a discovery document, scopegate's or the upstream's: scopegate's. */
+  | 'discovery'
+  /** A blocked upstream path or anything it may route there: refused. */
+  | 'blocked'
+  | 'proxy';
+
+const JWKS_SEGMENTS = routeSegments(JWKS_PATH);
 
 export class UpstreamRoutes {
-  /** The path of `upstream.url` without trailing slashes; '' when it has none. */
-  private readonly base: string;
-  private readonly tokenKey: string;
-  private readonly blockedKeys: readonly string[];
+  private readonly base: string[];
+  private readonly token: string[];
+  private readonly discovery: string[][];
+  private readonly blocked: string[][];
+  private readonly otherEndpoints: string[][];
 
-  constructor(upstream: Config['upstream']) {
-    this.base = new URL(upstream.url).pathname.replace(/\/+$/, '');
-    this.tokenKey = routeKey(upstream.token_path);
-    this.blockedKeys = upstream.blocked_paths.map(routeKey);
+  /**
+   * `tokenPath` is the resolved token endpoint path (config or upstream discovery);
+   * `otherEndpoints` are the upstream's other endpoints by its discovery document: exactly those
+   * paths are proxied even below the token path (oidc-provider's `/token/revocation`).
+   */
+  constructor(upstream: Config['upstream'], tokenPath: string, otherEndpoints: string[] = []) {
+    this.base = configuredSegments(new URL(upstream.url).pathname);
+    this.token = configuredSegments(tokenPath);
+    this.discovery = [...DISCOVERY_PATHS, upstream.discovery_path].map(configuredSegments);
+    this.blocked = upstream.blocked_paths.map(configuredSegments);
+    this.otherEndpoints = otherEndpoints.flatMap((path) => {
+      try {
+        return [configuredSegments(path)];
+      } catch {
+        return []; // a path without a canonical form can never be requested
+      }
+    });
   }
 
   /**
-   * The route as the client sent it and, when `upstream.url` has a base path (`.../realms/acme`),
-   * as the reverse proxy appends it to that base: both spellings lead to the upstream.
+   * How far the request reaches `protectedPath`, as the client spelled it and as the upstream
+   * receives it: the reverse proxy appends the path to the base path of `upstream.url`
+   * (`.../realms/acme`), while configured paths are absolute on the upstream host.
    */
-  private candidates(route: string): string[] {
-    return this.base === '' ? [route] : [route, routeKey(`${this.base}${route}`)];
+  private reach(candidates: readonly string[][], protectedPath: readonly string[]): Reach {
+    let found: Reach = 'none';
+    for (const candidate of candidates) {
+      const result = reach(candidate, protectedPath);
+      if (result === 'exact') return 'exact';
+      if (result === 'beyond') found = 'beyond';
+    }
+    return found;
   }
 
-  /**
-   * Whether a request would reach the upstream token endpoint. The token request itself always
-   * goes to `token_path` on the upstream host (forward-upstream.ts).
-   */
-  isToken(route: string): boolean {
-    return this.candidates(route).includes(this.tokenKey);
+  /** Whether requests for `path` (a path scopegate would advertise) are refused, not served. */
+  isRefused(path: string): boolean {
+    const canonical = canonicalPath(path);
+    if ('reason' in canonical) return true;
+    const route = this.classify(canonical.path);
+    return route === 'blocked' || route === 'beyond_token';
   }
 
-  /** Whether a request targets a blocked upstream path or anything below it. */
-  isBlocked(route: string): boolean {
-    if (this.blockedKeys.length === 0) return false;
-    const candidates = this.candidates(route);
-    return this.blockedKeys.some((key) =>
-      candidates.some((candidate) => candidate === key || candidate.startsWith(`${key}/`)),
-    );
+  /** The route of a canonical path (see request-target.ts). */
+  classify(path: string): Route {
+    const own = routeSegments(path);
+    const candidates = this.base.length === 0 ? [own] : [own, [...this.base, ...own]];
+    if (reach(own, JWKS_SEGMENTS) === 'exact') return 'jwks';
+    if (this.discovery.some((document) => this.reach(candidates, document) !== 'none')) {
+      return 'discovery';
+    }
+    const token = this.reach(candidates, this.token);
+    if (token === 'exact') return 'token';
+    if (token === 'beyond') {
+      const named = this.otherEndpoints.some((other) => this.reach(candidates, other) === 'exact');
+      if (!named) return 'beyond_token';
+    }
+    if (this.blocked.some((blocked) => this.reach(candidates, blocked) !== 'none')) {
+      return 'blocked';
+    }
+    return 'proxy';
   }
 }

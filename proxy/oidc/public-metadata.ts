@@ -3,7 +3,6 @@
  * algorithms scopegate's own, and what cannot work through scopegate removed (the field table
  * is in metadata-fields.ts and the README).
  */
-import { routeKey } from '../http/route-key.js';
 import { isPublished, type SigningKeySet } from '../keys/signing-keys.js';
 import type { Runtime } from '../runtime.js';
 import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
@@ -138,9 +137,9 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
   const { config } = runtime;
   return {
     issuer: config.issuer,
-    tokenPath: config.upstream.token_path,
+    tokenPath: runtime.tokenPath,
     upstreamUrl: config.upstream.url,
     signingAlgorithms: publishedAlgorithms(runtime.signingKeys),
-    isBlocked: (path) => runtime.routes.isBlocked(routeKey(path)),
+    isBlocked: (path) => runtime.routes.isRefused(path),
   };
 }

@@ -56,7 +56,7 @@ function keyMaterial(req: IncomingMessage, request: TokenRequest, runtime: Runti
   else params.set('scope', scope);
   return JSON.stringify([
     upstream.url,
-    upstream.token_path,
+    runtime.tokenPath,
     req.headers.authorization ?? null,
     [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     request.body.resources,

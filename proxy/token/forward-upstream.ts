@@ -71,7 +71,7 @@ export async function forwardTokenRequest(
   try {
     return await upstreamRequest(
       {
-        url: new URL(upstream.token_path, upstream.url),
+        url: new URL(runtime.tokenPath, upstream.url),
         method: 'POST',
         headers,
         body: payload,

@@ -24,6 +24,7 @@ function config(keyFile: string, extra = ''): string {
 issuer: "https://auth.example.com"
 upstream:
   url: "http://127.0.0.1:9"
+  token_path: "/oauth/token"
   issuer: "https://tenant.example.com/"
   jwks_uri: "http://127.0.0.1:9/jwks"
 signing:
@@ -77,9 +78,9 @@ describe('scopegate check', () => {
     const result = await cli(['check', '--config', file]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
-      `${file}:13: tokens.scope_format: must be one of: string, array`,
+      `${file}:14: tokens.scope_format: must be one of: string, array`,
     );
-    expect(result.stderr).toContain(`${file}:14: surprise: unknown key`);
+    expect(result.stderr).toContain(`${file}:15: surprise: unknown key`);
   });
 
   it('reports an unreadable key file', async () => {

@@ -20,6 +20,7 @@ afterAll(async () => {
 const HEAD = `issuer: "https://auth.example.com"
 upstream:
   url: "http://127.0.0.1:9"
+  token_path: "/oauth/token"
   issuer: "https://tenant.example.com/"
   jwks_uri: "http://127.0.0.1:9/jwks"
 `;

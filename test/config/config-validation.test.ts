@@ -8,8 +8,9 @@ describe('config validation', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const { config } = result;
+    // No token_path default: it comes from the upstream's discovery document at start-up.
+    expect(config.upstream.token_path).toBeUndefined();
     expect(config.upstream).toMatchObject({
-      token_path: '/oauth/token',
       scope_request: 'forward',
       timeout: 5000,
       algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],

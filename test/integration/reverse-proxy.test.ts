@@ -205,14 +205,15 @@ describe('request forwarding', () => {
     expect(await response.json()).toMatchObject({ error: 'not_found' });
   });
 
-  it('proxies a CORS preflight on the token path to the upstream', async () => {
+  it('answers a CORS preflight on the token path itself, without asking the upstream', async () => {
+    const tokenRequestsBefore = emulator.tokenRequests().length;
     const response = await fetch(`${gateway.url}/oauth/token`, {
       method: 'OPTIONS',
       headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
     });
-    // The emulator's own answer (it allows POST only), not scopegate's.
-    expect(response.status).toBe(405);
-    expect(await response.json()).toMatchObject({ error_description: 'Method not allowed' });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-methods')).toBe('POST');
+    expect(emulator.tokenRequests().length).toBe(tokenRequestsBefore);
   });
 });
 
@@ -374,13 +375,23 @@ describe('malformed request targets', () => {
     },
   );
 
-  it('proxies an absolute-form target by its path', async () => {
+  it('proxies an absolute-form target for its own host by its path', async () => {
+    // rawMessage sends `host: gateway.test`.
+    const answer = await rawRequest(
+      gateway.url,
+      rawMessage('GET', 'http://gateway.test/api/echo/abs?q=1'),
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ path: '/api/echo/abs', query: '?q=1' });
+  });
+
+  it('refuses an absolute-form target for another host', async () => {
     const answer = await rawRequest(
       gateway.url,
       rawMessage('GET', 'http://elsewhere.example/api/echo/abs?q=1'),
     );
-    expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body)).toMatchObject({ path: '/api/echo/abs', query: '?q=1' });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'invalid_request' });
   });
 });
 
