@@ -15,16 +15,15 @@ import {
 import { routeKey, upstreamPath } from './http/route-key.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import { locationRewriterFor } from './oidc/authorization-response.js';
+import { querySuffix } from './oidc/issuer-path.js';
+import { metadataContextOf, publicMetadata } from './oidc/public-metadata.js';
 import type { ReverseProxy } from './reverse-proxy.js';
-import type { Runtime } from './runtime.js';
+import { DISCOVERY_WELL_KNOWN, type Runtime } from './runtime.js';
 import { handleTokenRequest } from './token/token-endpoint.js';
-import { rewriteDiscovery } from './upstream/discovery.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
-export const DISCOVERY_PATHS = new Set([
-  '/.well-known/openid-configuration',
-  '/.well-known/oauth-authorization-server',
-]);
+export const DISCOVERY_PATHS = new Set<string>(DISCOVERY_WELL_KNOWN);
 
 export interface GatewayDeps {
   runtime: () => Runtime;
@@ -45,11 +44,7 @@ const PUBLIC_DOCUMENT_HEADERS = {
 async function serveDiscovery(res: ServerResponse, runtime: Runtime, logger: Logger, id: string) {
   try {
     const upstream = await runtime.discovery.document();
-    const document = rewriteDiscovery(
-      upstream,
-      runtime.config.issuer,
-      runtime.config.upstream.token_path,
-    );
+    const document = publicMetadata(upstream, metadataContextOf(runtime));
     sendJson(res, 200, document, PUBLIC_DOCUMENT_HEADERS);
   } catch (error) {
     logger.warn({ requestId: id, error: (error as Error).message }, 'discovery unavailable');
@@ -66,11 +61,18 @@ export function createGatewayHandler(deps: GatewayDeps) {
     res.setHeader('x-request-id', requestId);
     // One generation serves the whole request, even if a reload lands midway.
     const runtime = deps.runtime();
-    const path = upstreamPath(req.url ?? '/');
+    let path = upstreamPath(req.url ?? '/');
     if (path === undefined) {
       req.resume();
       sendOAuthError(res, invalidRequest('the request target is not a valid URL'));
       return;
+    }
+    // An issuer with a path serves everything under it: the path is removed, and the request
+    // target rebuilt from the normalised path, so what is routed is exactly what is proxied.
+    const below = runtime.issuerPath.below(path);
+    if (below !== undefined) {
+      req.url = `${below}${querySuffix(req.url ?? '')}`;
+      path = below;
     }
     const route = routeKey(path);
     const method = req.method ?? 'GET';
@@ -100,7 +102,8 @@ export function createGatewayHandler(deps: GatewayDeps) {
       });
       return;
     }
-    if (DISCOVERY_KEYS.has(route) && isRead) {
+    const isDiscovery = DISCOVERY_KEYS.has(route) || runtime.issuerPath.isInsertedDiscovery(route);
+    if (isDiscovery && isRead) {
       void serveDiscovery(res, runtime, logger, requestId);
       return;
     }
@@ -116,6 +119,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
       runtime.config.upstream.timeout,
       requestId,
       runtime.trustedProxies,
+      locationRewriterFor(runtime),
     );
   };
 }

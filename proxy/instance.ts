@@ -17,6 +17,7 @@ import { listen } from './listen.js';
 import { createLogger, flushLogger, type Logger } from './log.js';
 import { LogDestination } from './log-destination.js';
 import { Metrics } from './metrics.js';
+import { applyServerTimeouts, createPublicServer } from './public-server.js';
 import { createReverseProxy } from './reverse-proxy.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 
@@ -105,11 +106,7 @@ async function start(
 
   const proxy = createReverseProxy(metrics, logger);
   const handler = createGatewayHandler({ runtime: () => runtime, metrics, logger, proxy });
-  const publicServer = http.createServer({
-    requestTimeout: config.server.request_timeout,
-    headersTimeout: config.server.headers_timeout,
-    keepAliveTimeout: config.server.keep_alive_timeout,
-  });
+  const publicServer = createPublicServer(config.server);
   const drain = new HttpDrain(publicServer);
   publicServer.on('request', drain.track(handler));
   const publicUrl = await listen(publicServer, config.listen);
@@ -135,9 +132,7 @@ async function start(
 
   // Settings a reload can apply to what is already running; the rest waits for a restart.
   const applyServerSettings = (next: Config) => {
-    publicServer.requestTimeout = next.server.request_timeout;
-    publicServer.headersTimeout = next.server.headers_timeout;
-    publicServer.keepAliveTimeout = next.server.keep_alive_timeout;
+    applyServerTimeouts(publicServer, next.server);
     if (ownLogger) logger.level = next.log.level;
   };
 

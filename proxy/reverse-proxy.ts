@@ -22,6 +22,8 @@ export interface ReverseProxy {
     timeoutMs: number,
     requestId: string,
     trusted: TrustedProxies,
+    /** Rewrites the upstream's `Location` header (redirects that must stay on scopegate). */
+    rewriteLocation?: (location: string) => string,
   ): void;
   close(): void;
 }
@@ -33,6 +35,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
 
   const chunked = new WeakSet<IncomingMessage>();
   const closeAfter = new WeakSet<IncomingMessage>();
+  const locationRewrites = new WeakMap<IncomingMessage, (location: string) => string>();
 
   // http-proxy-3's deleteLength pass gives a DELETE/OPTIONS without content-length a
   // `content-length: 0` and drops its transfer-encoding. With a chunked body that writes the
@@ -45,17 +48,31 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     }
   });
 
-  proxy.on('proxyReq', (proxyReq, req) => {
+  proxy.on('proxyReq', (proxyReq, req, res) => {
     const settings = timeouts.get(req);
-    if (settings) {
-      proxyReq.setTimeout(settings.ms, () => {
-        timedOut.add(req);
-        proxyReq.destroy(new Error('upstream timeout'));
-      });
-    }
+    if (!settings) return;
+    const expire = () => {
+      timedOut.add(req);
+      proxyReq.destroy(new Error('upstream timeout'));
+    };
+    // An upstream that goes quiet for the timeout is cut at once...
+    proxyReq.setTimeout(settings.ms, expire);
+    // ...and one that trickles a byte now and then is cut when the timeout has passed since the
+    // request was handed over in full (the client's upload is bounded by request_timeout).
+    let deadline: NodeJS.Timeout | undefined;
+    proxyReq.once('finish', () => {
+      deadline = setTimeout(expire, settings.ms);
+    });
+    res.once('close', () => clearTimeout(deadline));
   });
 
   proxy.on('proxyRes', (proxyRes, req, res) => {
+    // An upstream that dies mid-response: http-proxy-3 pipes what arrived and would leave the
+    // client waiting for the rest. Closing the client's connection at once tells it the response
+    // is incomplete (a truncated body never looks complete).
+    proxyRes.once('close', () => {
+      if (!proxyRes.complete && !res.writableEnded) res.destroy();
+    });
     for (const name of hopByHopNames(proxyRes.headers)) {
       if (name !== 'transfer-encoding') delete proxyRes.headers[name];
     }
@@ -64,12 +81,16 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     if (res.getHeader('connection') === 'close' || closeAfter.has(req)) {
       proxyRes.headers.connection = 'close';
     }
+    const rewrite = locationRewrites.get(req);
+    const location = proxyRes.headers.location;
+    if (rewrite && typeof location === 'string') proxyRes.headers.location = rewrite(location);
   });
 
   return {
-    forward(req, res, target, timeoutMs, requestId, trusted) {
+    forward(req, res, target, timeoutMs, requestId, trusted, rewriteLocation) {
       const started = process.hrtime.bigint();
       timeouts.set(req, { ms: timeoutMs, requestId });
+      if (rewriteLocation) locationRewrites.set(req, rewriteLocation);
       // Headers are rewritten on the incoming message, before http-proxy-3 copies them: the
       // outgoing request may already be writing by the time its proxyReq event fires.
       const forwarded = forwardedHeaders(req, trusted);

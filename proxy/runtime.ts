@@ -9,11 +9,18 @@ import { UpstreamRoutes } from './http/upstream-routes.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import { configuredClientIds, type Metrics } from './metrics.js';
+import { IssuerPath } from './oidc/issuer-path.js';
 import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
 import type { CompiledTemplate } from './scope/template.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
+
+/** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
+export const DISCOVERY_WELL_KNOWN = [
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+] as const;
 
 export interface Runtime {
   generation: number;
@@ -30,6 +37,8 @@ export interface Runtime {
   labelledClients: ReadonlySet<string>;
   /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
   routes: UpstreamRoutes;
+  /** The issuer's path, under which scopegate serves its documents and endpoints. */
+  issuerPath: IssuerPath;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
   trustedProxies: TrustedProxies;
 }
@@ -77,6 +86,7 @@ export async function buildRuntime(
     scopeTemplates: [...policies.templates],
     labelledClients: configuredClientIds(config),
     routes: new UpstreamRoutes(config.upstream),
+    issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
   };
 }

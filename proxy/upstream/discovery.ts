@@ -77,6 +77,16 @@ export class UpstreamDiscovery {
     return issuer;
   }
 
+  /**
+   * The upstream issuer without waiting: the pinned one, or the cached document's (undefined
+   * before the first fetch). For rewriting responses that are already streaming.
+   */
+  knownIssuer(): string | undefined {
+    if (this.upstream.issuer !== undefined) return this.upstream.issuer;
+    const issuer = this.cached?.document.issuer;
+    return typeof issuer === 'string' && issuer !== '' ? issuer : undefined;
+  }
+
   async jwksUri(): Promise<URL> {
     if (this.upstream.jwks_uri !== undefined) return new URL(this.upstream.jwks_uri);
     const uri = (await this.document()).jwks_uri;

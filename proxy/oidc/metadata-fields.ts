@@ -1,0 +1,201 @@
+/**
+ * What scopegate does with each field of the upstream's discovery document (OpenID Connect
+ * Discovery 1.0, RFC 8414 and the specifications that register fields there). The README's
+ * discovery table is checked against this list, so the two cannot drift.
+ *
+ * - own: scopegate's value replaces the upstream's;
+ * - endpoint: the URL is moved onto scopegate's issuer (the request is proxied anyway), or the
+ *   field is dropped when the URL cannot be reached through scopegate;
+ * - filtered: a list from which values that cannot work through scopegate are removed;
+ * - kept: passed on as the upstream published it;
+ * - dropped: the capability cannot work through scopegate (or would bypass it).
+ */
+
+export type FieldTreatment =
+  | { kind: 'own'; why: string }
+  | { kind: 'endpoint'; why: string }
+  | { kind: 'filtered'; remove: readonly string[]; why: string }
+  | { kind: 'kept'; why: string }
+  | { kind: 'dropped'; why: string };
+
+const JWT_CLIENT_AUTH = ['client_secret_jwt', 'private_key_jwt'];
+const MTLS_CLIENT_AUTH = ['tls_client_auth', 'self_signed_tls_client_auth'];
+const CLIENT_AUTH_WHY =
+  "JWT assertions name scopegate's issuer as audience, which the upstream refuses; mutual TLS ends at scopegate";
+
+const PROXIED = 'proxied to the upstream, so advertised on scopegate';
+const SIGNED_BY_UPSTREAM =
+  "the upstream signs these with its own key and issuer, which clients of scopegate's issuer refuse";
+const CLIENT_SIGNED_FOR_ISSUER =
+  "clients sign these for scopegate's issuer as audience; the upstream verifies its own";
+const DESCRIPTIVE = 'describes the upstream, true through scopegate as well';
+
+export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
+  issuer: { kind: 'own', why: "scopegate's issuer, the iss of every token it issues" },
+  jwks_uri: { kind: 'own', why: "scopegate's public keys only, never the upstream's" },
+  token_endpoint: { kind: 'own', why: 'intercepted by scopegate, which narrows and re-signs' },
+  id_token_signing_alg_values_supported: {
+    kind: 'own',
+    why: 'scopegate re-signs ID tokens: the algorithms of its published keys',
+  },
+  request_parameter_supported: {
+    kind: 'own',
+    why: `false: request objects are not supported (${CLIENT_SIGNED_FOR_ISSUER})`,
+  },
+  request_uri_parameter_supported: {
+    kind: 'own',
+    why: 'false, for the same reason (absent would mean true); pushed requests still work',
+  },
+
+  authorization_endpoint: { kind: 'endpoint', why: `${PROXIED}; the response's iss is rewritten` },
+  revocation_endpoint: {
+    kind: 'endpoint',
+    why: "refresh tokens are the upstream's and are revoked there; scopegate's access tokens are self-contained and expire",
+  },
+  end_session_endpoint: {
+    kind: 'endpoint',
+    why: `${PROXIED}; id_token_hint is translated back for the upstream`,
+  },
+  pushed_authorization_request_endpoint: { kind: 'endpoint', why: PROXIED },
+  registration_endpoint: { kind: 'endpoint', why: PROXIED },
+  device_authorization_endpoint: {
+    kind: 'endpoint',
+    why: `${PROXIED}; the device code is redeemed at the token endpoint`,
+  },
+  backchannel_authentication_endpoint: {
+    kind: 'endpoint',
+    why: `${PROXIED}; tokens are polled from the token endpoint`,
+  },
+
+  token_endpoint_auth_methods_supported: {
+    kind: 'filtered',
+    remove: [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH],
+    why: CLIENT_AUTH_WHY,
+  },
+  introspection_endpoint_auth_methods_supported: {
+    kind: 'filtered',
+    remove: [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH],
+    why: CLIENT_AUTH_WHY,
+  },
+  revocation_endpoint_auth_methods_supported: {
+    kind: 'filtered',
+    remove: [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH],
+    why: CLIENT_AUTH_WHY,
+  },
+  response_modes_supported: {
+    kind: 'filtered',
+    remove: ['form_post', 'jwt', 'query.jwt', 'fragment.jwt', 'form_post.jwt'],
+    why: `form_post: the iss inside the upstream's HTML form is not rewritten; JARM: ${SIGNED_BY_UPSTREAM}`,
+  },
+  backchannel_token_delivery_modes_supported: {
+    kind: 'filtered',
+    remove: ['push'],
+    why: "push delivers the upstream's tokens straight to the client, around scopegate",
+  },
+
+  signed_metadata: { kind: 'dropped', why: "signed by the upstream about the upstream's URLs" },
+  mtls_endpoint_aliases: {
+    kind: 'dropped',
+    why: "the aliases are the upstream's own hosts: the token alias bypasses scopegate",
+  },
+  tls_client_certificate_bound_access_tokens: {
+    kind: 'dropped',
+    why: "scopegate's tokens carry no certificate binding",
+  },
+  dpop_signing_alg_values_supported: {
+    kind: 'dropped',
+    why: "DPoP proofs name scopegate's URLs (htu) and scopegate's tokens carry no cnf.jkt",
+  },
+  token_endpoint_auth_signing_alg_values_supported: { kind: 'dropped', why: CLIENT_AUTH_WHY },
+  introspection_endpoint_auth_signing_alg_values_supported: {
+    kind: 'dropped',
+    why: CLIENT_AUTH_WHY,
+  },
+  revocation_endpoint_auth_signing_alg_values_supported: { kind: 'dropped', why: CLIENT_AUTH_WHY },
+  request_object_signing_alg_values_supported: { kind: 'dropped', why: CLIENT_SIGNED_FOR_ISSUER },
+  request_object_encryption_alg_values_supported: {
+    kind: 'dropped',
+    why: CLIENT_SIGNED_FOR_ISSUER,
+  },
+  request_object_encryption_enc_values_supported: {
+    kind: 'dropped',
+    why: CLIENT_SIGNED_FOR_ISSUER,
+  },
+  backchannel_authentication_request_signing_alg_values_supported: {
+    kind: 'dropped',
+    why: CLIENT_SIGNED_FOR_ISSUER,
+  },
+  userinfo_signing_alg_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  userinfo_encryption_alg_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  userinfo_encryption_enc_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  authorization_signing_alg_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  authorization_encryption_alg_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  authorization_encryption_enc_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  introspection_signing_alg_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  introspection_encryption_alg_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  introspection_encryption_enc_values_supported: { kind: 'dropped', why: SIGNED_BY_UPSTREAM },
+  id_token_encryption_alg_values_supported: {
+    kind: 'dropped',
+    why: 'scopegate re-signs ID tokens and cannot open one encrypted to the client',
+  },
+  id_token_encryption_enc_values_supported: {
+    kind: 'dropped',
+    why: 'scopegate re-signs ID tokens and cannot open one encrypted to the client',
+  },
+  backchannel_logout_supported: { kind: 'dropped', why: `logout tokens: ${SIGNED_BY_UPSTREAM}` },
+  backchannel_logout_session_supported: {
+    kind: 'dropped',
+    why: `logout tokens: ${SIGNED_BY_UPSTREAM}`,
+  },
+  frontchannel_logout_supported: {
+    kind: 'dropped',
+    why: "the logout request carries the upstream's iss",
+  },
+  frontchannel_logout_session_supported: {
+    kind: 'dropped',
+    why: "the logout request carries the upstream's iss",
+  },
+  userinfo_endpoint: {
+    kind: 'dropped',
+    why: "the upstream does not accept scopegate's access tokens there",
+  },
+  introspection_endpoint: {
+    kind: 'dropped',
+    why: "the upstream does not know scopegate's access tokens",
+  },
+  check_session_iframe: {
+    kind: 'dropped',
+    why: "session management checks the upstream's origin in the browser; untested through scopegate",
+  },
+
+  response_types_supported: { kind: 'kept', why: 'the authorization endpoint is proxied' },
+  grant_types_supported: { kind: 'kept', why: 'every grant is redeemed at the token endpoint' },
+  code_challenge_methods_supported: { kind: 'kept', why: 'PKCE is checked by the upstream' },
+  scopes_supported: { kind: 'kept', why: DESCRIPTIVE },
+  claims_supported: { kind: 'kept', why: 'ID token claims are carried when re-signed' },
+  claim_types_supported: { kind: 'kept', why: DESCRIPTIVE },
+  claims_parameter_supported: { kind: 'kept', why: DESCRIPTIVE },
+  claims_locales_supported: { kind: 'kept', why: DESCRIPTIVE },
+  subject_types_supported: { kind: 'kept', why: 'sub is carried unchanged' },
+  acr_values_supported: { kind: 'kept', why: 'acr is carried unchanged' },
+  display_values_supported: { kind: 'kept', why: DESCRIPTIVE },
+  ui_locales_supported: { kind: 'kept', why: DESCRIPTIVE },
+  prompt_values_supported: { kind: 'kept', why: DESCRIPTIVE },
+  service_documentation: { kind: 'kept', why: 'documentation, not an endpoint' },
+  op_policy_uri: { kind: 'kept', why: 'a document, not an endpoint' },
+  op_tos_uri: { kind: 'kept', why: 'a document, not an endpoint' },
+  require_request_uri_registration: { kind: 'kept', why: DESCRIPTIVE },
+  require_signed_request_object: { kind: 'kept', why: DESCRIPTIVE },
+  require_pushed_authorization_requests: { kind: 'kept', why: DESCRIPTIVE },
+  authorization_response_iss_parameter_supported: {
+    kind: 'kept',
+    why: "the iss parameter is rewritten to scopegate's issuer",
+  },
+  backchannel_user_code_parameter_supported: { kind: 'kept', why: DESCRIPTIVE },
+};
+
+/** Fields this list does not name: URLs on the upstream are moved like endpoints, others kept. */
+export const UNLISTED_FIELD: FieldTreatment = {
+  kind: 'kept',
+  why: "URLs on the upstream's origin are moved onto scopegate; endpoints elsewhere are dropped",
+};

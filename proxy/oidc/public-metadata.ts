@@ -1,0 +1,146 @@
+/**
+ * scopegate's discovery document, from the upstream's: every URL on scopegate's issuer, signing
+ * algorithms scopegate's own, and what cannot work through scopegate removed (the field table
+ * is in metadata-fields.ts and the README).
+ */
+import { routeKey } from '../http/route-key.js';
+import { isPublished, type SigningKeySet } from '../keys/signing-keys.js';
+import type { Runtime } from '../runtime.js';
+import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
+import { type FieldTreatment, METADATA_FIELDS, UNLISTED_FIELD } from './metadata-fields.js';
+
+export type MetadataDocument = Record<string, unknown>;
+
+export interface MetadataContext {
+  /** scopegate's issuer. */
+  issuer: string;
+  /** The intercepted upstream token path. */
+  tokenPath: string;
+  /** `upstream.url`: where proxied requests go (its path is the base they are appended to). */
+  upstreamUrl: string;
+  /** Algorithms of scopegate's published keys, the active key's first. */
+  signingAlgorithms: readonly string[];
+  /** Whether scopegate refuses to proxy this upstream path (blocked paths). */
+  isBlocked(path: string): boolean;
+}
+
+const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
+  id_token_signing_alg_values_supported: (context) => [...context.signingAlgorithms],
+  request_parameter_supported: () => false,
+  request_uri_parameter_supported: () => false,
+};
+
+/**
+ * The URL through scopegate for an upstream URL, or undefined when the reverse proxy cannot reach
+ * it: another host, or a path outside `upstream.url`'s base path (the proxy appends request paths
+ * to that base), or a blocked path.
+ */
+export function throughScopegate(
+  value: string,
+  upstreamOrigins: ReadonlySet<string>,
+  context: MetadataContext,
+): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (!upstreamOrigins.has(url.origin)) return undefined;
+  const base = new URL(context.upstreamUrl).pathname.replace(/\/+$/, '');
+  let path = url.pathname;
+  if (base !== '') {
+    if (path !== base && !path.startsWith(`${base}/`)) return undefined;
+    path = path.slice(base.length) || '/';
+  }
+  if (context.isBlocked(path)) return undefined;
+  return `${issuerUrl(context.issuer, path)}${url.search}`;
+}
+
+/** The origins the upstream's URLs may use: `upstream.url`'s and its document's issuer's. */
+function originsOf(document: MetadataDocument, upstreamUrl: string): Set<string> {
+  const origins = new Set([new URL(upstreamUrl).origin]);
+  if (typeof document.issuer === 'string') {
+    try {
+      origins.add(new URL(document.issuer).origin);
+    } catch {
+      // An issuer that is not a URL adds no origin.
+    }
+  }
+  return origins;
+}
+
+function apply(
+  name: string,
+  value: unknown,
+  treatment: FieldTreatment,
+  origins: ReadonlySet<string>,
+  context: MetadataContext,
+): unknown {
+  switch (treatment.kind) {
+    case 'own':
+      return name in OWN_VALUES ? OWN_VALUES[name]?.(context) : value;
+    case 'dropped':
+      return undefined;
+    case 'endpoint':
+      return typeof value === 'string' ? throughScopegate(value, origins, context) : undefined;
+    case 'filtered':
+      return Array.isArray(value)
+        ? value.filter((item) => !treatment.remove.includes(item as string))
+        : undefined;
+    case 'kept': {
+      if (name in METADATA_FIELDS || typeof value !== 'string') return value;
+      // An unlisted field: a URL on the upstream is moved, an unreachable endpoint dropped.
+      let url: URL | undefined;
+      try {
+        url = /^https?:\/\//i.test(value) ? new URL(value) : undefined;
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined) return value;
+      const moved = throughScopegate(value, origins, context);
+      if (moved !== undefined) return moved;
+      return origins.has(url.origin) || name.endsWith('_endpoint') ? undefined : value;
+    }
+  }
+}
+
+export function publicMetadata(
+  upstream: MetadataDocument,
+  context: MetadataContext,
+): MetadataDocument {
+  const origins = originsOf(upstream, context.upstreamUrl);
+  const base = rewriteDiscovery(upstream, context.issuer, context.tokenPath);
+  const document: MetadataDocument = {};
+  for (const [name, value] of Object.entries(base)) {
+    const treatment = METADATA_FIELDS[name] ?? UNLISTED_FIELD;
+    // issuer, jwks_uri and token_endpoint are already scopegate's (rewriteDiscovery).
+    const result =
+      name === 'issuer' || name === 'jwks_uri' || name === 'token_endpoint'
+        ? value
+        : apply(name, value, treatment, origins, context);
+    if (result !== undefined) document[name] = result;
+  }
+  // Absent would mean true for request_uri_parameter_supported (OpenID Connect Discovery §3).
+  document.request_parameter_supported = false;
+  document.request_uri_parameter_supported = false;
+  return document;
+}
+
+/** The algorithms of the published keys, the active key's first, each once. */
+export function publishedAlgorithms(keys: SigningKeySet, now = Date.now()): string[] {
+  const published = keys.keys.filter((key) => isPublished(key, now)).map((key) => key.alg);
+  return [...new Set([keys.active.alg, ...published])];
+}
+
+/** The context for one configuration generation. */
+export function metadataContextOf(runtime: Runtime): MetadataContext {
+  const { config } = runtime;
+  return {
+    issuer: config.issuer,
+    tokenPath: config.upstream.token_path,
+    upstreamUrl: config.upstream.url,
+    signingAlgorithms: publishedAlgorithms(runtime.signingKeys),
+    isBlocked: (path) => runtime.routes.isBlocked(routeKey(path)),
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The discovery field table (proxy/oidc/metadata-fields.ts) applied field by field, and the
+ * README's table checked against it so the documentation cannot drift from the code.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { METADATA_FIELDS } from '../../proxy/oidc/metadata-fields.js';
+import { type MetadataContext, publicMetadata } from '../../proxy/oidc/public-metadata.js';
+import { packageRoot } from '../../proxy/package-root.js';
+
+const UP = 'http://idp.internal:8080';
+const PUBLIC_UP = 'https://login.example.com';
+
+const context = (over: Partial<MetadataContext> = {}): MetadataContext => ({
+  issuer: 'https://auth.example.com/gw',
+  tokenPath: '/oauth/token',
+  upstreamUrl: UP,
+  signingAlgorithms: ['ES256', 'EdDSA'],
+  isBlocked: (p) => p === '/blocked',
+  ...over,
+});
+
+describe('publicMetadata', () => {
+  const upstream = {
+    issuer: `${PUBLIC_UP}/`,
+    jwks_uri: `${PUBLIC_UP}/jwks`,
+    token_endpoint: `${PUBLIC_UP}/oauth/token`,
+    authorization_endpoint: `${PUBLIC_UP}/authorize?tenant=a`,
+    end_session_endpoint: `${UP}/logout`,
+    revocation_endpoint: 'https://elsewhere.example.com/revoke',
+    pushed_authorization_request_endpoint: `${PUBLIC_UP}/blocked`,
+    id_token_signing_alg_values_supported: ['RS256'],
+    token_endpoint_auth_methods_supported: [
+      'client_secret_basic',
+      'private_key_jwt',
+      'client_secret_jwt',
+      'tls_client_auth',
+      'none',
+    ],
+    response_modes_supported: ['query', 'fragment', 'form_post', 'jwt'],
+    backchannel_token_delivery_modes_supported: ['poll', 'ping', 'push'],
+    signed_metadata: 'eyJ...',
+    dpop_signing_alg_values_supported: ['ES256'],
+    mtls_endpoint_aliases: { token_endpoint: 'https://mtls.example.com/token' },
+    scopes_supported: ['openid'],
+    service_documentation: 'https://docs.example.com/',
+    vendor_widget_endpoint: 'https://cdn.example.net/widget',
+    vendor_portal: `${PUBLIC_UP}/portal`,
+    vendor_flag: true,
+  };
+  const cases: Array<[string, unknown]> = [
+    ['issuer', 'https://auth.example.com/gw'],
+    ['jwks_uri', 'https://auth.example.com/gw/.well-known/jwks.json'],
+    ['token_endpoint', 'https://auth.example.com/gw/oauth/token'],
+    // On the document issuer's public origin, query kept.
+    ['authorization_endpoint', 'https://auth.example.com/gw/authorize?tenant=a'],
+    // On upstream.url's (internal) origin.
+    ['end_session_endpoint', 'https://auth.example.com/gw/logout'],
+    // Another host: not reachable through scopegate.
+    ['revocation_endpoint', undefined],
+    // A blocked path answers 404 through scopegate.
+    ['pushed_authorization_request_endpoint', undefined],
+    ['id_token_signing_alg_values_supported', ['ES256', 'EdDSA']],
+    ['token_endpoint_auth_methods_supported', ['client_secret_basic', 'none']],
+    ['response_modes_supported', ['query', 'fragment']],
+    ['backchannel_token_delivery_modes_supported', ['poll', 'ping']],
+    ['signed_metadata', undefined],
+    ['dpop_signing_alg_values_supported', undefined],
+    ['mtls_endpoint_aliases', undefined],
+    ['scopes_supported', ['openid']],
+    ['service_documentation', 'https://docs.example.com/'],
+    ['vendor_widget_endpoint', undefined],
+    ['vendor_portal', 'https://auth.example.com/gw/portal'],
+    ['vendor_flag', true],
+    ['request_parameter_supported', false],
+    ['request_uri_parameter_supported', false],
+  ];
+  const document = publicMetadata(upstream, context());
+  it.each(cases)('%s', (name, expected) => {
+    if (expected === undefined) expect(document).not.toHaveProperty(name);
+    else expect(document[name]).toEqual(expected);
+  });
+
+  it('drops endpoints outside the base path of upstream.url', () => {
+    const based = publicMetadata(
+      {
+        issuer: `${UP}/realms/acme`,
+        authorization_endpoint: `${UP}/realms/acme/protocol/auth`,
+        end_session_endpoint: `${UP}/other/logout`,
+      },
+      context({ upstreamUrl: `${UP}/realms/acme/`, issuer: 'https://auth.example.com' }),
+    );
+    expect(based.authorization_endpoint).toBe('https://auth.example.com/protocol/auth');
+    expect(based).not.toHaveProperty('end_session_endpoint');
+  });
+});
+
+describe("README's discovery table", () => {
+  it('lists every field of the table with its treatment', async () => {
+    const readme = await readFile(path.join(packageRoot(), 'README.md'), 'utf8');
+    const rows = new Map<string, string>();
+    for (const match of readme.matchAll(
+      /^\| `([a-z_]+)` \| (own|endpoint|filtered|kept|dropped) \|/gm,
+    )) {
+      rows.set(match[1] as string, match[2] as string);
+    }
+    for (const [name, treatment] of Object.entries(METADATA_FIELDS)) {
+      expect(rows.get(name), `README discovery table row for ${name}`).toBe(treatment.kind);
+    }
+  });
+});
