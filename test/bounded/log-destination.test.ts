@@ -106,48 +106,46 @@ function invalidTokenRequest(url: string): Promise<number> {
   });
 }
 
-describe('stdout a socket whose reader went away', () => {
-  it('exits 0 on SIGTERM when the reader left while the gateway was idle', async () => {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-    const writer = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-    await new Promise((resolve) => writer.once('connect', resolve));
-    const reader = await accepted;
-    let text = '';
-    reader.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-    });
-    const { exited } = serveWithStdout(writer);
-    // Only the child holds the writing end from now on.
-    writer.destroy();
-    const urls = await waitFor(() => listeningLine(text), 'the listening line', 15_000);
-    expect((await fetch(`${urls.admin}/healthz`)).status).toBe(200);
-
-    // The reader exits; nothing is logged until the signal.
+/**
+ * `serve` whose stdout is a TCP socket this process reads until the gateway listens;
+ * readerLeaves() then closes the reading end, as a log collector that exits would.
+ */
+async function serveWithSocketStdout() {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const writer = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+  await new Promise((resolve) => writer.once('connect', resolve));
+  const reader = await accepted;
+  let text = '';
+  reader.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+  });
+  const { exited } = serveWithStdout(writer);
+  // Only the child holds the writing end from now on.
+  writer.destroy();
+  const urls = await waitFor(() => listeningLine(text), 'the listening line', 15_000);
+  const readerLeaves = () => {
     reader.destroy();
     server.close();
+  };
+  return { exited, urls, readerLeaves };
+}
+
+describe('stdout a socket whose reader went away', () => {
+  it('exits 0 on SIGTERM when the reader left while the gateway was idle', async () => {
+    const { exited, urls, readerLeaves } = await serveWithSocketStdout();
+    expect((await fetch(`${urls.admin}/healthz`)).status).toBe(200);
+    // The reader exits; nothing is logged until the signal.
+    readerLeaves();
     await new Promise((resolve) => setTimeout(resolve, 500));
     child?.kill('SIGTERM');
     expect(await exitWithin(exited, EXIT_DEADLINE_MS)).toEqual({ code: 0, signal: null });
   });
 
   it('keeps serving when the reader leaves under traffic, then exits 0', async () => {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-    const writer = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-    await new Promise((resolve) => writer.once('connect', resolve));
-    const reader = await accepted;
-    let text = '';
-    reader.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-    });
-    const { exited } = serveWithStdout(writer);
-    writer.destroy();
-    const urls = await waitFor(() => listeningLine(text), 'the listening line', 15_000);
-    reader.destroy();
-    server.close();
+    const { exited, urls, readerLeaves } = await serveWithSocketStdout();
+    readerLeaves();
     for (let round = 0; round < 20; round++) {
       expect(await invalidTokenRequest(urls.listen)).toBe(400);
     }
