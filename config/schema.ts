@@ -331,6 +331,16 @@ export const configSchema = z
           .describe(
             'Claims granting access other than scope: drop (not carried into issued tokens) or keep; merged over the default list',
           ),
+        refresh_token_key: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{43}$/, {
+            message:
+              'expected 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)',
+          })
+          .optional()
+          .describe(
+            "AES-256-GCM key that wraps the upstream's refresh tokens (32 bytes, base64url); without it refresh tokens are withheld",
+          ),
       })
       .superRefine((tokens, ctx) => {
         if (tokens.min_lifetime >= tokens.max_lifetime) {

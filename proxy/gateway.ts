@@ -16,8 +16,10 @@ import { routeKey, upstreamPath } from './http/route-key.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { locationRewriterFor } from './oidc/authorization-response.js';
+import { carriesIdTokenHint, translateIdTokenHint } from './oidc/id-token-hint.js';
 import { querySuffix } from './oidc/issuer-path.js';
 import { metadataContextOf, publicMetadata } from './oidc/public-metadata.js';
+import { handleRevocation, revocationPathFor } from './oidc/revocation.js';
 import type { ReverseProxy } from './reverse-proxy.js';
 import { DISCOVERY_WELL_KNOWN, type Runtime } from './runtime.js';
 import { handleTokenRequest } from './token/token-endpoint.js';
@@ -112,14 +114,38 @@ export function createGatewayHandler(deps: GatewayDeps) {
       sendJson(res, 404, { error: 'not_found', error_description: 'this path is not served' });
       return;
     }
-    deps.proxy.forward(
-      req,
-      res,
-      runtime.config.upstream.url,
-      runtime.config.upstream.timeout,
-      requestId,
-      runtime.trustedProxies,
-      locationRewriterFor(runtime),
-    );
+    const revocation = method === 'POST' ? revocationPathFor(route, runtime) : undefined;
+    if (revocation !== undefined) {
+      void handleRevocation(req, res, revocation, runtime, requestId);
+      return;
+    }
+    const forward = () =>
+      deps.proxy.forward(
+        req,
+        res,
+        runtime.config.upstream.url,
+        runtime.config.upstream.timeout,
+        requestId,
+        runtime.trustedProxies,
+        locationRewriterFor(runtime),
+      );
+    if (carriesIdTokenHint(req.url)) {
+      // The hint is scopegate's ID token: verified here and translated for the upstream.
+      translateIdTokenHint(req.url ?? '/', runtime).then(
+        (target) => {
+          req.url = target;
+          forward();
+        },
+        (error: unknown) => {
+          req.resume();
+          sendOAuthError(
+            res,
+            error instanceof OAuthError ? error : invalidRequest('id_token_hint is not valid'),
+          );
+        },
+      );
+      return;
+    }
+    forward();
   };
 }

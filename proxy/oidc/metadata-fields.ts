@@ -50,7 +50,7 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   authorization_endpoint: { kind: 'endpoint', why: `${PROXIED}; the response's iss is rewritten` },
   revocation_endpoint: {
     kind: 'endpoint',
-    why: "refresh tokens are the upstream's and are revoked there; scopegate's access tokens are self-contained and expire",
+    why: "served by scopegate: a wrapped refresh token is revoked at the upstream; scopegate's access tokens are self-contained (200, they expire)",
   },
   end_session_endpoint: {
     kind: 'endpoint',

@@ -17,6 +17,12 @@ import {
 } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { idTokenMembers } from '../oidc/id-token-step.js';
+import {
+  applyRefreshBinding,
+  openRefreshGrant,
+  refreshTokenMembers,
+} from '../oidc/refresh-step.js';
 import type { Runtime } from '../runtime.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { decideScopes, identify } from './decide-scopes.js';
@@ -24,7 +30,7 @@ import { forwardTokenRequest } from './forward-upstream.js';
 import { droppedAuthorizationClaims, type IssuedToken, issueToken } from './issue-token.js';
 import { scopeFormatFor } from './scope-format.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
-import { carriedUpstreamMembers, tokenAnswer } from './token-response.js';
+import { carriedUpstreamMembers, tokenAnswer, withReplacedMembers } from './token-response.js';
 import { parseTokenResponse, upstreamErrorAnswer } from './upstream-answer.js';
 import { UpstreamTokenRejected, verifyUpstreamToken } from './verify-upstream.js';
 
@@ -98,6 +104,7 @@ export async function handleTokenRequest(
     if (request.grantType !== undefined) record.grantType = request.grantType;
     record.clientIdHint = request.clientIdHint;
     record.requested = request.requestedScopes?.length ?? 0;
+    const refresh = await openRefreshGrant(request, runtime.config);
 
     const upstream = await forwardTokenRequest(req, request, runtime, context.requestId, metrics);
     record.upstreamStatus = upstream.status;
@@ -108,21 +115,36 @@ export async function handleTokenRequest(
     let issued: IssuedToken;
     let scopes: readonly string[];
     let narrowed: boolean;
+    let replaced: Record<string, unknown>;
     try {
       const claims = await verify(upstreamBody.access_token, request, runtime);
       const identity = identify(claims, request, runtime.config.tokens.client_id_claims);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
+      applyRefreshBinding(request, refresh, identity.clientId);
       const outcome = decideScopes(request, claims, identity, runtime, metrics);
       scopes = outcome.decision.issued;
       narrowed = outcome.narrowed;
       issued = await issue(claims, identity.clientId, scopes, identity.audiences, context);
+      replaced = {
+        ...(await idTokenMembers(upstreamBody, claims, identity.clientId, issued.token, runtime)),
+        ...(await refreshTokenMembers(
+          upstreamBody,
+          refresh,
+          identity.clientId,
+          scopes,
+          runtime.config,
+        )),
+      };
     } finally {
       timer();
     }
     record.issued = scopes.length;
 
-    const carried = carriedUpstreamMembers(upstreamBody, runtime.config.tokens.response_members);
+    const carried = withReplacedMembers(
+      carriedUpstreamMembers(upstreamBody, runtime.config.tokens.response_members),
+      replaced,
+    );
     const answer = tokenAnswer(upstreamBody, upstream.headers, issued, scopes, carried);
     sendJson(res, 200, answer.body, answer.headers);
     record.outcome = narrowed ? 'narrowed' : 'issued';

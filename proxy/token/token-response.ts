@@ -34,6 +34,22 @@ export function carriedUpstreamMembers(
   return carried;
 }
 
+/**
+ * The carried members with those other steps own put in: a re-signed id_token, a wrapped
+ * refresh_token (undefined removes the member).
+ */
+export function withReplacedMembers(
+  carried: Readonly<Record<string, unknown>>,
+  replaced: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const members: Record<string, unknown> = { ...carried };
+  for (const [name, value] of Object.entries(replaced)) {
+    if (value === undefined) delete members[name];
+    else members[name] = value;
+  }
+  return members;
+}
+
 function tokenType(upstreamBody: Readonly<Record<string, unknown>>): string {
   const given = upstreamBody.token_type;
   if (given === undefined) return 'Bearer';

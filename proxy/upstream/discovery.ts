@@ -77,6 +77,11 @@ export class UpstreamDiscovery {
     return issuer;
   }
 
+  /** The cached document without waiting (undefined before the first fetch). */
+  knownDocument(): DiscoveryDocument | undefined {
+    return this.cached?.document;
+  }
+
   /**
    * The upstream issuer without waiting: the pinned one, or the cached document's (undefined
    * before the first fetch). For rewriting responses that are already streaming.

@@ -142,7 +142,7 @@ export const SOAK_REQUESTS: readonly SoakRequestKind[] = [
     name: 'proxy: upstream slower than upstream.timeout',
     weight: 2,
     expected: [504],
-    send: async (baseUrl) => answerOf(await fetch(`${baseUrl}/api/slow?ms=3000`)),
+    send: async (baseUrl) => answerOf(await fetch(`${baseUrl}/api/slow?ms=2600`)),
   },
   {
     name: 'discovery',

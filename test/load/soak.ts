@@ -165,7 +165,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       keys: [{ kid: GATEWAY_KID, alg: 'ES256', status: 'active' }],
       config: {
         issuer: GATEWAY_ISSUER,
-        upstream: { timeout: '1s' },
+        // Generous for a loaded CI machine: an honest request must never meet it.
+        upstream: { timeout: '2s' },
         server: { watch_config: false, shutdown_grace: `${GRACE_MS}ms` },
         log: { level: 'info', format: 'json' },
       },
@@ -204,7 +205,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     };
 
     const started = Date.now();
-    const roundSize = options.concurrency * 4;
+    const roundSize = options.concurrency * 8;
     let sent = 0;
     let round = 0;
     let faultRounds = 0;

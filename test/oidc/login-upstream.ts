@@ -124,7 +124,8 @@ export async function startLoginUpstream(): Promise<LoginUpstream> {
         accountId: session.accountId,
       });
       const requested = String(params?.scope ?? '').split(' ');
-      grant.addOIDCScope(requested.filter((s) => !LOGIN_SCOPES.includes(s)).join(' '));
+      // Without a resource parameter the provider checks resource scopes as OIDC scopes too.
+      grant.addOIDCScope(requested.join(' '));
       grant.addResourceScope(LOGIN_RESOURCE, LOGIN_SCOPES);
       await grant.save();
       return grant;
@@ -176,7 +177,8 @@ export async function startLoginUpstream(): Promise<LoginUpstream> {
       callback(req, res);
       return;
     }
-    (provider as unknown as Interactions)
+    const interactions = provider as unknown as Interactions;
+    interactions
       .interactionFinished(req, res, { login: { accountId: ACCOUNT.sub } })
       .catch((error: unknown) => {
         res.statusCode = 500;

@@ -1,0 +1,103 @@
+/**
+ * The upstream's revocation endpoint (RFC 7009), served by scopegate so revocation reaches the
+ * upstream: a refresh token scopegate wrapped is opened and the upstream's own token is revoked
+ * (with the client's authentication as received); scopegate's access tokens are self-contained
+ * and cannot be revoked, so for them the answer is the RFC's 200 without asking the upstream;
+ * anything else is passed on unchanged.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { compactVerify, createLocalJWKSet } from 'jose';
+import { bodyKind, parseTokenRequestBody, readBody } from '../http/body.js';
+import { invalidRequest, OAuthError, sendOAuthError, unavailable } from '../http/oauth-error.js';
+import { routeKey } from '../http/route-key.js';
+import type { Runtime } from '../runtime.js';
+import { UpstreamFailure, upstreamRequest } from '../upstream/http-client.js';
+import { refreshKeyOf } from './refresh-step.js';
+import { unwrapRefreshToken } from './refresh-token.js';
+
+/**
+ * The upstream revocation endpoint's path when `route` (a request's route key) leads to it, as
+ * sent or appended to `upstream.url`'s base path. Known once the upstream's document was fetched
+ * (at start-up, with the upstream's keys).
+ */
+export function revocationPathFor(route: string, runtime: Runtime): string | undefined {
+  const endpoint = runtime.discovery.knownDocument()?.revocation_endpoint;
+  if (typeof endpoint !== 'string' || !URL.canParse(endpoint)) return undefined;
+  const path = new URL(endpoint).pathname;
+  const key = routeKey(path);
+  const base = new URL(runtime.config.upstream.url).pathname.replace(/\/+$/, '');
+  if (key === route || (base !== '' && key === routeKey(`${base}${route}`))) return path;
+  return undefined;
+}
+
+async function isOwnAccessToken(token: string, runtime: Runtime): Promise<boolean> {
+  try {
+    const { payload } = await compactVerify(token, createLocalJWKSet(runtime.signingKeys.jwks()));
+    const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    return claims.iss === runtime.config.issuer;
+  } catch {
+    return false;
+  }
+}
+
+export async function handleRevocation(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  runtime: Runtime,
+  requestId: string,
+): Promise<void> {
+  const { config } = runtime;
+  try {
+    if (bodyKind(req.headers['content-type']) !== 'form') {
+      throw invalidRequest('revocation requests must be application/x-www-form-urlencoded');
+    }
+    const body = parseTokenRequestBody(await readBody(req, config.server.body_limit), 'form');
+    const token = body.params.get('token');
+    if (token === undefined) throw invalidRequest('token is missing');
+    const key = refreshKeyOf(config);
+    const binding = key === undefined ? undefined : await unwrapRefreshToken(token, key);
+    if (binding !== undefined) {
+      body.params.set('token', binding.upstreamToken);
+      body.params.set('token_type_hint', 'refresh_token');
+    } else if (await isOwnAccessToken(token, runtime)) {
+      res.writeHead(200, { 'cache-control': 'no-store', 'content-length': 0 });
+      res.end();
+      return;
+    }
+    const payload = new URLSearchParams([...body.params]).toString();
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': String(Buffer.byteLength(payload)),
+      accept: 'application/json',
+      'x-request-id': requestId,
+    };
+    if (req.headers.authorization) headers.authorization = req.headers.authorization;
+    let answer: Awaited<ReturnType<typeof upstreamRequest>>;
+    try {
+      answer = await upstreamRequest({
+        url: new URL(path, config.upstream.url),
+        method: 'POST',
+        headers,
+        body: payload,
+        timeoutMs: config.upstream.timeout,
+        route: 'proxy',
+      });
+    } catch (error) {
+      if (error instanceof UpstreamFailure) throw unavailable('the upstream is unreachable', 502);
+      throw error;
+    }
+    const type = answer.headers['content-type'];
+    res.writeHead(answer.status, {
+      'cache-control': 'no-store',
+      'content-length': answer.body.length,
+      ...(typeof type === 'string' ? { 'content-type': type } : {}),
+    });
+    res.end(answer.body);
+  } catch (error) {
+    sendOAuthError(
+      res,
+      error instanceof OAuthError ? error : invalidRequest('the revocation request failed'),
+    );
+  }
+}
