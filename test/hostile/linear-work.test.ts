@@ -103,7 +103,10 @@ describe('the limits that keep hostile bodies cheap', () => {
 function asciiOnly(bytes: Uint8Array): string {
   return [...bytes]
     .map((byte) =>
-      byte < 0x80 ? String.fromCharCode(byte) : `%${byte.toString(16).padStart(2, '0')}`,
+      // `?` too: URLSearchParams drops a leading one (a query's), the form parser does not.
+      byte < 0x80 && byte !== 0x3f
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).padStart(2, '0')}`,
     )
     .join('');
 }
@@ -142,17 +145,10 @@ describe('the form parser reads what URLSearchParams reads', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
         const pairs = parseFormPairs(bytes);
-        // URLSearchParams reads a string: give it the bytes as percent-escapes.
-        const escaped = [...bytes]
-          .map((byte) =>
-            byte === 0x26 || byte === 0x3d || byte === 0x2b
-              ? String.fromCharCode(byte)
-              : `%${byte.toString(16).padStart(2, '0')}`,
-          )
-          .join('');
-        expect(pairs).toEqual([...new URLSearchParams(escaped)]);
+        // The bytes as URLSearchParams reads them correctly: non-ASCII bytes percent-escaped.
+        expect(pairs).toEqual([...new URLSearchParams(asciiOnly(bytes))]);
       }),
-      { numRuns: 1000 },
+      { numRuns: 3000 },
     );
   });
 });
