@@ -36,6 +36,13 @@ interface Snapshot {
   fetchedAt: number;
 }
 
+/**
+ * More keys than any IdP publishes (rotation keeps two or three per algorithm). A JWKS with more
+ * is refused like an unreadable one: the key set is held until the next fetch, so its size is
+ * bounded by this count as well as by the 1 MiB cap on the document.
+ */
+export const MAX_UPSTREAM_KEYS = 100;
+
 /** What jose's local key set expects besides the header; it only reads the header. */
 const NO_TOKEN = { payload: '', signature: '' };
 
@@ -80,6 +87,9 @@ export class UpstreamKeys {
         const keys = (body as JSONWebKeySet).keys.filter(
           (key) => key.kty !== 'oct' && key.d === undefined,
         );
+        if (keys.length > MAX_UPSTREAM_KEYS) {
+          throw new Error(`upstream JWKS has more than ${MAX_UPSTREAM_KEYS} keys`);
+        }
         const snapshot = { resolve: createLocalJWKSet({ keys }), fetchedAt: this.now() };
         this.snapshot = snapshot;
         metrics?.upstreamJwksFetches.inc({ result: 'success' });

@@ -28,7 +28,7 @@ import { decideScopes, identify } from './decide-scopes.js';
 import { issue } from './issue-step.js';
 import type { IssuedToken } from './issue-token.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
-import { carriedUpstreamMembers, tokenAnswer } from './token-response.js';
+import { carriedUpstreamMembers, tokenAnswer, withReplacedMembers } from './token-response.js';
 import { parseTokenResponse, upstreamErrorAnswer } from './upstream-answer.js';
 import { UpstreamTokenRejected } from './verify-upstream.js';
 
@@ -108,10 +108,10 @@ export async function handleTokenRequest(
     }
     record.issued = scopes.length;
 
-    const carried = {
-      ...carriedUpstreamMembers(upstreamBody, runtime.config.tokens.response_members),
-      ...replaced,
-    };
+    const carried = withReplacedMembers(
+      carriedUpstreamMembers(upstreamBody, runtime.config.tokens.response_members),
+      replaced,
+    );
     const answer = tokenAnswer(upstreamBody, upstream.headers, issued, scopes, carried);
     sendJson(res, 200, answer.body, answer.headers);
     record.outcome = narrowed ? 'narrowed' : 'issued';

@@ -34,6 +34,22 @@ export function carriedUpstreamMembers(
   return carried;
 }
 
+/**
+ * The carried members with those other steps own put in: a re-signed id_token, a wrapped
+ * refresh_token (undefined removes the member).
+ */
+export function withReplacedMembers(
+  carried: Readonly<Record<string, unknown>>,
+  replaced: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const members: Record<string, unknown> = { ...carried };
+  for (const [name, value] of Object.entries(replaced)) {
+    if (value === undefined) delete members[name];
+    else members[name] = value;
+  }
+  return members;
+}
+
 function tokenType(upstreamBody: Readonly<Record<string, unknown>>): string {
   const given = upstreamBody.token_type;
   if (given === undefined) return 'Bearer';
@@ -57,10 +73,6 @@ export function tokenAnswer(
   upstreamHeaders: IncomingHttpHeaders,
   issued: IssuedToken,
   scopes: readonly string[],
-  /**
-   * Upstream members that travel beside it (carriedUpstreamMembers), with the members other
-   * steps own (id_token, refresh_token) replaced; an undefined value removes the member.
-   */
   carried: Record<string, unknown>,
 ): TokenAnswer {
   const body: Record<string, unknown> = {
@@ -69,9 +81,6 @@ export function tokenAnswer(
     expires_in: issued.expiresIn,
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
   };
-  for (const [name, value] of Object.entries(carried)) {
-    if (value !== undefined) body[name] = value;
-  }
   const upstreamToken = upstreamBody.access_token;
   if (typeof upstreamToken === 'string' && JSON.stringify(body).includes(upstreamToken)) {
     throw badUpstream('the upstream token response would reach the client');

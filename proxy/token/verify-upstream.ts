@@ -20,8 +20,11 @@ export interface VerifyOptions {
   clockToleranceSec: number;
   /** Audiences the client requested; the token must carry each. */
   audiences: readonly string[];
-  /** Lifetime the token must have left (seconds): an issued token is never born expiring. */
-  minLifetimeSec: number;
+  /**
+   * Lifetime the token must have left (seconds): an issued token is never born expiring.
+   * Default 1: not expired, whatever the clock tolerance.
+   */
+  minLifetimeSec?: number;
   /** Clock (seconds since the epoch), for tests. */
   nowSec?: () => number;
 }
@@ -96,7 +99,7 @@ function assertSaneClaims(payload: JWTPayload, options: VerifyOptions): void {
     throw new UpstreamTokenRejected('token iat lies in the future');
   }
   const exp = payload.exp as number;
-  if (Math.floor(exp) - now < Math.max(1, options.minLifetimeSec)) {
+  if (Math.floor(exp) - now < Math.max(1, options.minLifetimeSec ?? 1)) {
     throw new UpstreamTokenRejected('token is expired or expires too soon');
   }
   for (const audience of options.audiences) {

@@ -103,7 +103,10 @@ describe('the limits that keep hostile bodies cheap', () => {
 function asciiOnly(bytes: Uint8Array): string {
   return [...bytes]
     .map((byte) =>
-      byte < 0x80 ? String.fromCharCode(byte) : `%${byte.toString(16).padStart(2, '0')}`,
+      // `?` too: URLSearchParams drops a leading one (a query's), the form parser does not.
+      byte < 0x80 && byte !== 0x3f
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).padStart(2, '0')}`,
     )
     .join('');
 }
@@ -141,13 +144,11 @@ describe('the form parser reads what URLSearchParams reads', () => {
   it('on raw bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
-        // URLSearchParams reads a string: ASCII bytes as they are (so a raw `%00` is an escape
-        // for both), others as percent-escapes of the same byte; `?` escaped too, since the
-        // constructor drops a leading one.
-        const text = asciiOnly(bytes).replaceAll('?', '%3F');
-        expect(parseFormPairs(bytes)).toEqual([...new URLSearchParams(text)]);
+        const pairs = parseFormPairs(bytes);
+        // The bytes as URLSearchParams reads them correctly: non-ASCII bytes percent-escaped.
+        expect(pairs).toEqual([...new URLSearchParams(asciiOnly(bytes))]);
       }),
-      { numRuns: 1000 },
+      { numRuns: 3000 },
     );
   });
 });

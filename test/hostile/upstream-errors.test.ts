@@ -5,29 +5,12 @@
  * it, that the answer is an RFC 6749 error with the right status, and what is kept.
  */
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CustomTokenAnswer,
-  type CustomUpstream,
-  startCustomUpstream,
-} from '../support/custom-upstream.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { describe, expect, it } from 'vitest';
+import type { CustomTokenAnswer } from '../support/custom-upstream.js';
 import { expectNoUpstreamToken, expectOAuthError, postFormBytes } from './client-bytes.js';
+import { useHostileGateway } from './hostile-gateway.js';
 
-let upstream: CustomUpstream;
-let gateway: TestGateway;
-let tokenUrl: string;
-
-beforeAll(async () => {
-  upstream = await startCustomUpstream();
-  gateway = await startTestGateway({ upstreamUrl: upstream.url });
-  tokenUrl = `${gateway.url}/oauth/token`;
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await upstream?.close();
-});
+const hostile = useHostileGateway();
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
@@ -310,11 +293,14 @@ const CASES: ErrorCase[] = [
 describe('upstream error answers are rebuilt (hostile upstream)', () => {
   it.each(CASES)('$name', async (testCase) => {
     let planted = '';
-    upstream.setHandler(async (_request, idp) => {
+    hostile.upstream.setHandler(async (_request, idp) => {
       planted = await idp.sign({ sub: 'svc', client_id: 'svc', scope: 'a b c admin' });
       return testCase.answer(planted);
     });
-    const answer = await postFormBytes(tokenUrl, { grant_type: 'client_credentials', scope: 'a' });
+    const answer = await postFormBytes(hostile.tokenUrl, {
+      grant_type: 'client_credentials',
+      scope: 'a',
+    });
     expect(planted).not.toBe('');
     expectNoUpstreamToken(answer, planted);
     const description = expectOAuthError(answer, testCase.status, testCase.error);

@@ -4,10 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
+import { MAX_UPSTREAM_KEYS, UpstreamKeys } from '../../proxy/keys/upstream-keys.js';
 import { clientLabel, configuredClientIds, Metrics } from '../../proxy/metrics.js';
 import { CompiledScopes, compiledScopeBytes } from '../../proxy/scope/compiled-scopes.js';
 import { ScopeDecider } from '../../proxy/scope/decider.js';
 import { ScopePolicies } from '../../proxy/scope/policies.js';
+import { newPublicJwk, startJwksServer } from '../support/jwks-server.js';
 
 describe('compiled scopes', () => {
   it('stay within their byte budget whatever the values', () => {
@@ -79,5 +81,30 @@ describe('metric label values come only from the configuration', () => {
     );
     const clients = (family?.values ?? []).map((value) => value.labels.client_id);
     expect(clients.sort()).toEqual(['other', 'partner-x']);
+  });
+});
+
+describe('upstream keys', () => {
+  it(`take a JWKS of ${MAX_UPSTREAM_KEYS} keys and refuse one more`, async () => {
+    const jwk = await newPublicJwk('k');
+    const keysNamed = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({ ...jwk, kid: `k${i}` }));
+    const server = await startJwksServer(keysNamed(MAX_UPSTREAM_KEYS + 1));
+    try {
+      const keys = new UpstreamKeys({
+        jwksUri: async () => server.url,
+        maxAgeMs: 60_000,
+        cooldownMs: 1000,
+        staleIfErrorMs: 0,
+        timeoutMs: 10_000,
+      });
+      await expect(keys.refresh()).rejects.toThrow(`more than ${MAX_UPSTREAM_KEYS} keys`);
+      expect(keys.loaded).toBe(false);
+      server.setKeys(keysNamed(MAX_UPSTREAM_KEYS));
+      await keys.refresh();
+      expect(keys.loaded).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });
