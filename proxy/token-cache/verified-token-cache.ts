@@ -62,7 +62,7 @@ export class VerifiedTokenCache {
     // configured minimum lifetime.
     const expiresAt =
       typeof claims.exp === 'number'
-        ? (claims.exp - Math.max(1, options.minLifetimeSec)) * 1000
+        ? (claims.exp - Math.max(1, options.minLifetimeSec ?? 0)) * 1000
         : 0;
     const ttl = expiresAt - this.now();
     if (ttl > 0) {

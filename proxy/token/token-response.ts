@@ -80,6 +80,7 @@ export function tokenAnswer(
     token_type: tokenType(upstreamBody),
     expires_in: issued.expiresIn,
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+    ...carried,
   };
   const upstreamToken = upstreamBody.access_token;
   if (typeof upstreamToken === 'string' && JSON.stringify(body).includes(upstreamToken)) {
