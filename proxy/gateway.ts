@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { advertiseTokenExchange } from './exchange/discovery-grant.js';
+import { frontChannelRefusal, queryParams } from './http/front-channel.js';
 import { requestIdFor } from './http/headers.js';
+import { checkedBody, hasInspectableBody } from './http/inspected-body.js';
 import {
   invalidRequest,
   OAuthError,
@@ -131,7 +133,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
       void handleRevocation(req, res, revocation, runtime, requestId);
       return;
     }
-    const forward = () =>
+    const forward = (body?: Buffer) =>
       deps.proxy.forward(
         req,
         res,
@@ -140,24 +142,38 @@ export function createGatewayHandler(deps: GatewayDeps) {
         requestId,
         runtime.trustedProxies,
         locationRewriterFor(runtime),
+        body,
       );
-    if (carriesIdTokenHint(req.url)) {
-      // The hint is scopegate's ID token: verified here and translated for the upstream.
-      translateIdTokenHint(req.url ?? '/', runtime).then(
-        (target) => {
-          req.url = target;
-          forward();
-        },
-        (error: unknown) => {
-          req.resume();
-          sendOAuthError(
-            res,
-            error instanceof OAuthError ? error : invalidRequest('id_token_hint is not valid'),
-          );
-        },
+    const failed = (error: unknown) => {
+      req.resume();
+      sendOAuthError(
+        res,
+        error instanceof OAuthError ? error : invalidRequest('the request could not be checked'),
       );
+    };
+    // The front channel never hands out the upstream's access token (implicit, hybrid, request
+    // objects), on any proxied path: checked in the query, then in a form or JSON body.
+    const refusal = frontChannelRefusal(queryParams(target.query));
+    if (refusal) {
+      logger.info({ requestId, reason: refusal.error }, 'front-channel request refused');
+      failed(refusal);
       return;
     }
-    forward();
+    const proceed = (body?: Buffer) => {
+      if (!carriesIdTokenHint(req.url)) {
+        forward(body);
+        return;
+      }
+      // The hint is scopegate's ID token: verified here and translated for the upstream.
+      translateIdTokenHint(req.url ?? '/', runtime).then((translated) => {
+        req.url = translated;
+        forward(body);
+      }, failed);
+    };
+    if (hasInspectableBody(req)) {
+      checkedBody(req, runtime.config.server.body_limit).then(proceed, failed);
+      return;
+    }
+    proceed();
   };
 }

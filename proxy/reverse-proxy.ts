@@ -5,6 +5,7 @@
  * 502/504 instead of a hang.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { forwardedHeaders, hopByHopNames, isForwardedHeader } from './http/headers.js';
 import { sendOAuthError, unavailable } from './http/oauth-error.js';
@@ -24,6 +25,8 @@ export interface ReverseProxy {
     trusted: TrustedProxies,
     /** Rewrites the upstream's `Location` header (redirects that must stay on scopegate). */
     rewriteLocation?: (location: string) => string,
+    /** The body, when the gateway already read it to check it; otherwise it streams through. */
+    body?: Buffer,
   ): void;
   close(): void;
 }
@@ -87,7 +90,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   });
 
   return {
-    forward(req, res, target, timeoutMs, requestId, trusted, rewriteLocation) {
+    forward(req, res, target, timeoutMs, requestId, trusted, rewriteLocation, body) {
       const started = process.hrtime.bigint();
       timeouts.set(req, { ms: timeoutMs, requestId });
       if (rewriteLocation) locationRewrites.set(req, rewriteLocation);
@@ -96,9 +99,11 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       const forwarded = forwardedHeaders(req, trusted);
       // Node has already de-chunked the body; the outgoing request must be re-framed as chunked
       // or, for GET/DELETE, Node writes the body bare and the upstream parses it as a request.
-      if (req.headers['transfer-encoding'] !== undefined) chunked.add(req);
-      // The client may name content-length in Connection; the body it frames is still there.
-      const contentLength = req.headers['content-length'];
+      if (req.headers['transfer-encoding'] !== undefined && body === undefined) chunked.add(req);
+      // The client may name content-length in Connection; the body it frames is still there. A
+      // body already read is sent with its exact length, whatever framing the client used.
+      const contentLength =
+        body === undefined ? req.headers['content-length'] : String(body.length);
       const wantsClose = /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers.connection ?? ''));
       for (const name of hopByHopNames(req.headers)) delete req.headers[name];
       // Connection is per hop: the client's never reaches the upstream, whose connections are
@@ -145,7 +150,16 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       try {
         // Without an agent http-proxy-3 opens a connection per request and sends
         // `connection: close`; the shared keep-alive agent reuses upstream connections.
-        proxy.web(req, res, { target, agent: upstreamAgent(new URL(target)) }, failed);
+        proxy.web(
+          req,
+          res,
+          {
+            target,
+            agent: upstreamAgent(new URL(target)),
+            ...(body === undefined ? {} : { buffer: Readable.from([body]) }),
+          },
+          failed,
+        );
       } catch (error) {
         // http-proxy-3 throws synchronously on what it cannot turn into an outgoing request;
         // thrown out of the request handler, that would take the whole process down.

@@ -30,6 +30,21 @@ const CLIENT_SIGNED_FOR_ISSUER =
   "clients sign these for scopegate's issuer as audience; the upstream verifies its own";
 const DESCRIPTIVE = 'describes the upstream, true through scopegate as well';
 
+/** Every spelling of a response type that includes `token` (implicit and hybrid flows). */
+const TOKEN_RESPONSE_TYPES = [
+  'token',
+  'id_token token',
+  'token id_token',
+  'code token',
+  'token code',
+  'code id_token token',
+  'code token id_token',
+  'id_token code token',
+  'id_token token code',
+  'token code id_token',
+  'token id_token code',
+];
+
 export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   issuer: { kind: 'own', why: "scopegate's issuer, the iss of every token it issues" },
   jwks_uri: { kind: 'own', why: "scopegate's public keys only, never the upstream's" },
@@ -168,7 +183,11 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     why: "session management checks the upstream's origin in the browser; untested through scopegate",
   },
 
-  response_types_supported: { kind: 'kept', why: 'the authorization endpoint is proxied' },
+  response_types_supported: {
+    kind: 'filtered',
+    remove: TOKEN_RESPONSE_TYPES,
+    why: 'response types that return an access token from the authorization endpoint are refused (the upstream token would bypass narrowing)',
+  },
   grant_types_supported: { kind: 'kept', why: 'every grant is redeemed at the token endpoint' },
   code_challenge_methods_supported: { kind: 'kept', why: 'PKCE is checked by the upstream' },
   scopes_supported: { kind: 'kept', why: DESCRIPTIVE },

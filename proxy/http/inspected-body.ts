@@ -1,0 +1,52 @@
+/**
+ * Bodies of proxied requests that could carry authorization parameters (form and JSON): read in
+ * full, under the body limit, so they can be checked before the upstream sees them, and then
+ * forwarded byte for byte. Anything else streams through unread.
+ */
+import type { IncomingMessage } from 'node:http';
+import { bodyKind, readBody } from './body.js';
+import { frontChannelRefusal } from './front-channel.js';
+import { invalidRequest, OAuthError } from './oauth-error.js';
+
+/** Whether the request has a body whose parameters an upstream would read. */
+export function hasInspectableBody(req: IncomingMessage): boolean {
+  const framed =
+    req.headers['transfer-encoding'] !== undefined ||
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  return framed && bodyKind(req.headers['content-type']) !== undefined;
+}
+
+/** The body's parameters (top-level members of a JSON object), or why it cannot be checked. */
+export function bodyParams(
+  req: IncomingMessage,
+  body: Buffer,
+): Array<readonly [string, unknown]> | OAuthError {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (encoding !== 'identity') return invalidRequest('encoded request bodies are not accepted');
+  const text = body.toString('utf8');
+  if (bodyKind(req.headers['content-type']) === 'form') return [...new URLSearchParams(text)];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return Object.entries(parsed);
+    }
+    return [];
+  } catch {
+    return invalidRequest('the JSON request body cannot be parsed');
+  }
+}
+
+/**
+ * Reads a checkable body (hasInspectableBody) under the limit and refuses it when its parameters
+ * ask the front channel for a token (front-channel.ts). Resolves to the body to forward.
+ */
+export async function checkedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const body = await readBody(req, limit);
+  const params = bodyParams(req, body);
+  if (params instanceof OAuthError) throw params;
+  const refusal = frontChannelRefusal(params);
+  if (refusal) throw refusal;
+  return body;
+}
