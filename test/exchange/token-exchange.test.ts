@@ -204,7 +204,11 @@ describe('subject tokens that are refused', () => {
   });
 
   it("refuses a token claiming scopegate's issuer but signed by another key", async () => {
-    const stranger = await startTestGateway({ upstreamUrl: upstream.url, admin: false });
+    const stranger = await startTestGateway({
+      upstreamUrl: upstream.url,
+      tokenPath: upstream.tokenPath,
+      admin: false,
+    });
     try {
       const forged = await signWithGatewayKey(stranger, 'test-key', {
         iss: 'https://gateway.test',
@@ -222,7 +226,11 @@ describe('subject tokens that are refused', () => {
   });
 
   it('refuses a token from a foreign issuer, and garbage', async () => {
-    const stranger = await startTestGateway({ upstreamUrl: upstream.url, admin: false });
+    const stranger = await startTestGateway({
+      upstreamUrl: upstream.url,
+      tokenPath: upstream.tokenPath,
+      admin: false,
+    });
     try {
       const foreign = await signWithGatewayKey(stranger, 'test-key', {
         iss: 'https://elsewhere.example',
