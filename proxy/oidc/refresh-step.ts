@@ -72,11 +72,12 @@ export async function refreshTokenMembers(
   issuedScopes: readonly string[],
   config: Config,
 ): Promise<{ refresh_token?: string | undefined }> {
+  if (!('refresh_token' in upstreamBody)) return {};
   const key = refreshKeyOf(config);
-  if (key === undefined || !('refresh_token' in upstreamBody)) return {};
   const upstreamToken = upstreamBody.refresh_token;
-  // A token that cannot be bound is withheld: the client must not hold the upstream's.
-  if (typeof upstreamToken !== 'string' || clientId === undefined) {
+  // A token that cannot be bound (no tokens.refresh_token_key, no client, not a string) is
+  // withheld: the client must never hold the upstream's own, unnarrowed refresh token.
+  if (key === undefined || typeof upstreamToken !== 'string' || clientId === undefined) {
     return { refresh_token: undefined };
   }
   const refreshToken = await wrapRefreshToken(
