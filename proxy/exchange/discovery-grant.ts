@@ -5,7 +5,8 @@
 import type { Config } from '../../config/schema.js';
 import { TOKEN_EXCHANGE_GRANT } from './token-types.js';
 
-const RFC8414_DEFAULT_GRANTS = ['authorization_code', 'implicit'];
+/** RFC 8414's default (authorization_code, implicit) less implicit, which scopegate refuses. */
+const RFC8414_DEFAULT_GRANTS = ['authorization_code'];
 
 export function advertiseTokenExchange(
   document: Record<string, unknown>,

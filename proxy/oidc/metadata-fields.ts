@@ -188,7 +188,11 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     remove: TOKEN_RESPONSE_TYPES,
     why: 'response types that return an access token from the authorization endpoint are refused (the upstream token would bypass narrowing)',
   },
-  grant_types_supported: { kind: 'kept', why: 'every grant is redeemed at the token endpoint' },
+  grant_types_supported: {
+    kind: 'filtered',
+    remove: ['implicit'],
+    why: 'the implicit grant is refused at the authorization endpoint; every other grant is redeemed at the token endpoint',
+  },
   code_challenge_methods_supported: { kind: 'kept', why: 'PKCE is checked by the upstream' },
   scopes_supported: { kind: 'kept', why: DESCRIPTIVE },
   claims_supported: { kind: 'kept', why: 'ID token claims are carried when re-signed' },
