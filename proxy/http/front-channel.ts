@@ -5,6 +5,7 @@
  * the authorization endpoint's spellings): in the query, or inside a request object passed by
  * value. Request objects by reference are refused except PAR's own URNs.
  */
+import { parseFormPairs } from './form-urlencoded.js';
 import { OAuthError } from './oauth-error.js';
 
 /** RFC 9126 request_uri values: the PAR endpoint answered them to a request checked here. */
@@ -80,5 +81,5 @@ export function frontChannelRefusal(
 
 /** Query parameters as lenient servers read them: `;` separates too. */
 export function queryParams(query: string): Array<[string, string]> {
-  return [...new URLSearchParams(query.replace(/;/g, '&'))];
+  return parseFormPairs(Buffer.from(query.replace(/;/g, '&')));
 }

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { bodyKind, readBody } from './body.js';
+import { parseFormPairs } from './form-urlencoded.js';
 import { frontChannelRefusal } from './front-channel.js';
 import { invalidRequest, OAuthError } from './oauth-error.js';
 
@@ -25,8 +26,9 @@ export function bodyParams(
     .trim()
     .toLowerCase();
   if (encoding !== 'identity') return invalidRequest('encoded request bodies are not accepted');
+  // The same one-pass form parser the token endpoint reads its bodies with.
+  if (bodyKind(req.headers['content-type']) === 'form') return parseFormPairs(body);
   const text = body.toString('utf8');
-  if (bodyKind(req.headers['content-type']) === 'form') return [...new URLSearchParams(text)];
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
