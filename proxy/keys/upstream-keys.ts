@@ -7,6 +7,13 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
 import type { Metrics } from '../metrics.js';
 import { fetchUpstreamJson } from '../upstream/http-client.js';
+import {
+  JwsRefused,
+  type PreparedKey,
+  prepareKeys,
+  type VerifiedJws,
+  verifyCompactJws,
+} from './jws-verifier.js';
 
 export interface UpstreamKeysOptions {
   /** Resolved lazily: the URI may come from the upstream's discovery document. */
@@ -33,6 +40,8 @@ type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 
 interface Snapshot {
   resolve: KeyResolver;
+  /** The same keys imported for node:crypto, for the token path (see jws-verifier.ts). */
+  prepared: PreparedKey[];
   fetchedAt: number;
 }
 
@@ -90,7 +99,11 @@ export class UpstreamKeys {
         if (keys.length > MAX_UPSTREAM_KEYS) {
           throw new Error(`upstream JWKS has more than ${MAX_UPSTREAM_KEYS} keys`);
         }
-        const snapshot = { resolve: createLocalJWKSet({ keys }), fetchedAt: this.now() };
+        const snapshot = {
+          resolve: createLocalJWKSet({ keys }),
+          prepared: prepareKeys(keys as Record<string, unknown>[]),
+          fetchedAt: this.now(),
+        };
         this.snapshot = snapshot;
         metrics?.upstreamJwksFetches.inc({ result: 'success' });
         return snapshot;
@@ -167,4 +180,20 @@ export class UpstreamKeys {
       return fresh.resolve(header, NO_TOKEN);
     }
   };
+
+  /**
+   * Verifies a compact JWS with the upstream's keys (node:crypto; see jws-verifier.ts), asking
+   * the upstream again once when no published key fits the header, as `resolve` does.
+   */
+  async verifyJws(token: string, algorithms: readonly string[]): Promise<VerifiedJws> {
+    const snapshot = await this.current();
+    try {
+      return verifyCompactJws(token, snapshot.prepared, algorithms);
+    } catch (error) {
+      if (!(error instanceof JwsRefused) || error.refusal !== 'no_matching_key') throw error;
+      const fresh = await this.newerThan(snapshot).catch(() => undefined);
+      if (fresh === undefined || fresh === snapshot) throw error;
+      return verifyCompactJws(token, fresh.prepared, algorithms);
+    }
+  }
 }

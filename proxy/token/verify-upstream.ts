@@ -1,13 +1,13 @@
 /**
  * Verifies the upstream's access token before anything is re-issued from it: signature by a key
- * from the upstream JWKS (never from the token itself), an allowed algorithm, the exact issuer,
- * exp. A verified token that lacks an audience the client asked for is the client's error
+ * from the upstream JWKS (never from the token itself; node:crypto, see keys/jws-verifier.ts), an
+ * allowed algorithm, the exact issuer, exp. A verified token that lacks an audience the client asked for is the client's error
  * (invalid_target), not a verification failure.
  */
-import type { webcrypto } from 'node:crypto';
-import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
 import { duplicateJsonKey } from '../http/json-duplicates.js';
 import { badUpstream, OAuthError, targetRefused, unavailable } from '../http/oauth-error.js';
+import { type JwsRefusal, JwsRefused, type VerifiedJws } from '../keys/jws-verifier.js';
 import { type UpstreamKeys, UpstreamKeysUnavailable } from '../keys/upstream-keys.js';
 
 /** Header members that point at keys the token chooses itself: never honoured, always refused. */
@@ -40,61 +40,50 @@ export class UpstreamTokenRejected extends OAuthError {
   }
 }
 
+const REFUSALS: Record<JwsRefusal, string> = {
+  malformed: 'token is not a well-formed JWS',
+  alg_not_allowed: 'token algorithm is not allowed',
+  unsupported_header: 'token header carries crit or b64',
+  no_matching_key: 'no upstream key fits the token header',
+  bad_signature: 'token signature does not verify',
+};
+
 /**
- * jwtVerify with the upstream keys. A token without `kid` may match several published keys of
- * its algorithm (jose refuses to guess): each candidate is tried, and the token is accepted only
- * if one of them verifies it. The candidates all come from the upstream JWKS.
+ * Refuses a header or payload that repeats a member name: JSON.parse reads the last, a
+ * resource server's library may read the first, so the token means two things.
  */
-async function verifyAgainstUpstreamKeys(token: string, options: VerifyOptions) {
-  const verifyOptions = {
-    issuer: options.issuer,
-    algorithms: [...options.algorithms],
-    clockTolerance: options.clockToleranceSec,
-    requiredClaims: ['exp'],
-  };
-  try {
-    return (await jwtVerify(token, options.keys.resolve, verifyOptions)).payload;
-  } catch (error) {
-    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
-    let last: unknown = error;
-    for await (const candidate of error as unknown as AsyncIterable<webcrypto.CryptoKey>) {
-      try {
-        return (await jwtVerify(token, candidate, verifyOptions)).payload;
-      } catch (failure) {
-        last = failure;
-        if (!(failure instanceof errors.JWSSignatureVerificationFailed)) break;
-      }
-    }
-    throw last;
+function assertNoRepeatedMembers(verified: VerifiedJws): void {
+  if (duplicateJsonKey(verified.headerText) !== undefined) {
+    throw new UpstreamTokenRejected('token header repeats a member');
+  }
+  if (duplicateJsonKey(verified.payloadText) !== undefined) {
+    throw new UpstreamTokenRejected('token payload repeats a member');
   }
 }
 
-/**
- * Refuses a token whose header or payload repeats a member name: jose (JSON.parse) reads the
- * last, a resource server's library may read the first, so the token means two things.
- */
-function assertNoRepeatedMembers(token: string): void {
-  const [header = '', payload = ''] = token.split('.');
-  for (const [part, what] of [
-    [header, 'header'],
-    [payload, 'payload'],
-  ] as const) {
-    const text = Buffer.from(part, 'base64url').toString('utf8');
-    if (duplicateJsonKey(text) !== undefined) {
-      throw new UpstreamTokenRejected(`token ${what} repeats a member`);
+/** The registered claims' types and the issuer, as jose's jwtVerify checks them. */
+function assertRegisteredClaims(payload: JWTPayload, options: VerifyOptions, now: number): void {
+  if (payload.iss !== options.issuer) throw new UpstreamTokenRejected('token iss is unexpected');
+  for (const claim of ['exp', 'nbf', 'iat'] as const) {
+    const value = payload[claim];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw new UpstreamTokenRejected(`token ${claim} is not a number`);
     }
+  }
+  if (payload.exp === undefined) throw new UpstreamTokenRejected('token has no exp');
+  if (payload.nbf !== undefined && payload.nbf > now + options.clockToleranceSec) {
+    throw new UpstreamTokenRejected('token is not yet valid (nbf)');
   }
 }
 
 /** Claims jose leaves loose: the shape of aud, iat in the future, time left before exp. */
-function assertSaneClaims(payload: JWTPayload, options: VerifyOptions): void {
+function assertSaneClaims(payload: JWTPayload, options: VerifyOptions, now: number): void {
   const aud = payload.aud;
   const audOk =
     aud === undefined ||
     typeof aud === 'string' ||
     (Array.isArray(aud) && aud.every((item) => typeof item === 'string'));
   if (!audOk) throw new UpstreamTokenRejected('token aud is not a string or an array of strings');
-  const now = (options.nowSec ?? (() => Math.floor(Date.now() / 1000)))();
   if (typeof payload.iat === 'number' && payload.iat > now + options.clockToleranceSec) {
     throw new UpstreamTokenRejected('token iat lies in the future');
   }
@@ -116,26 +105,25 @@ export async function verifyUpstreamToken(
   if (typeof token !== 'string' || token.split('.').length !== 3) {
     throw new UpstreamTokenRejected('access token is not a JWS compact JWT');
   }
-  let header: ReturnType<typeof decodeProtectedHeader>;
+  let verified: VerifiedJws;
   try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    throw new UpstreamTokenRejected('access token header is not valid');
-  }
-  for (const member of FORBIDDEN_HEADERS) {
-    if (member in header) throw new UpstreamTokenRejected(`token header carries "${member}"`);
-  }
-  assertNoRepeatedMembers(token);
-  try {
-    const payload = await verifyAgainstUpstreamKeys(token, options);
-    assertSaneClaims(payload, options);
-    return payload;
+    verified = await options.keys.verifyJws(token, options.algorithms);
   } catch (error) {
-    if (error instanceof OAuthError) throw error;
+    if (error instanceof JwsRefused) throw new UpstreamTokenRejected(REFUSALS[error.refusal]);
     if (error instanceof UpstreamKeysUnavailable) {
       throw unavailable('the upstream signing keys are unavailable');
     }
-    if (error instanceof errors.JOSEError) throw new UpstreamTokenRejected(error.code);
     throw badUpstream('the upstream token could not be verified');
   }
+  for (const member of FORBIDDEN_HEADERS) {
+    if (member in verified.header) {
+      throw new UpstreamTokenRejected(`token header carries "${member}"`);
+    }
+  }
+  assertNoRepeatedMembers(verified);
+  const payload = verified.payload as JWTPayload;
+  const now = (options.nowSec ?? (() => Math.floor(Date.now() / 1000)))();
+  assertRegisteredClaims(payload, options, now);
+  assertSaneClaims(payload, options, now);
+  return payload;
 }
