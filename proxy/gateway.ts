@@ -69,9 +69,12 @@ function methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: stri
 
 export function createGatewayHandler(deps: GatewayDeps) {
   const { metrics, logger } = deps;
+  // Bound once: a labelled inc/dec hashes its labels object on every call.
+  const inFlight = metrics.inFlight.labels({ listener: 'public' });
+  const finished = () => inFlight.dec();
   return (req: IncomingMessage, res: ServerResponse): void => {
-    metrics.inFlight.inc({ listener: 'public' });
-    res.on('close', () => metrics.inFlight.dec({ listener: 'public' }));
+    inFlight.inc();
+    res.on('close', finished);
     const requestId = requestIdFor(req, randomUUID);
     res.setHeader('x-request-id', requestId);
     // One generation serves the whole request, even if a reload lands midway.

@@ -89,6 +89,18 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     if (rewrite && typeof location === 'string') proxyRes.headers.location = rewrite(location);
   });
 
+  // The target is the configured upstream URL: parsed once, not per request.
+  const agents = new Map<string, ReturnType<typeof upstreamAgent>>();
+  const agentFor = (target: string) => {
+    let agent = agents.get(target);
+    if (agent === undefined) {
+      if (agents.size > 16) agents.clear();
+      agent = upstreamAgent(new URL(target));
+      agents.set(target, agent);
+    }
+    return agent;
+  };
+
   return {
     forward(req, res, target, timeoutMs, requestId, trusted, rewriteLocation, body) {
       const started = process.hrtime.bigint();
@@ -155,7 +167,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
           res,
           {
             target,
-            agent: upstreamAgent(new URL(target)),
+            agent: agentFor(target),
             ...(body === undefined ? {} : { buffer: Readable.from([body]) }),
           },
           failed,

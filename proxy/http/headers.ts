@@ -38,22 +38,27 @@ const FORWARDED = new Set([
   'true-client-ip',
 ]);
 
-/** Hop-by-hop headers, including any the Connection header names. */
-export function hopByHopNames(headers: IncomingHttpHeaders): Set<string> {
-  const names = new Set(HOP_BY_HOP);
+/**
+ * Hop-by-hop headers, including any the Connection header names. Without a Connection header, or
+ * with just `keep-alive` (already in the set), the shared set is returned: this runs for every
+ * proxied request and response, and callers only read it.
+ */
+export function hopByHopNames(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const connection = headers.connection;
-  if (typeof connection === 'string') {
-    for (const name of connection.split(',')) names.add(name.trim().toLowerCase());
-  }
+  if (typeof connection !== 'string' || NAMES_NO_HEADER.test(connection)) return HOP_BY_HOP;
+  const names = new Set(HOP_BY_HOP);
+  for (const name of connection.split(',')) names.add(name.trim().toLowerCase());
   return names;
 }
+
+const NAMES_NO_HEADER = /^\s*keep-alive\s*$/i;
 
 /** Copies end-to-end headers, dropping hop-by-hop ones and anything in `drop`. */
 export function endToEndHeaders(
   headers: IncomingHttpHeaders,
   drop: Iterable<string> = [],
 ): OutgoingHttpHeaders {
-  const skip = hopByHopNames(headers);
+  const skip = new Set(hopByHopNames(headers));
   for (const name of drop) skip.add(name);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {

@@ -79,6 +79,22 @@ export async function startUpstream(): Promise<RunningProcess> {
   throw new Error('the benchmark upstream ended before printing its URL');
 }
 
+/**
+ * The Node.js floor (node-floor.ts) in front of `upstreamUrl`, pinned to the gateway's core: the
+ * least a Node.js process does for the same workloads.
+ */
+export async function startNodeFloor(upstreamUrl: string): Promise<RunningProcess> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node-floor.js');
+  const [command, args] = pinned(GATEWAY_CORE, [process.execPath, script, upstreamUrl]);
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const { url } = JSON.parse(line) as { url: string };
+    return { pid: child.pid as number, url, stop: stopper(child) };
+  }
+  throw new Error('the Node.js floor ended before printing its URL');
+}
+
 export interface RunningGateway extends RunningProcess {
   adminUrl: string;
   /** The gateway's stdout (JSON logs, and GC traces when asked for), as written so far. */

@@ -30,10 +30,11 @@ import {
   residentMiB,
   startGateway,
   startNginx,
+  startNodeFloor,
   startUpstream,
 } from './processes.js';
 import { type Figure, figure, renderTable } from './table.js';
-import { evaluateTargets } from './targets.js';
+import { evaluateTargets, NODE_FLOOR } from './targets.js';
 
 const quick = process.argv.includes('--quick');
 const outIndex = process.argv.indexOf('--out');
@@ -337,6 +338,16 @@ async function main(): Promise<void> {
       tokenCall(BENCH_CLIENT_ID),
       gateway.pid,
     );
+    // The floor runs only while it is measured: it shares the gateway's core.
+    const floor = await startNodeFloor(upstream.url);
+    cleanup.unshift(() => floor.stop());
+    const floorToken = await throughput(
+      'token path',
+      'Node.js floor: same HTTP legs and ES256 verify + sign, nothing else',
+      floor.url,
+      tokenCall(UNCACHED_CLIENT),
+      floor.pid,
+    );
     await upstreamCallsPerThousand(gateway.url, upstream.url, UNCACHED_CLIENT, 'uncached');
     await upstreamCallsPerThousand(gateway.url, upstream.url, BENCH_CLIENT_ID, 'cached');
     const underLoad = residentMiB(gateway.pid);
@@ -358,6 +369,7 @@ async function main(): Promise<void> {
     for (const [label, target, pid] of [
       ['direct', upstream.url, upstream.pid],
       ['scopegate', gateway.url, gateway.pid],
+      [NODE_FLOOR, floor.url, floor.pid],
       ...(nginxProcess ? [['nginx', nginxProcess.url, nginxProcess.pid] as const] : []),
     ] as const) {
       const small = await throughput('pass-through, small response', label, target, SMALL, pid);
@@ -401,7 +413,8 @@ async function main(): Promise<void> {
     await gateway.stop();
     await heapPerToken(prepared.configFile, dir, upstream.url);
 
-    const targets = evaluateTargets(figures, { uncached, cached, passThrough });
+    await floor.stop();
+    const targets = evaluateTargets(figures, { uncached, cached, passThrough, floorToken });
     const machine = {
       cpu: os.cpus()[0]?.model ?? 'unknown',
       cores: os.cpus().length,
