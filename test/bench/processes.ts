@@ -67,32 +67,29 @@ function stopper(child: ChildProcess, after?: () => Promise<void>): () => Promis
   };
 }
 
-export async function startUpstream(): Promise<RunningProcess> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fast-upstream.js');
-  const [command, args] = pinned(LOAD_CORE, [process.execPath, script]);
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+/** A benchmark script of this directory that prints `{"url": ...}` once listening. */
+async function startScript(script: string, core: number, args: string[]): Promise<RunningProcess> {
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), script);
+  const [command, argv] = pinned(core, [process.execPath, file, ...args]);
+  const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {
     const { url } = JSON.parse(line) as { url: string };
     return { pid: child.pid as number, url, stop: stopper(child) };
   }
-  throw new Error('the benchmark upstream ended before printing its URL');
+  throw new Error(`${script} ended before printing its URL`);
+}
+
+export function startUpstream(): Promise<RunningProcess> {
+  return startScript('fast-upstream.js', LOAD_CORE, []);
 }
 
 /**
  * The Node.js floor (node-floor.ts) in front of `upstreamUrl`, pinned to the gateway's core: the
  * least a Node.js process does for the same workloads.
  */
-export async function startNodeFloor(upstreamUrl: string): Promise<RunningProcess> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node-floor.js');
-  const [command, args] = pinned(GATEWAY_CORE, [process.execPath, script, upstreamUrl]);
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const { url } = JSON.parse(line) as { url: string };
-    return { pid: child.pid as number, url, stop: stopper(child) };
-  }
-  throw new Error('the Node.js floor ended before printing its URL');
+export function startNodeFloor(upstreamUrl: string): Promise<RunningProcess> {
+  return startScript('node-floor.js', GATEWAY_CORE, [upstreamUrl]);
 }
 
 export interface RunningGateway extends RunningProcess {
