@@ -18,6 +18,7 @@ export const DEFAULTS = {
     introspection: {
       auth_method: 'client_secret_basic',
       jwt_response: 'prefer',
+      cache_max_age: '30s',
     },
   },
   tokens: {

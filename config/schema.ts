@@ -246,6 +246,9 @@ const introspectionClient = z
       .describe(
         'RFC 9701 signed answers: prefer (ask for one, accept JSON), require (refuse JSON answers), never (ask for JSON)',
       ),
+    cache_max_age: duration(
+      "Longest time an accepted answer is reused (never past the token's exp less tokens.min_lifetime); a token revoked at the upstream is accepted that long. 0s: ask every time",
+    ).prefault(DEFAULTS.upstream.introspection.cache_max_age),
   })
   .superRefine((client, ctx) => {
     const sources = [client.client_secret, client.client_secret_file].filter(

@@ -25,6 +25,7 @@ export const CACHE_NAMES = [
   'decision',
   'upstream_token',
   'verified_token',
+  'introspection',
 ] as const;
 export const TOKEN_CACHE_BACKENDS = ['redis'] as const;
 export type CacheName = (typeof CACHE_NAMES)[number];

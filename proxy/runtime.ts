@@ -7,6 +7,10 @@ import type { Config } from '../config/schema.js';
 import { TrustedProxies } from './http/trusted-proxies.js';
 import { DISCOVERY_PATHS, UpstreamRoutes } from './http/upstream-routes.js';
 import {
+  type IntrospectionCache,
+  introspectionCacheFor,
+} from './introspection/introspection-cache.js';
+import {
   type IntrospectionClient,
   loadIntrospectionClient,
 } from './introspection/introspection-client.js';
@@ -50,6 +54,8 @@ export interface Runtime {
   issuerPath: IssuerPath;
   /** scopegate's credentials for introspecting opaque upstream tokens (upstream.introspection). */
   introspection: IntrospectionClient | undefined;
+  /** Accepted introspection answers (upstream.introspection.cache_max_age); undefined when 0. */
+  introspectionCache: IntrospectionCache | undefined;
   /** Upstream token answers for clients that opt in (clients[].cache); undefined when none do. */
   tokenCache: UpstreamTokenCache | undefined;
   /** Upstream tokens that verified under this generation, until they expire. */
@@ -117,6 +123,11 @@ export async function buildRuntime(
     routes: new UpstreamRoutes(config.upstream, tokenPath, resolved.otherEndpoints),
     issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
     introspection,
+    introspectionCache: introspectionCacheFor(
+      config.upstream.introspection?.cache_max_age,
+      config.tokens.min_lifetime,
+      metrics,
+    ),
     tokenCache,
     verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),

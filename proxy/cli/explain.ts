@@ -214,7 +214,7 @@ export async function explain(args: ExplainArgs): Promise<ExplainOutput> {
   }
   const text = [
     ...header(config, args, granted),
-    ...(exchange ? [...exchangeNotes(config), ''] : []),
+    ...(exchange ? [...exchangeNotes(config, args.client), ''] : []),
     formatDecision(decision, config.tokens.on_unauthorized_scope, requested).trimEnd(),
     ...(decision.issued.length > 0 ? [scopeClaimLine(claim, decision.issued)] : []),
     servedHere

@@ -4,6 +4,12 @@
  * without a round trip to the upstream. The new token never carries a scope, audience or
  * lifetime its subject did not: scopes must be covered by the subject's, the audience is the
  * subject's unless a retarget rule allows another, and `exp` is bounded by the subject's.
+ *
+ * Who gets the token (its `client_id`, RFC 8693 §4.3 and RFC 9068 §2.2: the client that requested
+ * it) and whom the scope policies see: the authenticated exchange client when there is one. An
+ * unauthenticated exchange is pure narrowing of what the subject already grants, to whoever holds
+ * it; it keeps the subject's client, so a policy restricted to clients allows it exactly what it
+ * allowed the subject's client, never more.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
@@ -16,9 +22,9 @@ import { issue } from '../token/issue-step.js';
 import type { TokenEndpointContext } from '../token/token-endpoint.js';
 import type { TokenRequest } from '../token/token-request.js';
 import { tokenAnswer } from '../token/token-response.js';
-import { actClaim, assertMayAct } from './actor.js';
+import { delegation } from './actor.js';
 import { targetAudience } from './audience.js';
-import { authenticateExchangeClient } from './client-auth.js';
+import { authenticateExchangeClient, type ExchangeClient } from './client-auth.js';
 import { readExchangeRequest } from './exchange-request.js';
 import { verifyPresentedToken } from './presented-token.js';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './token-types.js';
@@ -33,9 +39,14 @@ function exchangedClaims(
   subject: JWTPayload,
   audiences: readonly string[],
   act: Record<string, unknown> | undefined,
+  client: ExchangeClient,
+  clientIdClaims: readonly string[],
 ): JWTPayload {
   const claims: JWTPayload = { ...subject };
   delete claims.aud;
+  // Issued to another client: the subject's other names for its client (azp, cid, ...) would
+  // contradict the token's client_id.
+  if (client !== undefined) for (const name of clientIdClaims) delete claims[name];
   if (audiences.length === 1) claims.aud = audiences[0];
   else if (audiences.length > 1) claims.aud = [...audiences];
   if (act !== undefined) claims.act = act;
@@ -65,20 +76,19 @@ export async function handleTokenExchange(
   if (subject.claims.cnf !== undefined) {
     throw invalidRequest('a sender-constrained subject_token cannot be exchanged');
   }
-  let act: Record<string, unknown> | undefined;
-  if (parameters.actorToken !== undefined) {
-    const actor = await verifyPresentedToken(
-      parameters.actorToken,
-      parameters.actorTokenType,
-      'actor',
-      runtime,
-      metrics,
-    );
-    assertMayAct(subject.claims, actor.claims);
-    act = actClaim(subject.claims, actor.claims);
-  }
-  const subjectClientId = tokenClientId(subject.claims, config.tokens.client_id_claims);
-  record.clientId = client ?? subjectClientId;
+  const actor =
+    parameters.actorToken === undefined
+      ? undefined
+      : await verifyPresentedToken(
+          parameters.actorToken,
+          parameters.actorTokenType,
+          'actor',
+          runtime,
+          metrics,
+        );
+  const act = delegation(subject.claims, actor?.claims, client, config.issuer);
+  const clientId = client ?? tokenClientId(subject.claims, config.tokens.client_id_claims);
+  record.clientId = clientId;
   const target = targetAudience(
     tokenAudiences(subject.claims),
     request.audiences,
@@ -91,7 +101,7 @@ export async function handleTokenExchange(
     retargeted: target.retargeted,
   };
   const identity = {
-    clientId: subjectClientId,
+    clientId,
     grantType: TOKEN_EXCHANGE_GRANT,
     audiences: target.audiences,
   };
@@ -99,8 +109,14 @@ export async function handleTokenExchange(
   try {
     const outcome = decideScopes(request, subject.claims, identity, runtime, metrics);
     const scopes = outcome.decision.issued;
-    const claims = exchangedClaims(subject.claims, target.audiences, act);
-    const issued = await issue(claims, subjectClientId, scopes, target.audiences, context);
+    const claims = exchangedClaims(
+      subject.claims,
+      target.audiences,
+      act,
+      client,
+      config.tokens.client_id_claims,
+    );
+    const issued = await issue(claims, clientId, scopes, target.audiences, context);
     // RFC 8693 §2.2.1: the members of a token response, plus the type of what was issued.
     const answer = tokenAnswer({ token_type: 'Bearer' }, {}, issued, scopes, {
       issued_token_type: ACCESS_TOKEN_TYPE,

@@ -57,7 +57,9 @@ async function introspect(
   if (typeof token !== 'string' || token === '') {
     throw new UpstreamTokenRejected('access token is not a string');
   }
-  const claims = await introspectUpstreamToken(token, runtime, metrics);
+  const cache = runtime.introspectionCache;
+  const ask = () => introspectUpstreamToken(token, runtime, metrics);
+  const claims = cache === undefined ? await ask() : await cache.claims(token, ask);
   const carried = tokenAudiences(claims);
   // As for a JWT: an audience the token lacks is the client's error, not echoed back.
   if (audiences.some((audience) => !carried.includes(audience))) {

@@ -21,8 +21,14 @@ signing:
 scopes:
   - template: "accounts.*.*"
     grant_types: [client_credentials]
+  - template: "reports.*"
+    clients: [worker]
 token_exchange:
   enabled: ENABLED
+  client_auth: AUTH
+  clients:
+    - client_id: worker
+      secret_hash: "scrypt$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
   retarget:
     - from: https://api.example.com
       to: [https://reports.example.com]
@@ -32,13 +38,17 @@ token_exchange:
 let dir: string;
 let enabled: string;
 let disabled: string;
+let required: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-explain-exchange-'));
   enabled = path.join(dir, 'enabled.yaml');
   disabled = path.join(dir, 'disabled.yaml');
-  await writeFile(enabled, CONFIG.replace('ENABLED', 'true'));
-  await writeFile(disabled, CONFIG.replace('ENABLED', 'false'));
+  required = path.join(dir, 'required.yaml');
+  const config = (on: string, auth: string) => CONFIG.replace('ENABLED', on).replace('AUTH', auth);
+  await writeFile(enabled, config('true', 'optional'));
+  await writeFile(disabled, config('false', 'optional'));
+  await writeFile(required, config('true', 'required'));
 });
 
 afterAll(async () => {
@@ -62,6 +72,35 @@ describe('explain for token exchange', () => {
     expect(output.stdout).toContain('ALLOW read:claims');
     expect(output.stdout).toContain(
       'upstream asked for: nothing (scopegate answers token exchange itself)',
+    );
+  });
+
+  it("sees the client the exchange endpoint would: the authenticated one, else the subject's", async () => {
+    const ask = (config: string, client?: string) =>
+      explain({
+        config,
+        grant: EXCHANGE_GRANT,
+        granted: 'reports.daily',
+        requested: 'reports.daily',
+        ...(client === undefined ? {} : { client }),
+      });
+    const worker = await ask(enabled, 'worker');
+    expect(worker.code).toBe(0);
+    expect(worker.stdout).toContain(
+      "client worker: listed in token_exchange.clients: when it authenticates, policies see it and the token's client_id is worker",
+    );
+    const subjectClient = await ask(enabled, 'web-app');
+    expect(subjectClient.code).toBe(3);
+    expect(subjectClient.stdout).toContain(
+      "client web-app: not in token_exchange.clients: stands for the subject token's client in an unauthenticated exchange",
+    );
+    expect(subjectClient.stdout).toMatch(/DENY {2}reports\.daily {2}\(policy\)/);
+    const nobody = await ask(enabled);
+    expect(nobody.code).toBe(3);
+    expect(nobody.stdout).toContain('client (none): an unauthenticated exchange');
+    const refused = await ask(required, 'web-app');
+    expect(refused.stdout).toContain(
+      'client web-app: not an authenticated exchange client, and client_auth is required: such an exchange is refused (401 invalid_client)',
     );
   });
 

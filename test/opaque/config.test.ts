@@ -56,7 +56,33 @@ describe('opaque token and token exchange configuration', () => {
       client_secret: 's3cret',
       auth_method: 'client_secret_basic',
       jwt_response: 'prefer',
+      cache_max_age: 30_000,
     });
+  });
+
+  it('keeps introspection answers for cache_max_age, 0s turning the cache off', () => {
+    const withAge = (age: string) =>
+      parse(
+        `  token_format: opaque
+  introspection:
+    client_id: scopegate
+    client_secret: s
+    cache_max_age: ${age}
+`,
+      );
+    for (const [age, ms] of [
+      ['0s', 0],
+      ['5m', 300_000],
+    ] as const) {
+      const result = withAge(age);
+      if (!result.ok) throw new Error(result.errors.join('\n'));
+      expect(result.config.upstream.introspection?.cache_max_age).toBe(ms);
+    }
+    const refused = withAge('soon');
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) {
+      expect(refused.errors.join('\n')).toContain('upstream.introspection.cache_max_age');
+    }
   });
 
   it.each([

@@ -59,6 +59,8 @@ beforeAll(async () => {
     endpoint: `${upstream.url}${upstream.tokenPath}`,
     client_id: 'scopegate',
     client_secret: 'introspector secret',
+    // Every row answers the same token differently: each must be asked, not remembered.
+    cache_max_age: '0s',
   };
   [gateway, autoGateway] = await Promise.all([
     startTestGateway({
