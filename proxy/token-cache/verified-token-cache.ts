@@ -15,9 +15,20 @@ import { LRUCache } from 'lru-cache';
 import type { Metrics } from '../metrics.js';
 import { type VerifyOptions, verifyUpstreamToken } from '../token/verify-upstream.js';
 
-const MAX_ENTRIES = 10_000;
+/**
+ * The memo pays off for upstream tokens that come back (from the token cache, or an upstream that
+ * caches): one per client and audience within a token lifetime, so a few thousand cover a large
+ * deployment. A miss costs one verification (about 65 µs for ES256); every entry costs heap for
+ * as long as the token lives, which under a flood of distinct tokens is what RSS is made of.
+ */
+const MAX_ENTRIES = 4_000;
 /** Bound in bytes as well as entries: claims are upstream-controlled and may be large. */
-const MAX_BYTES = 16 * 1024 * 1024;
+const MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Heap held by an entry per byte of token: the parsed claims (objects, strings, hidden classes)
+ * plus the key, measured at about three times the token's length for typical access tokens.
+ */
+const HEAP_PER_TOKEN_BYTE = 3;
 
 /** Freezes the claims all the way down: every request that hits shares the same object. */
 export function deepFreeze<T>(value: T): T {
@@ -67,7 +78,7 @@ export class VerifiedTokenCache {
     const ttl = expiresAt - this.now();
     if (ttl > 0) {
       // The token's length is a fair measure of its claims' size: they are its payload.
-      const bytes = token.length + 64;
+      const bytes = token.length * HEAP_PER_TOKEN_BYTE + 128;
       this.entries.set(key, { claims: deepFreeze(claims), expiresAt, bytes }, { ttl });
     }
     return claims;

@@ -37,13 +37,13 @@ function options(audiences: string[] = []): VerifyOptions & { fetches: () => num
     staleIfErrorMs: 60_000,
     timeoutMs: 2000,
   });
-  const resolve = keys.resolve;
-  // Counts the key lookups verification makes: one per real verification.
+  const verifyJws = keys.verifyJws.bind(keys);
+  // Counts the signature checks verification makes: one per real verification.
   const counted = Object.create(keys, {
-    resolve: {
-      value: (...args: Parameters<typeof resolve>) => {
+    verifyJws: {
+      value: (...args: Parameters<typeof verifyJws>) => {
         fetches += 1;
-        return resolve(...args);
+        return verifyJws(...args);
       },
     },
   }) as UpstreamKeys;
