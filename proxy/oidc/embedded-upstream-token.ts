@@ -40,14 +40,16 @@ const derivedKeys = new WeakMap<Config, EmbeddingKey | undefined>();
 export function embeddingKeyOf(config: Config): EmbeddingKey | undefined {
   if (derivedKeys.has(config)) return derivedKeys.get(config);
   const configured = config.tokens.upstream_token_key;
-  let key: EmbeddingKey | undefined;
-  if (configured !== undefined) {
-    const secret = Buffer.from(configured, 'base64url');
-    const id = hkdfSync('sha256', secret, Buffer.alloc(0), KEY_ID_INFO, 8);
-    key = { secret, kid: Buffer.from(id).toString('base64url') };
-  }
+  const key = configured === undefined ? undefined : embeddingKey(configured);
   derivedKeys.set(config, key);
   return key;
+}
+
+/** The key for a secret as configured (32 bytes, base64url). */
+export function embeddingKey(configured: string): EmbeddingKey {
+  const secret = Buffer.from(configured, 'base64url');
+  const id = hkdfSync('sha256', secret, Buffer.alloc(0), KEY_ID_INFO, 8);
+  return { secret, kid: Buffer.from(id).toString('base64url') };
 }
 
 function contentKey(key: EmbeddingKey, jti: string): Uint8Array {
