@@ -252,6 +252,24 @@ describe('userinfo through scopegate', () => {
     ).toHaveProperty(EMBEDDED_CLAIM);
   });
 
+  it('is never carried on by token exchange', async () => {
+    const access = await login();
+    const response = await postForm(`${gateway.issuer}/token`, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: access,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      scope: 'openid api:read',
+    });
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(response.status, JSON.stringify(body)).toBe(200);
+    const exchanged = body.access_token as string;
+    expect(jwtPayload(exchanged)).toMatchObject({ sub: ACCOUNT.sub, scope: 'openid api:read' });
+    expect(jwtPayload(exchanged)).not.toHaveProperty(EMBEDDED_CLAIM);
+    const refused = await userinfo(exchanged);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_token' });
+  });
+
   it('is reached by every spelling of its path; spellings the upstream may route there are refused', async () => {
     const access = await login();
     const { host } = new URL(gateway.url);
