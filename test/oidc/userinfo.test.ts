@@ -288,6 +288,20 @@ describe('userinfo through scopegate', () => {
     }
     const deleted = await fetch(`${gateway.issuer}/me`, { method: 'DELETE' });
     expect(deleted.status).toBe(405);
+    // A browser's preflight is answered by scopegate, for the methods it serves.
+    const before = upstream.requests.length;
+    const preflight = await fetch(`${gateway.issuer}/me`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization');
+    expect(upstream.requests.length).toBe(before);
   });
 });
 
