@@ -540,6 +540,16 @@ export const configSchema = z
           .describe(
             "AES-256-GCM key that wraps the upstream's refresh tokens (32 bytes, base64url); without it refresh tokens are withheld",
           ),
+        upstream_token_key: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{43}$/, {
+            message:
+              'expected 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)',
+          })
+          .optional()
+          .describe(
+            "Secret (32 bytes, base64url) from which the key that encrypts the upstream's access token into tokens with openid is derived; with it scopegate serves the upstream's userinfo endpoint for its own tokens",
+          ),
       })
       .superRefine((tokens, ctx) => {
         if (tokens.min_lifetime >= tokens.max_lifetime) {

@@ -1,6 +1,7 @@
 /**
  * The public listener's router: the token endpoint, scopegate's JWKS and discovery documents,
- * and the reverse proxy for everything else.
+ * the upstream endpoints scopegate answers for its own tokens (userinfo, introspection,
+ * revocation), and the reverse proxy for everything else.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,8 +23,11 @@ import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { locationRewriterFor } from './oidc/authorization-response.js';
 import { carriesIdTokenHint, translateIdTokenHint } from './oidc/id-token-hint.js';
+import { handleIntrospection } from './oidc/own-introspection.js';
 import { metadataContextOf, publicMetadata } from './oidc/public-metadata.js';
 import { handleRevocation, revocationPathFor } from './oidc/revocation.js';
+import { type EndpointMatch, servedEndpointFor } from './oidc/served-endpoints.js';
+import { handleUserinfo } from './oidc/userinfo.js';
 import type { ReverseProxy } from './reverse-proxy.js';
 import type { Runtime } from './runtime.js';
 import { handleTokenRequest } from './token/token-endpoint.js';
@@ -65,6 +69,34 @@ function notServed(req: IncomingMessage, res: ServerResponse): void {
 function methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): void {
   res.setHeader('allow', allow);
   refuse(req, res, new OAuthError('invalid_request', `this endpoint takes ${allow}`, 405));
+}
+
+const USERINFO_METHODS = 'GET, POST, OPTIONS';
+
+function serveEndpoint(
+  req: IncomingMessage,
+  res: ServerResponse,
+  served: EndpointMatch,
+  query: string,
+  runtime: Runtime,
+  requestId: string,
+): void {
+  const method = req.method ?? 'GET';
+  if (served.reach === 'beyond') {
+    notServed(req, res);
+  } else if (served.endpoint === 'userinfo') {
+    if (method === 'GET' || method === 'POST') {
+      void handleUserinfo(req, res, served.path, query, runtime, requestId);
+    } else if (method === 'OPTIONS') {
+      answerTokenPreflight(req, res, USERINFO_METHODS);
+    } else {
+      methodNotAllowed(req, res, USERINFO_METHODS);
+    }
+  } else if (method === 'POST') {
+    void handleIntrospection(req, res, served.path, runtime, requestId);
+  } else {
+    methodNotAllowed(req, res, 'POST');
+  }
 }
 
 export function createGatewayHandler(deps: GatewayDeps) {
@@ -131,6 +163,12 @@ export function createGatewayHandler(deps: GatewayDeps) {
     }
     // The upstream acts on exactly what was classified, never on the bytes the client sent.
     req.url = forwarded;
+    // Userinfo and introspection of scopegate's own tokens (the upstream does not know them).
+    const served = servedEndpointFor(path, runtime);
+    if (served !== undefined) {
+      serveEndpoint(req, res, served, target.query, runtime, requestId);
+      return;
+    }
     const revocation = method === 'POST' ? revocationPathFor(routeKey(path), runtime) : undefined;
     if (revocation !== undefined) {
       void handleRevocation(req, res, revocation, runtime, requestId);

@@ -22,7 +22,10 @@ export type OAuthErrorCode =
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
   | 'server_error'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  // RFC 6750 §3.1: answers of the endpoints scopegate serves as a resource server (userinfo).
+  | 'invalid_token'
+  | 'insufficient_scope';
 
 /**
  * Every code a token endpoint may answer with: RFC 6749 §5.2, RFC 8707 (invalid_target),

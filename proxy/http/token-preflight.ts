@@ -1,5 +1,5 @@
 /**
- * scopegate's answer to a CORS preflight on the token endpoint. The preflight never reaches the
+ * scopegate's answer to a CORS preflight on the token endpoint (and the userinfo endpoint it serves). The preflight never reaches the
  * upstream (nothing sent to the upstream token endpoint bypasses scopegate, bodies included). It
  * only lets the browser send the POST: whether the browser may read the answer is still decided
  * by the CORS headers of the upstream's answer to that POST.
@@ -13,11 +13,19 @@ const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:\s*,\s*[A-Za-z0-9!#$%&'*+.^_
 /** A serialised origin (scheme://host[:port]) or "null". */
 const ORIGIN = /^(?:null|[a-z][a-z0-9+.-]*:\/\/[A-Za-z0-9.\-[\]:]+)$/;
 
-export function answerTokenPreflight(req: IncomingMessage, res: ServerResponse): void {
+/** `allow` lists OPTIONS and the methods the browser may then send (userinfo: GET and POST). */
+export function answerTokenPreflight(
+  req: IncomingMessage,
+  res: ServerResponse,
+  allow = TOKEN_METHODS,
+): void {
   req.resume();
   const headers: Record<string, string> = {
-    allow: TOKEN_METHODS,
-    'access-control-allow-methods': 'POST',
+    allow,
+    'access-control-allow-methods': allow
+      .split(', ')
+      .filter((method) => method !== 'OPTIONS')
+      .join(', '),
     'access-control-max-age': '600',
     vary: 'Origin, Access-Control-Request-Headers',
     'content-length': '0',

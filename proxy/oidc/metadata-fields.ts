@@ -4,8 +4,9 @@
  * discovery table is checked against this list, so the two cannot drift.
  *
  * - own: scopegate's value replaces the upstream's;
- * - endpoint: the URL is moved onto scopegate's issuer (the request is proxied anyway), or the
- *   field is dropped when the URL cannot be reached through scopegate;
+ * - endpoint: the URL is moved onto scopegate's issuer (the request is proxied, or served by
+ *   scopegate), or the field is dropped when the URL cannot be reached through scopegate or what
+ *   it `requires` is not configured;
  * - filtered: a list from which values that cannot work through scopegate are removed;
  * - kept: passed on as the upstream published it;
  * - dropped: the capability cannot work through scopegate (or would bypass it).
@@ -13,7 +14,12 @@
 
 export type FieldTreatment =
   | { kind: 'own'; why: string }
-  | { kind: 'endpoint'; why: string }
+  | {
+      kind: 'endpoint';
+      why: string;
+      /** Advertised only when this setting is configured (the endpoint needs it to work). */
+      requires?: 'upstream_token_key';
+    }
   | { kind: 'filtered'; remove: readonly string[]; why: string }
   | { kind: 'kept'; why: string }
   | { kind: 'dropped'; why: string };
@@ -65,11 +71,20 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   authorization_endpoint: { kind: 'endpoint', why: `${PROXIED}; the response's iss is rewritten` },
   revocation_endpoint: {
     kind: 'endpoint',
-    why: "served by scopegate: a wrapped refresh token is revoked at the upstream; scopegate's access tokens are self-contained (200, they expire)",
+    why: "served by scopegate: a wrapped refresh token is revoked at the upstream, and so is the upstream's access token sealed in one of scopegate's; other scopegate access tokens are self-contained (200, they expire)",
   },
   end_session_endpoint: {
     kind: 'endpoint',
     why: `${PROXIED}; id_token_hint is translated back for the upstream`,
+  },
+  userinfo_endpoint: {
+    kind: 'endpoint',
+    requires: 'upstream_token_key',
+    why: "served by scopegate with tokens.upstream_token_key (dropped without it): scopegate's access token is verified and the upstream's, sealed inside it, is sent to the upstream",
+  },
+  introspection_endpoint: {
+    kind: 'endpoint',
+    why: "served by scopegate: the caller is authenticated by the upstream; only scopegate's own valid tokens are active (the upstream's sealed token must be active too)",
   },
   pushed_authorization_request_endpoint: { kind: 'endpoint', why: PROXIED },
   registration_endpoint: { kind: 'endpoint', why: PROXIED },
@@ -169,14 +184,6 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   frontchannel_logout_session_supported: {
     kind: 'dropped',
     why: "the logout request carries the upstream's iss",
-  },
-  userinfo_endpoint: {
-    kind: 'dropped',
-    why: "the upstream does not accept scopegate's access tokens there",
-  },
-  introspection_endpoint: {
-    kind: 'dropped',
-    why: "the upstream does not know scopegate's access tokens",
   },
   check_session_iframe: {
     kind: 'dropped',

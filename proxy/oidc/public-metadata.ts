@@ -6,6 +6,7 @@
 import { isPublished, type SigningKeySet } from '../keys/signing-keys.js';
 import type { Runtime } from '../runtime.js';
 import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
+import { embeddingKeyOf } from './embedded-upstream-token.js';
 import { type FieldTreatment, METADATA_FIELDS, UNLISTED_FIELD } from './metadata-fields.js';
 
 export type MetadataDocument = Record<string, unknown>;
@@ -21,6 +22,8 @@ export interface MetadataContext {
   signingAlgorithms: readonly string[];
   /** Whether scopegate refuses to proxy this upstream path (blocked paths). */
   isBlocked(path: string): boolean;
+  /** Whether tokens.upstream_token_key is set, which userinfo through scopegate needs. */
+  upstreamTokenKey?: boolean;
 }
 
 const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
@@ -82,6 +85,9 @@ function apply(
     case 'dropped':
       return undefined;
     case 'endpoint':
+      if (treatment.requires === 'upstream_token_key' && context.upstreamTokenKey !== true) {
+        return undefined;
+      }
       return typeof value === 'string' ? throughScopegate(value, origins, context) : undefined;
     case 'filtered':
       return Array.isArray(value)
@@ -141,5 +147,6 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     upstreamUrl: config.upstream.url,
     signingAlgorithms: publishedAlgorithms(runtime.signingKeys),
     isBlocked: (path) => runtime.routes.isRefused(path),
+    upstreamTokenKey: embeddingKeyOf(config) !== undefined,
   };
 }

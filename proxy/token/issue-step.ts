@@ -3,9 +3,11 @@
  * configured lifetime bound and the scope shape for this client and audience. Shared by the
  * token endpoint and token exchange. A signing failure is logged and ends in 500.
  */
+import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { internalError } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
+import { embeddingFor } from '../oidc/embedded-upstream-token.js';
 import type { Runtime } from '../runtime.js';
 import { droppedAuthorizationClaims, type IssuedToken, issueToken } from './issue-token.js';
 import { scopeFormatFor } from './scope-format.js';
@@ -22,11 +24,15 @@ export async function issue(
   scopes: readonly string[],
   audiences: string[],
   context: IssueContext,
+  upstreamAccessToken?: unknown,
 ): Promise<IssuedToken> {
   const { config } = context.runtime;
   try {
+    // With openid and tokens.upstream_token_key: the upstream's token sealed inside, for userinfo.
+    const embedding = await embeddingFor(claims, scopes, upstreamAccessToken, config, randomUUID);
     return await issueToken({
-      upstreamClaims: claims,
+      upstreamClaims: embedding.claims,
+      jti: embedding.jti,
       issuer: config.issuer,
       clientId,
       scopes,

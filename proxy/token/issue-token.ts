@@ -36,6 +36,8 @@ export interface IssueInput {
    * out of the issued token: they would give back what narrowing took away.
    */
   droppedClaims: ReadonlySet<string>;
+  /** The jti to use when something in the claims is bound to it (default: a new one). */
+  jti?: string | undefined;
 }
 
 /** The claims tokens.authorization_claims marks `drop` (the defaults merged with the config). */
@@ -82,7 +84,7 @@ export function buildClaims(input: IssueInput): JWTPayload {
   if (input.clientId !== undefined) claims.client_id = input.clientId;
   claims.iat = input.nowSec;
   claims.exp = exp;
-  claims.jti = randomUUID();
+  claims.jti = input.jti ?? randomUUID();
   if (input.scopes.length > 0) {
     claims.scope = input.scopeFormat === 'array' ? [...input.scopes] : input.scopes.join(' ');
   }

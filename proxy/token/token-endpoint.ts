@@ -92,7 +92,14 @@ export async function handleTokenRequest(
       const outcome = decideScopes(request, claims, identity, runtime, metrics);
       scopes = outcome.decision.issued;
       narrowed = outcome.narrowed;
-      issued = await issue(claims, identity.clientId, scopes, identity.audiences, context);
+      issued = await issue(
+        claims,
+        identity.clientId,
+        scopes,
+        identity.audiences,
+        context,
+        upstreamBody.access_token,
+      );
       replaced = {
         ...(await idTokenMembers(upstreamBody, claims, identity.clientId, issued.token, runtime)),
         ...(await refreshTokenMembers(

@@ -77,6 +77,8 @@ describe.each([
       [
         'authorization_endpoint',
         'end_session_endpoint',
+        // Served by scopegate for its own tokens; userinfo only with tokens.upstream_token_key.
+        'introspection_endpoint',
         'jwks_uri',
         'pushed_authorization_request_endpoint',
         'revocation_endpoint',

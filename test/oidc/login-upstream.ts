@@ -67,10 +67,24 @@ export interface LoginUpstream {
   url: string;
   issuer: string;
   tokenPath: string;
+  /** Every request received, as `METHOD target`, oldest first. */
+  requests: string[];
   close(): Promise<void>;
 }
 
-export async function startLoginUpstream(): Promise<LoginUpstream> {
+export interface LoginUpstreamOptions {
+  /**
+   * Logins without a `resource` get the provider's userinfo tokens (opaque, no audience, the
+   * OIDC scopes: what its userinfo endpoint accepts) instead of JWTs for LOGIN_RESOURCE. A
+   * gateway in front introspects them (upstream.token_format auto). Client credentials with
+   * `resource` still get JWTs.
+   */
+  userinfoTokens?: boolean;
+}
+
+export async function startLoginUpstream(
+  options: LoginUpstreamOptions = {},
+): Promise<LoginUpstream> {
   const { default: Provider } = await import('oidc-provider');
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -154,13 +168,15 @@ export async function startLoginUpstream(): Promise<LoginUpstream> {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      // Any authenticated client may introspect (the default policy logs a notice).
+      introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: logoutForm },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => LOGIN_RESOURCE,
-        useGrantedResource: () => true,
+        defaultResource: (_ctx: unknown, _client: unknown, oneOf?: string[]) =>
+          options.userinfoTokens ? oneOf : LOGIN_RESOURCE,
+        useGrantedResource: () => options.userinfoTokens !== true,
         getResourceServerInfo: () => ({
           scope: LOGIN_SCOPES,
           accessTokenFormat: 'jwt',
@@ -172,7 +188,9 @@ export async function startLoginUpstream(): Promise<LoginUpstream> {
   };
   const provider = new Provider(issuer, configuration);
   const callback = provider.callback();
+  const requests: string[] = [];
   server.on('request', (req, res) => {
+    requests.push(`${req.method} ${req.url}`);
     if (!req.url?.startsWith('/interaction/')) {
       callback(req, res);
       return;
@@ -189,6 +207,7 @@ export async function startLoginUpstream(): Promise<LoginUpstream> {
     url: issuer,
     issuer,
     tokenPath: provider.pathFor('token'),
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

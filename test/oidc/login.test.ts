@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserLogin } from './browser-login.js';
 import { ACCOUNT, type LoginUpstream, startLoginUpstream, WEB_CLIENT } from './login-upstream.js';
 import { type SelfIssuedGateway, startSelfIssuedGateway } from './self-issued-gateway.js';
 
@@ -38,63 +39,8 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-/** A browser's cookie jar, enough for one login (names only; every cookie sent everywhere). */
-class CookieJar {
-  private readonly cookies = new Map<string, string>();
-  store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair?.indexOf('=') ?? -1;
-      if (pair && eq > 0) this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1));
-    }
-  }
-  header(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-}
-
-/**
- * Follows redirects like a browser until one leaves for `stopAt`, checking that every other
- * hop stays on scopegate's origin. Returns the final URL.
- */
-async function browse(start: string, stopAt: string, jar = new CookieJar()): Promise<string> {
-  let url = start;
-  for (let hop = 0; hop < 12; hop++) {
-    expect(new URL(url).origin, `hop ${hop} left scopegate: ${url}`).toBe(
-      new URL(gateway.url).origin,
-    );
-    const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
-    jar.store(response);
-    await response.arrayBuffer();
-    const location = response.headers.get('location');
-    if (!location) throw new Error(`no redirect from ${url} (status ${response.status})`);
-    url = new URL(location, url).href;
-    if (url.startsWith(stopAt)) return url;
-  }
-  throw new Error('too many redirects');
-}
-
-async function login(scope: string) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const authorizationUrl = client.buildAuthorizationUrl(config, {
-    redirect_uri: WEB_CLIENT.redirect_uri,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  expect(authorizationUrl.origin).toBe(new URL(gateway.url).origin);
-  const callback = await browse(authorizationUrl.href, WEB_CLIENT.redirect_uri);
-  const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
-  return { callback, tokens, nonce };
+function login(scope: string) {
+  return browserLogin(config, gateway.url, scope);
 }
 
 describe('OIDC login through scopegate', () => {

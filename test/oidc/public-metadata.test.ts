@@ -82,6 +82,27 @@ describe('publicMetadata', () => {
     else expect(document[name]).toEqual(expected);
   });
 
+  it('advertises userinfo only with tokens.upstream_token_key, introspection whenever offered', () => {
+    const offered = {
+      issuer: `${PUBLIC_UP}/`,
+      userinfo_endpoint: `${PUBLIC_UP}/userinfo`,
+      introspection_endpoint: `${UP}/oauth/introspect`,
+      userinfo_signing_alg_values_supported: ['RS256'],
+    };
+    const without = publicMetadata(offered, context());
+    expect(without).not.toHaveProperty('userinfo_endpoint');
+    expect(without.introspection_endpoint).toBe('https://auth.example.com/gw/oauth/introspect');
+    const withKey = publicMetadata(offered, context({ upstreamTokenKey: true }));
+    expect(withKey.userinfo_endpoint).toBe('https://auth.example.com/gw/userinfo');
+    // A signed userinfo answer is the upstream's JWT: never offered.
+    expect(withKey).not.toHaveProperty('userinfo_signing_alg_values_supported');
+    const blocked = publicMetadata(
+      { ...offered, userinfo_endpoint: `${PUBLIC_UP}/blocked` },
+      context({ upstreamTokenKey: true }),
+    );
+    expect(blocked).not.toHaveProperty('userinfo_endpoint');
+  });
+
   it('drops endpoints outside the base path of upstream.url', () => {
     const based = publicMetadata(
       {

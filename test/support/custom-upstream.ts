@@ -40,6 +40,10 @@ export interface CustomUpstreamOptions {
   /** Algorithm of the published signing key; default RS256. */
   alg?: CustomSigningAlg;
   handler?: CustomTokenHandler;
+  /** Other endpoints (userinfo, introspection, ...) by path, any method; the query is ignored. */
+  routes?: Record<string, CustomTokenHandler>;
+  /** Members added to the discovery document (e.g. the endpoints in `routes`), given its URL. */
+  document?: (url: string) => Record<string, unknown>;
 }
 
 export interface SignOptions {
@@ -105,7 +109,22 @@ export async function startCustomUpstream(
           jwks_uri: `${url}/jwks`,
           token_endpoint: `${url}/oauth/token`,
           grant_types_supported: ['client_credentials', 'refresh_token'],
+          ...options.document?.(url),
         });
+        return;
+      }
+      const route = options.routes?.[path];
+      if (route !== undefined) {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const request = {
+          params: Object.fromEntries(new URLSearchParams(text)),
+          headers: req.headers,
+        };
+        Promise.resolve(route(request, upstream)).then(
+          (answer) => send(answer.status ?? 200, answer.body, answer.headers),
+          (error: unknown) =>
+            send(500, { error: 'server_error', error_description: String(error) }),
+        );
         return;
       }
       if (path === '/jwks') {

@@ -1,0 +1,170 @@
+/**
+ * The upstream's introspection endpoint (RFC 7662), served by scopegate for its own access
+ * tokens, which the upstream does not know.
+ *
+ * The caller is authenticated by the upstream, which holds the client registrations: scopegate
+ * forwards the request with the caller's authentication as received (Authorization header, or
+ * client_id/client_secret in the form) and `token` replaced by the upstream's token sealed inside
+ * the presented one, so that a revocation at the upstream shows here, or, when there is none, by
+ * a random token the upstream answers inactive for. An upstream 400/401/403 is rebuilt as
+ * scopegate's OAuth error; a 200 means the caller is authenticated, and scopegate answers from
+ * the presented token itself.
+ *
+ * Only scopegate's own valid tokens are ever active here. An upstream token is answered
+ * `{active: false}`, even though the upstream would call it active: resource servers behind
+ * scopegate trust scopegate's issuer, and an upstream token was never narrowed (it carries every
+ * scope the upstream granted) and should never be in a client's hands at all. Telling a resource
+ * server it is valid would reopen exactly the path scopegate exists to close.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JWTPayload } from 'jose';
+import { bodyKind, parseTokenRequestBody, readBody } from '../http/body.js';
+import {
+  badUpstream,
+  internalError,
+  invalidRequest,
+  OAuthError,
+  sendJson,
+  sendOAuthError,
+} from '../http/oauth-error.js';
+import type { Runtime } from '../runtime.js';
+import { rebuiltUpstreamError } from '../token/upstream-error.js';
+import type { UpstreamResponse } from '../upstream/http-client.js';
+import { type OwnToken, readOwnToken } from './own-token-state.js';
+import {
+  callerAuthorization,
+  callUpstream,
+  unsupportedTokenType,
+  upstreamJson,
+} from './upstream-call.js';
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** A token no upstream has issued: it authenticates the caller and is answered inactive. */
+function unknownToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The upstream's refusal of the caller, rebuilt; the upstream token never appears in it. */
+function refusal(answer: UpstreamResponse, forwarded: string): OAuthError {
+  if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
+    const rebuilt = rebuiltUpstreamError(answer);
+    if (!rebuilt.description.includes(forwarded)) return rebuilt;
+    const error = new OAuthError(rebuilt.error, 'the upstream refused the request', rebuilt.status);
+    error.headers = rebuilt.headers;
+    return error;
+  }
+  if (answer.status === 429 || answer.status === 503) {
+    return new OAuthError('temporarily_unavailable', 'the upstream introspection is busy', 503);
+  }
+  return badUpstream(`the upstream introspection endpoint answered ${answer.status}`);
+}
+
+interface Forwarding {
+  req: IncomingMessage;
+  path: string;
+  params: Map<string, string>;
+  runtime: Runtime;
+  requestId: string;
+}
+
+function introspect(token: string, forwarding: Forwarding): Promise<UpstreamResponse> {
+  const form = new URLSearchParams([...forwarding.params]);
+  form.set('token', token);
+  form.set('token_type_hint', 'access_token');
+  return callUpstream(
+    {
+      path: forwarding.path,
+      method: 'POST',
+      headers: {
+        ...callerAuthorization(forwarding.req.headers.authorization),
+        accept: 'application/json',
+      },
+      form,
+      requestId: forwarding.requestId,
+    },
+    forwarding.runtime,
+  );
+}
+
+/**
+ * Whether the upstream still holds the sealed token active (undefined when there is none or the
+ * upstream cannot tell); throws the caller's OAuth error when the upstream refuses the caller.
+ */
+async function upstreamVerdict(
+  own: OwnToken | undefined,
+  forwarding: Forwarding,
+): Promise<boolean | undefined> {
+  const sealed = own?.upstreamToken;
+  if (sealed !== undefined) {
+    const answer = await introspect(sealed, forwarding);
+    if (answer.status === 200) {
+      const body = upstreamJson(answer);
+      if (body === undefined) throw badUpstream('the upstream introspection answer is not JSON');
+      return body.active === true;
+    }
+    // The upstream cannot say (a JWT it does not introspect): scopegate's own checks decide,
+    // its token never outlives the upstream's. The caller is still authenticated below.
+    if (!unsupportedTokenType(answer)) throw refusal(answer, sealed);
+  }
+  const probe = unknownToken();
+  const answer = await introspect(probe, forwarding);
+  if (answer.status !== 200) throw refusal(answer, probe);
+  return undefined;
+}
+
+/** RFC 7662 §2.2 members of an active answer, from scopegate's verified claims only. */
+function activeAnswer(claims: JWTPayload, issuer: string): Record<string, unknown> {
+  const scope = Array.isArray(claims.scope) ? claims.scope.join(' ') : claims.scope;
+  const members: Record<string, unknown> = {
+    active: true,
+    iss: issuer,
+    sub: claims.sub,
+    client_id: claims.client_id,
+    scope,
+    aud: claims.aud,
+    exp: claims.exp,
+    iat: claims.iat,
+    jti: claims.jti,
+    token_type: 'Bearer',
+  };
+  return Object.fromEntries(Object.entries(members).filter(([, value]) => value !== undefined));
+}
+
+export async function handleIntrospection(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  runtime: Runtime,
+  requestId: string,
+): Promise<void> {
+  const { config } = runtime;
+  try {
+    if (bodyKind(req.headers['content-type']) !== 'form') {
+      throw invalidRequest('introspection requests must be application/x-www-form-urlencoded');
+    }
+    const body = parseTokenRequestBody(await readBody(req, config.server.body_limit), 'form');
+    const token = body.params.get('token');
+    if (token === undefined) throw invalidRequest('token is missing');
+    const own = await readOwnToken(token, runtime);
+    const verdict = await upstreamVerdict(own, {
+      req,
+      path,
+      params: body.params,
+      runtime,
+      requestId,
+    });
+    if (own === undefined || verdict === false) {
+      sendJson(res, 200, { active: false }, NO_STORE);
+      return;
+    }
+    sendJson(res, 200, activeAnswer(own.claims, config.issuer), NO_STORE);
+  } catch (error) {
+    req.resume();
+    sendOAuthError(
+      res,
+      error instanceof OAuthError ? error : internalError('the introspection request failed'),
+    );
+  }
+}
