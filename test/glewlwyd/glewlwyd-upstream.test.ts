@@ -2,7 +2,8 @@
  * The real glewlwyd the other tests put scopegate in front of, asked directly: the harness set it
  * up as intended, and it behaves the way scopegate has to cope with. A client-credentials request
  * without scope is a bare 403, a JSON body a bare 400, the access token's `aud` is the granted
- * scopes joined by spaces, and a requested scope the client lacks is silently left out.
+ * scopes joined by spaces, a requested scope the client lacks is silently left out, and HTTP Basic
+ * credentials are compared as sent, not form-decoded.
  */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +82,18 @@ describe("glewlwyd's token endpoint quirks", () => {
     const claims = jwtPayload(body.access_token);
     expect(claims.aud).toBe('api.read api.write');
     expect(claims.scope).toBe('api.read api.write');
+  });
+
+  it('does not form-decode HTTP Basic credentials (RFC 6749 §2.3.1)', async () => {
+    // %73 is "s": any client that encodes the secret (openid-client encodes "-" as %2D) fails.
+    const encoded = `Basic ${Buffer.from(`${CC_CLIENT.client_id}:%73${CC_CLIENT.client_secret.slice(1)}`).toString('base64')}`;
+    expect(CC_CLIENT.client_secret.startsWith('s')).toBe(true);
+    const response = await fetch(`${idp.url}${idp.tokenPath}`, {
+      method: 'POST',
+      headers: { authorization: encoded, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=api.read',
+    });
+    expect(response.status).toBe(403);
   });
 
   it('leaves out a requested scope the client lacks, and refuses when none is left', async () => {
