@@ -4,7 +4,8 @@
  * authorization response's iss rewritten to scopegate's (openid-client checks it), the ID token
  * re-signed by scopegate (its keys and issuer, at_hash over the access token the client got,
  * glewlwyd's c_hash gone, its other claims carried), a policy narrowing what glewlwyd granted,
- * and glewlwyd's refresh tokens wrapped by scopegate and refreshed through it.
+ * glewlwyd's refresh tokens wrapped by scopegate and refreshed through it, and revoked at
+ * glewlwyd through scopegate's revocation endpoint.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
@@ -141,5 +142,19 @@ describe('OIDC login at glewlwyd through scopegate', () => {
     await expect(
       client.refreshTokenGrant(config, wrapped, { scope: 'api.read api.admin' }),
     ).rejects.toMatchObject({ error: 'invalid_scope' });
+  });
+
+  it('revocation through scopegate reaches glewlwyd: the refresh token stops working', async () => {
+    const { tokens } = await login('openid api.read');
+    const wrapped = tokens.refresh_token as string;
+    await client.refreshTokenGrant(config, wrapped);
+    await client.tokenRevocation(config, wrapped);
+    // glewlwyd refuses a revoked refresh token with an empty 400 (not invalid_grant), which
+    // scopegate turns into an OAuth error of that status.
+    await expect(client.refreshTokenGrant(config, wrapped)).rejects.toMatchObject({
+      status: 400,
+      error: 'invalid_request',
+      error_description: 'the upstream answered 400 without an error body',
+    });
   });
 });
