@@ -1,12 +1,13 @@
 /**
  * Discovery through scopegate in front of glewlwyd, whose OIDC endpoints live below /api/oidc
  * and whose document is found at a configured `upstream.discovery_path`: for an issuer at the
- * root and one with a path, every URL scopegate advertises is on its issuer and answers through
+ * root, one with a path, and an upstream.url with the plugin's base path, every URL scopegate
+ * advertises is on its issuer and answers through
  * it, the token endpoint is the path glewlwyd's discovery names, and clients that know only
  * scopegate's issuer get working tokens: openid-client's client credentials by discovery, and a
  * resource server verifying with jose's remote JWKS.
  */
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,18 +21,21 @@ import { startGlewlwydGateway } from './glewlwyd-gateway.js';
 let idp: GlewlwydIdp;
 let rooted: SelfIssuedGateway;
 let pathed: SelfIssuedGateway;
+/** upstream.url with a base path: the OIDC plugin's own URL. */
+let based: SelfIssuedGateway;
 
 beforeAll(async () => {
   idp = await startGlewlwyd();
   const options = { upstream: { default_scope: 'api.read api.write' } };
-  [rooted, pathed] = await Promise.all([
+  [rooted, pathed, based] = await Promise.all([
     startGlewlwydGateway(idp, options),
     startGlewlwydGateway(idp, { ...options, issuerPath: '/sso' }),
+    startGlewlwydGateway(idp, { upstream: { ...options.upstream, url: idp.issuer } }),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([rooted?.close(), pathed?.close()]);
+  await Promise.all([rooted?.close(), pathed?.close(), based?.close()]);
   await idp?.stop();
 });
 
@@ -52,17 +56,25 @@ function urlsIn(document: Document): Array<[string, string]> {
   );
 }
 
+/**
+ * Where the proxied endpoints appear on scopegate: below the issuer as on glewlwyd, or without
+ * the base path when upstream.url has one (the proxy appends request paths to it).
+ */
+const ROOTED_PLUGIN = '/api/oidc';
+const BASED_PLUGIN = '';
+
 describe.each([
-  ['at the root', () => rooted],
-  ['with a path', () => pathed],
-])("scopegate's discovery document, issuer %s", (_label, gatewayOf) => {
+  ['issuer at the root', () => rooted, ROOTED_PLUGIN],
+  ['issuer with a path', () => pathed, ROOTED_PLUGIN],
+  ['upstream.url with a base path', () => based, BASED_PLUGIN],
+])("scopegate's discovery document, %s", (_label, gatewayOf, pluginPath) => {
   it('puts every URL on scopegate, the token endpoint where glewlwyd has it', async () => {
     const gateway = gatewayOf();
     const document = await documentOf(gateway);
     expect(document.issuer).toBe(gateway.issuer);
     expect(document.token_endpoint).toBe(`${gateway.issuer}${idp.tokenPath}`);
-    expect(document.authorization_endpoint).toBe(`${gateway.issuer}/api/oidc/auth`);
-    expect(document.revocation_endpoint).toBe(`${gateway.issuer}/api/oidc/revoke`);
+    expect(document.authorization_endpoint).toBe(`${gateway.issuer}${pluginPath}/auth`);
+    expect(document.revocation_endpoint).toBe(`${gateway.issuer}${pluginPath}/revoke`);
     expect(document.jwks_uri).toBe(`${gateway.issuer}/.well-known/jwks.json`);
     const urls = urlsIn(document);
     expect(urls.length).toBeGreaterThanOrEqual(4);
@@ -91,7 +103,7 @@ describe.each([
     expect(jwks.keys.map((key) => key.kid)).toEqual(['gw-es']);
   });
 
-  it('the advertised authorization endpoint reaches glewlwyd, whose login redirect stays on scopegate', async () => {
+  it('the advertised authorization endpoint reaches glewlwyd and its login page', async () => {
     const gateway = gatewayOf();
     const document = await documentOf(gateway);
     const url = new URL(String(document.authorization_endpoint));
@@ -104,7 +116,27 @@ describe.each([
     const response = await fetch(url, { redirect: 'manual' });
     expect(response.status).toBe(302);
     const location = new URL(String(response.headers.get('location')));
-    expect(location.href.startsWith(`${gateway.issuer}/login.html?`)).toBe(true);
+    // glewlwyd's login page is outside a base path: only a root upstream.url keeps it on scopegate.
+    if (pluginPath === ROOTED_PLUGIN) {
+      expect(location.href.startsWith(`${gateway.issuer}/login.html?`)).toBe(true);
+    } else {
+      expect(`${location.origin}${location.pathname}`).toBe(`${idp.url}/login.html`);
+    }
+  });
+
+  it("every spelling of the token endpoint gets scopegate's token, never glewlwyd's", async () => {
+    const gateway = gatewayOf();
+    const basic = `Basic ${Buffer.from(`${CC_CLIENT.client_id}:${CC_CLIENT.client_secret}`).toString('base64')}`;
+    for (const path of new Set([idp.tokenPath, `${pluginPath}/token`])) {
+      const response = await fetch(`${gateway.issuer}${path}`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&scope=api.read',
+      });
+      expect(response.status, path).toBe(200);
+      const body = (await response.json()) as { access_token: string };
+      expect(decodeProtectedHeader(body.access_token).kid, path).toBe('gw-es');
+    }
   });
 
   it('gives openid-client a client-credentials token that jose verifies by discovery', async () => {
