@@ -1,0 +1,160 @@
+/**
+ * OIDC login at glewlwyd through scopegate with openid-client, which knows only scopegate's
+ * issuer: authorization code + PKCE, glewlwyd's login page redirect kept on scopegate, the
+ * authorization response's iss rewritten to scopegate's (openid-client checks it), the ID token
+ * re-signed by scopegate (its keys and issuer, at_hash over the access token the client got,
+ * glewlwyd's c_hash gone, its other claims carried), a policy narrowing what glewlwyd granted,
+ * glewlwyd's refresh tokens wrapped by scopegate and refreshed through it, and revoked at
+ * glewlwyd through scopegate's revocation endpoint.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type GlewlwydIdp,
+  startGlewlwyd,
+  USER,
+  WEB_CLIENT,
+} from '../fixtures/glewlwyd/identity-provider.js';
+import type { SelfIssuedGateway } from '../oidc/self-issued-gateway.js';
+import { logInThroughGateway } from './browser-login.js';
+import { startGlewlwydGateway } from './glewlwyd-gateway.js';
+
+let idp: GlewlwydIdp;
+let gateway: SelfIssuedGateway;
+let config: client.Configuration;
+let jwks: ReturnType<typeof createRemoteJWKSet>;
+
+beforeAll(async () => {
+  idp = await startGlewlwyd();
+  gateway = await startGlewlwydGateway(idp, {
+    config: {
+      tokens: {
+        refresh_token_key: randomBytes(32).toString('base64url'),
+        on_unauthorized_scope: 'drop',
+      },
+      // Users may read through a login; writing is for machine clients only.
+      scopes: [{ template: 'api.write', grant_types: ['client_credentials'] }],
+    },
+  });
+  config = await client.discovery(
+    new URL(gateway.issuer),
+    WEB_CLIENT.client_id,
+    undefined,
+    client.ClientSecretBasic(WEB_CLIENT.client_secret),
+    { execute: [client.allowInsecureRequests] },
+  );
+  jwks = createRemoteJWKSet(new URL(`${gateway.issuer}/.well-known/jwks.json`));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await idp?.stop();
+});
+
+function atHash(accessToken: string): string {
+  return createHash('sha256').update(accessToken).digest().subarray(0, 16).toString('base64url');
+}
+
+async function login(scope: string) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const authorizationUrl = client.buildAuthorizationUrl(config, {
+    redirect_uri: WEB_CLIENT.redirect_uri,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  const browser = await logInThroughGateway({
+    gatewayIssuer: gateway.issuer,
+    authorizationUrl,
+    user: USER,
+    clientId: WEB_CLIENT.client_id,
+    consent: WEB_CLIENT.scopes,
+  });
+  const tokens = await client.authorizationCodeGrant(config, browser.callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+    idTokenExpected: true,
+  });
+  return { ...browser, tokens, nonce };
+}
+
+async function verifiedAccess(token: string): Promise<JWTPayload> {
+  return (await jwtVerify(token, jwks, { issuer: gateway.issuer, typ: 'at+jwt' })).payload;
+}
+
+describe('OIDC login at glewlwyd through scopegate', () => {
+  it('keeps the browser on scopegate and rewrites the response iss', async () => {
+    const { loginPage, callback } = await login('openid api.read');
+    expect(loginPage.origin).toBe(new URL(gateway.issuer).origin);
+    expect(loginPage.pathname).toBe('/login.html');
+    expect(callback.origin + callback.pathname).toBe(WEB_CLIENT.redirect_uri);
+    expect(callback.searchParams.get('iss')).toBe(gateway.issuer);
+    expect(callback.searchParams.get('code')).toEqual(expect.any(String));
+  });
+
+  it("re-signs glewlwyd's ID token: scopegate key and issuer, at_hash over its access token", async () => {
+    const { tokens, nonce } = await login('openid api.read');
+    const idToken = tokens.id_token as string;
+    const { payload, protectedHeader } = await jwtVerify(idToken, jwks, {
+      issuer: gateway.issuer,
+      audience: WEB_CLIENT.client_id,
+    });
+    expect(protectedHeader).toMatchObject({ alg: 'ES256', kid: 'gw-es' });
+    expect(payload.at_hash).toBe(atHash(tokens.access_token));
+    expect(payload).not.toHaveProperty('c_hash');
+    // glewlwyd's claims are carried: its subject, the nonce, how the user authenticated.
+    expect(payload).toMatchObject({ nonce, azp: WEB_CLIENT.client_id });
+    expect(payload.amr).toEqual([expect.any(String)]);
+    const access = await verifiedAccess(tokens.access_token);
+    expect(payload.sub).toBe(access.sub);
+    expect(access).toMatchObject({ client_id: WEB_CLIENT.client_id, scope: 'openid api.read' });
+    expect(decodeProtectedHeader(tokens.access_token).kid).toBe('gw-es');
+    // Not glewlwyd's signature any more.
+    const upstreamKeys = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
+    await expect(jwtVerify(idToken, upstreamKeys)).rejects.toThrow();
+  });
+
+  it('narrows a login: a scope glewlwyd granted but policy keeps from users is dropped', async () => {
+    const { tokens } = await login('openid api.read api.write');
+    expect(tokens.scope).toBe('openid api.read');
+    const access = await verifiedAccess(tokens.access_token);
+    expect(access.scope).toBe('openid api.read');
+  });
+
+  it("wraps glewlwyd's refresh token and refreshes through scopegate, narrowed", async () => {
+    const { tokens } = await login('openid api.read');
+    const wrapped = tokens.refresh_token as string;
+    // scopegate's compact JWE, not glewlwyd's opaque token.
+    expect(wrapped.split('.')).toHaveLength(5);
+    const refreshed = await client.refreshTokenGrant(config, wrapped);
+    const access = await verifiedAccess(refreshed.access_token);
+    expect(access).toMatchObject({ client_id: WEB_CLIENT.client_id, scope: 'openid api.read' });
+    expect(refreshed.access_token).not.toBe(tokens.access_token);
+    const narrower = await client.refreshTokenGrant(config, wrapped, { scope: 'api.read' });
+    expect((await verifiedAccess(narrower.access_token)).scope).toBe('api.read');
+    await expect(
+      client.refreshTokenGrant(config, wrapped, { scope: 'api.read api.admin' }),
+    ).rejects.toMatchObject({ error: 'invalid_scope' });
+  });
+
+  it('revocation through scopegate reaches glewlwyd: the refresh token stops working', async () => {
+    const { tokens } = await login('openid api.read');
+    const wrapped = tokens.refresh_token as string;
+    await client.refreshTokenGrant(config, wrapped);
+    await client.tokenRevocation(config, wrapped);
+    // glewlwyd refuses a revoked refresh token with an empty 400 (not invalid_grant), which
+    // scopegate turns into an OAuth error of that status.
+    await expect(client.refreshTokenGrant(config, wrapped)).rejects.toMatchObject({
+      status: 400,
+      error: 'invalid_request',
+      error_description: 'the upstream answered 400 without an error body',
+    });
+  });
+});
