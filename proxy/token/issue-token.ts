@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { GrantedScopes } from '../scope/coverage.js';
+import { issuedAudience } from './audience-claim.js';
+import { tokenScopes } from './identity.js';
 
 /** Claims scopegate owns in the issued token, or drops because they would widen it. */
 const RESERVED = new Set([
@@ -80,7 +82,8 @@ export function buildClaims(input: IssueInput): JWTPayload {
   claims.iss = input.issuer;
   const sub = typeof upstream.sub === 'string' ? upstream.sub : input.clientId;
   if (sub !== undefined) claims.sub = sub;
-  if (upstream.aud !== undefined) claims.aud = upstream.aud;
+  const aud = issuedAudience(upstream.aud, tokenScopes(upstream), input.scopes);
+  if (aud !== undefined) claims.aud = aud;
   if (input.clientId !== undefined) claims.client_id = input.clientId;
   claims.iat = input.nowSec;
   claims.exp = exp;

@@ -1,10 +1,9 @@
 /**
  * glewlwyd (without resource indicators) sets an access token's `aud` to the granted scopes
  * joined by spaces: one string such as "api.read api.write". scopegate accepts that (it checks
- * `aud` only against an audience the client asked for) and carries the upstream's `aud` into
- * its own token unchanged, as it does for every upstream. So `aud` names the scopes scopegate
- * asked glewlwyd for, which can be more than the narrowed `scope`: resource servers behind
- * scopegate must authorize on `scope`, never on glewlwyd's `aud`.
+ * `aud` only against an audience the client asked for), and in its own token withholds from
+ * `aud` every granted scope it did not issue (proxy/token/audience-claim.ts): a resource server
+ * that authorizes on `aud` must not get back what narrowing took away.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -43,11 +42,18 @@ function request(params: Record<string, string>) {
 }
 
 describe("glewlwyd's scope-list aud through scopegate", () => {
-  it('is accepted, and carried as glewlwyd wrote it while scope is narrowed', async () => {
+  it('is accepted, and narrowed with scope in the form glewlwyd wrote it', async () => {
     const answer = await readTokenAnswer(await request({ scope: 'api.read' }));
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.claims?.scope).toBe('api.read');
-    // What scopegate asked glewlwyd for (upstream.default_scope), one string.
+    // glewlwyd granted what scopegate asked for (upstream.default_scope, both scopes) and named
+    // both in aud; the issued aud keeps only the issued one, still one string.
+    expect(answer.claims?.aud).toBe('api.read');
+  });
+
+  it('keeps the whole list when every granted scope is issued', async () => {
+    const answer = await readTokenAnswer(await request({ scope: 'api.read api.write' }));
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.claims?.aud).toBe('api.read api.write');
   });
 

@@ -86,11 +86,13 @@ describe.each([
   });
 
   it("advertises scopegate's algorithms and drops what cannot work through it", async () => {
-    const document = await documentOf(gatewayOf());
+    const gateway = gatewayOf();
+    const document = await documentOf(gateway);
     expect(document.id_token_signing_alg_values_supported).toEqual(['ES256']);
-    // glewlwyd advertises both; the upstream does not know scopegate's tokens.
+    // glewlwyd advertises both. Userinfo needs tokens.upstream_token_key (not set here);
+    // introspection is answered by scopegate for its own tokens, on its own origin.
     expect(document).not.toHaveProperty('userinfo_endpoint');
-    expect(document).not.toHaveProperty('introspection_endpoint');
+    expect(document.introspection_endpoint).toBe(`${gateway.issuer}${pluginPath}/introspect`);
     expect(document.response_modes_supported).toEqual(['query', 'fragment']);
     expect(document.grant_types_supported).not.toContain('implicit');
     expect(document.request_parameter_supported).toBe(false);

@@ -5,7 +5,8 @@
  * re-signed by scopegate (its keys and issuer, at_hash over the access token the client got,
  * glewlwyd's c_hash gone, its other claims carried), a policy narrowing what glewlwyd granted,
  * glewlwyd's refresh tokens wrapped by scopegate and refreshed through it, and revoked at
- * glewlwyd through scopegate's revocation endpoint.
+ * glewlwyd through scopegate's revocation endpoint; glewlwyd's userinfo and scopegate's
+ * introspection answering for scopegate's access tokens.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
@@ -32,6 +33,7 @@ beforeAll(async () => {
     config: {
       tokens: {
         refresh_token_key: randomBytes(32).toString('base64url'),
+        upstream_token_key: randomBytes(32).toString('base64url'),
         on_unauthorized_scope: 'drop',
       },
       // Users may read through a login; writing is for machine clients only.
@@ -126,6 +128,34 @@ describe('OIDC login at glewlwyd through scopegate', () => {
     expect(tokens.scope).toBe('openid api.read');
     const access = await verifiedAccess(tokens.access_token);
     expect(access.scope).toBe('openid api.read');
+  });
+
+  it("answers userinfo for scopegate's token: glewlwyd gets its own token back", async () => {
+    const { tokens } = await login('openid api.read');
+    const access = await verifiedAccess(tokens.access_token);
+    expect(config.serverMetadata().userinfo_endpoint).toBe(`${gateway.issuer}/api/oidc/userinfo`);
+    const info = await client.fetchUserInfo(config, tokens.access_token, access.sub as string);
+    expect(info.sub).toBe(access.sub);
+  });
+
+  it("introspects scopegate's token with scopegate's claims, the caller checked by glewlwyd", async () => {
+    const { tokens } = await login('openid api.read');
+    const answer = await client.tokenIntrospection(config, tokens.access_token);
+    expect(answer).toMatchObject({
+      active: true,
+      iss: gateway.issuer,
+      client_id: WEB_CLIENT.client_id,
+      scope: 'openid api.read',
+      token_type: 'Bearer',
+    });
+    const stranger = await client.discovery(
+      new URL(gateway.issuer),
+      WEB_CLIENT.client_id,
+      undefined,
+      client.ClientSecretBasic('wrong0secret'),
+      { execute: [client.allowInsecureRequests] },
+    );
+    await expect(client.tokenIntrospection(stranger, tokens.access_token)).rejects.toThrow();
   });
 
   it("wraps glewlwyd's refresh token and refreshes through scopegate, narrowed", async () => {
