@@ -42,15 +42,23 @@ export interface IssueInput {
   jti?: string | undefined;
 }
 
+/** Per configuration: the claim map of a loaded config never changes. */
+const droppedByConfig = new WeakMap<object, ReadonlySet<string>>();
+
 /** The claims tokens.authorization_claims marks `drop` (the defaults merged with the config). */
 export function droppedAuthorizationClaims(
   authorizationClaims: Readonly<Record<string, 'keep' | 'drop'>>,
-): Set<string> {
-  return new Set(
-    Object.entries(authorizationClaims)
-      .filter(([, verdict]) => verdict === 'drop')
-      .map(([name]) => name),
-  );
+): ReadonlySet<string> {
+  let dropped = droppedByConfig.get(authorizationClaims);
+  if (dropped === undefined) {
+    dropped = new Set(
+      Object.entries(authorizationClaims)
+        .filter(([, verdict]) => verdict === 'drop')
+        .map(([name]) => name),
+    );
+    droppedByConfig.set(authorizationClaims, dropped);
+  }
+  return dropped;
 }
 
 export interface IssuedToken {
