@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { createProxyServer, type ServerOptions } from 'http-proxy-3';
+import { prefixCookiePaths } from './http/cookie-path.js';
 import { forwardedHeaders, hopByHopNames, isForwardedHeader } from './http/headers.js';
 import { sendOAuthError, unavailable } from './http/oauth-error.js';
 import type { TrustedProxies } from './http/trusted-proxies.js';
@@ -100,6 +101,10 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     if (rewrite === undefined) return;
     const location = proxyRes.headers.location;
     if (typeof location === 'string') proxyRes.headers.location = rewrite.location(location);
+    const cookies = proxyRes.headers['set-cookie'];
+    if (cookies !== undefined && rewrite.issuerPath !== '') {
+      proxyRes.headers['set-cookie'] = prefixCookiePaths(cookies, rewrite.issuerPath);
+    }
     if (mayBeFormPost(req, proxyRes)) takeOverHtml(proxyRes, req, res, rewrite);
   });
 

@@ -32,8 +32,13 @@ export function rewriteLocation(location: string, context: LocationContext): str
   try {
     url = new URL(location);
   } catch {
-    // A relative redirect stays relative: the browser resolves it against scopegate.
-    return location;
+    // A relative redirect stays relative: the browser resolves it against scopegate. One from the
+    // upstream's root (`/interaction/x`) names the upstream's path, which is under the issuer's
+    // path on scopegate.
+    const issuerPath = new URL(context.metadata.issuer).pathname.replace(/\/+$/, '');
+    return issuerPath !== '' && /^\/(?![/\\])/.test(location)
+      ? `${issuerPath}${location}`
+      : location;
   }
   const moved = context.upstreamOrigins.has(url.origin)
     ? throughScopegate(location, context.upstreamOrigins, context.metadata)
@@ -55,6 +60,8 @@ export function rewriteLocation(location: string, context: LocationContext): str
 export interface AuthorizationResponseRewrite {
   location(location: string): string;
   formPost(html: Buffer): FormPostRewrite;
+  /** The issuer's path ('' at the root): cookie paths are moved under it. */
+  issuerPath: string;
 }
 
 const rewrites = new WeakMap<Runtime, AuthorizationResponseRewrite>();
@@ -84,6 +91,7 @@ export function authorizationResponseRewriteFor(runtime: Runtime): Authorization
           issuer: runtime.config.issuer,
           upstreamIssuer: runtime.discovery.knownIssuer(),
         }),
+      issuerPath: runtime.issuerPath.path,
     };
     rewrites.set(runtime, rewrite);
   }
