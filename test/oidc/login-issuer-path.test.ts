@@ -76,7 +76,7 @@ class PathCookieJar {
  * Follows redirects like a browser until one leaves for `stopAt`; every other hop must be under
  * scopegate's issuer (its path included). Returns the final URL, or the page that ended the walk.
  */
-async function browse(start: string, stopAt: string): Promise<string> {
+async function browse(start: string, stopAt: string): Promise<{ url: string; page?: string }> {
   const jar = new PathCookieJar();
   let url = start;
   for (let hop = 0; hop < 12; hop++) {
@@ -88,9 +88,13 @@ async function browse(start: string, stopAt: string): Promise<string> {
     jar.store(response, new URL(url));
     const body = await response.text();
     const location = response.headers.get('location');
-    if (!location) throw new Error(`no redirect from ${url} (status ${response.status}): ${body}`);
+    if (!location) {
+      if (response.status === 200 && body.includes(`action="${stopAt}"`))
+        return { url, page: body };
+      throw new Error(`no redirect from ${url} (status ${response.status}): ${body}`);
+    }
     url = new URL(location, url).href;
-    if (url.startsWith(stopAt)) return url;
+    if (url.startsWith(stopAt)) return { url };
   }
   throw new Error('too many redirects');
 }
@@ -116,7 +120,7 @@ describe('OIDC login through an issuer with a path', () => {
       state,
       nonce,
     });
-    const callback = await browse(authorizationUrl.href, WEB_CLIENT.redirect_uri);
+    const { url: callback } = await browse(authorizationUrl.href, WEB_CLIENT.redirect_uri);
     expect(new URL(callback).searchParams.get('iss')).toBe(gateway.issuer);
     const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
       pkceCodeVerifier: verifier,
@@ -133,5 +137,32 @@ describe('OIDC login through an issuer with a path', () => {
     expect(id.payload).toMatchObject({ sub: ACCOUNT.sub, nonce, email: ACCOUNT.email });
     const access = await jwtVerify(tokens.access_token, jwks, { issuer: gateway.issuer });
     expect(access.payload).toMatchObject({ sub: ACCOUNT.sub, client_id: WEB_CLIENT.client_id });
+  });
+
+  it('posts the issuer with its path in a form_post response', async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const authorizationUrl = client.buildAuthorizationUrl(config, {
+      redirect_uri: WEB_CLIENT.redirect_uri,
+      response_mode: 'form_post',
+      scope: 'openid api:read',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    const { page } = await browse(authorizationUrl.href, WEB_CLIENT.redirect_uri);
+    const fields = new URLSearchParams();
+    for (const match of (page ?? '').matchAll(
+      /<input type="hidden" name="(\w+)" value="([^"]*)"\/>/g,
+    )) {
+      fields.append(match[1] as string, (match[2] as string).replace(/&amp;/g, '&'));
+    }
+    expect(fields.get('iss')).toBe(gateway.issuer);
+    const posted = new Request(WEB_CLIENT.redirect_uri, { method: 'POST', body: fields });
+    const tokens = await client.authorizationCodeGrant(config, posted, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect(tokens.claims()?.iss).toBe(gateway.issuer);
   });
 });
