@@ -41,12 +41,12 @@ const DECODERS: ReadonlyMap<string, Decoder> = new Map<string, Decoder>([
   ...(zstdDecompressSync === undefined ? [] : [['zstd', zstdDecompressSync] as const]),
 ]);
 
+const ZSTD = /zstd/i;
+
 /**
  * The client's Accept-Encoding without the codings this runtime cannot decode, or undefined when
  * it needs no change. Called for every proxied request: one substring test in the common case.
  */
-const ZSTD = /zstd/i;
-
 export function acceptedCodings(acceptEncoding: string | undefined): string | undefined {
   if (zstdDecompressSync !== undefined || acceptEncoding === undefined) return undefined;
   if (!ZSTD.test(acceptEncoding)) return undefined;
