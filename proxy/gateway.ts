@@ -21,7 +21,7 @@ import { routeKey } from './http/route-key.js';
 import { answerTokenPreflight, TOKEN_METHODS } from './http/token-preflight.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { locationRewriterFor } from './oidc/authorization-response.js';
+import { authorizationResponseRewriteFor } from './oidc/authorization-response.js';
 import { carriesIdTokenHint, translateIdTokenHint } from './oidc/id-token-hint.js';
 import { handleIntrospection } from './oidc/own-introspection.js';
 import { metadataContextOf, publicMetadata } from './oidc/public-metadata.js';
@@ -182,7 +182,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
         runtime.config.upstream.timeout,
         requestId,
         runtime.trustedProxies,
-        locationRewriterFor(runtime),
+        authorizationResponseRewriteFor(runtime),
         body,
       );
     const failed = (error: unknown) => {

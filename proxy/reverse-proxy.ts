@@ -6,13 +6,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
+import { createProxyServer, type ServerOptions } from 'http-proxy-3';
+import { prefixCookiePaths } from './http/cookie-path.js';
 import { forwardedHeaders, hopByHopNames, isForwardedHeader } from './http/headers.js';
 import { sendOAuthError, unavailable } from './http/oauth-error.js';
 import type { TrustedProxies } from './http/trusted-proxies.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { statusClass } from './metrics.js';
+import type { AuthorizationResponseRewrite } from './oidc/authorization-response.js';
+import { acceptedCodings, mayBeFormPost, relayHtmlResponse } from './oidc/form-post-relay.js';
 import { upstreamAgent } from './upstream/http-client.js';
 
 export interface ReverseProxy {
@@ -23,8 +26,11 @@ export interface ReverseProxy {
     timeoutMs: number,
     requestId: string,
     trusted: TrustedProxies,
-    /** Rewrites the upstream's `Location` header (redirects that must stay on scopegate). */
-    rewriteLocation?: (location: string) => string,
+    /**
+     * Rewrites the upstream's authorization responses: its `Location` header (redirects that must
+     * stay on scopegate) and form_post pages.
+     */
+    rewrite?: AuthorizationResponseRewrite,
     /** The body, when the gateway already read it to check it; otherwise it streams through. */
     body?: Buffer,
   ): void;
@@ -34,11 +40,17 @@ export interface ReverseProxy {
 export function createReverseProxy(metrics: Metrics, logger: Logger): ReverseProxy {
   const proxy = createProxyServer({ xfwd: false, changeOrigin: true, ws: false });
   const timedOut = new WeakSet<IncomingMessage>();
-  const timeouts = new WeakMap<IncomingMessage, { ms: number; requestId: string }>();
+  interface RequestSettings {
+    ms: number;
+    requestId: string;
+    /** http-proxy-3's options for this request, to take over an HTML response (form_post). */
+    options: ServerOptions | undefined;
+  }
+  const timeouts = new WeakMap<IncomingMessage, RequestSettings>();
 
   const chunked = new WeakSet<IncomingMessage>();
   const closeAfter = new WeakSet<IncomingMessage>();
-  const locationRewrites = new WeakMap<IncomingMessage, (location: string) => string>();
+  const rewrites = new WeakMap<IncomingMessage, AuthorizationResponseRewrite>();
 
   // http-proxy-3's deleteLength pass gives a DELETE/OPTIONS without content-length a
   // `content-length: 0` and drops its transfer-encoding. With a chunked body that writes the
@@ -51,9 +63,10 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     }
   });
 
-  proxy.on('proxyReq', (proxyReq, req, res) => {
+  proxy.on('proxyReq', (proxyReq, req, res, options) => {
     const settings = timeouts.get(req);
     if (!settings) return;
+    settings.options = options;
     const expire = () => {
       timedOut.add(req);
       proxyReq.destroy(new Error('upstream timeout'));
@@ -84,10 +97,43 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     if (res.getHeader('connection') === 'close' || closeAfter.has(req)) {
       proxyRes.headers.connection = 'close';
     }
-    const rewrite = locationRewrites.get(req);
+    const rewrite = rewrites.get(req);
+    if (rewrite === undefined) return;
     const location = proxyRes.headers.location;
-    if (rewrite && typeof location === 'string') proxyRes.headers.location = rewrite(location);
+    if (typeof location === 'string') proxyRes.headers.location = rewrite.location(location);
+    const cookies = proxyRes.headers['set-cookie'];
+    if (cookies !== undefined && rewrite.issuerPath !== '') {
+      proxyRes.headers['set-cookie'] = prefixCookiePaths(cookies, rewrite.issuerPath);
+    }
+    if (mayBeFormPost(req, proxyRes)) takeOverHtml(proxyRes, req, res, rewrite);
   });
+
+  // A page that may be a form_post authorization response is held and rewritten instead of piped.
+  // http-proxy-3 reads selfHandleResponse from this request's options after this event, so setting
+  // it here is what keeps it from piping the response. Without the options (never seen: they come
+  // with proxyReq) the response cannot be held, and the client gets an error rather than the page.
+  const takeOverHtml = (
+    proxyRes: IncomingMessage,
+    req: IncomingMessage,
+    res: ServerResponse,
+    rewrite: AuthorizationResponseRewrite,
+  ) => {
+    const settings = timeouts.get(req);
+    if (settings?.options === undefined) {
+      logger.error({ route: 'proxy' }, 'an HTML response could not be held for inspection');
+      res.destroy();
+      return;
+    }
+    settings.options.selfHandleResponse = true;
+    relayHtmlResponse(req, res, proxyRes, {
+      rewrite: rewrite.formPost,
+      refused: (reason) =>
+        logger.warn(
+          { requestId: settings.requestId, route: 'proxy', reason },
+          "the upstream's authorization response was refused",
+        ),
+    });
+  };
 
   // The target is the configured upstream URL: parsed once, not per request.
   const agents = new Map<string, ReturnType<typeof upstreamAgent>>();
@@ -102,10 +148,10 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   };
 
   return {
-    forward(req, res, target, timeoutMs, requestId, trusted, rewriteLocation, body) {
+    forward(req, res, target, timeoutMs, requestId, trusted, rewrite, body) {
       const started = process.hrtime.bigint();
-      timeouts.set(req, { ms: timeoutMs, requestId });
-      if (rewriteLocation) locationRewrites.set(req, rewriteLocation);
+      timeouts.set(req, { ms: timeoutMs, requestId, options: undefined });
+      if (rewrite) rewrites.set(req, rewrite);
       // Headers are rewritten on the incoming message, before http-proxy-3 copies them: the
       // outgoing request may already be writing by the time its proxyReq event fires.
       const forwarded = forwardedHeaders(req, trusted);
@@ -125,6 +171,9 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       // The gateway already answered any 100-continue; forwarding `expect` would also make
       // http-proxy-3 skip its proxyReq event, and with it the upstream timeout below.
       delete req.headers.expect;
+      // Only codings scopegate can decode are offered upstream: HTML may have to be inspected.
+      const codings = acceptedCodings(req.headers['accept-encoding']);
+      if (codings !== undefined) req.headers['accept-encoding'] = codings;
       if (chunked.has(req)) {
         delete req.headers['content-length'];
         req.headers['transfer-encoding'] = 'chunked';

@@ -3,9 +3,11 @@
  * - a Location on the upstream's own origin (login pages, the resume step) moves onto scopegate,
  *   so the browser keeps talking to scopegate and the authorization response passes through it;
  * - the authorization response's `iss` (RFC 9207), in the query or the fragment, becomes
- *   scopegate's issuer when it is the upstream's, as clients check it against discovery.
+ *   scopegate's issuer when it is the upstream's, as clients check it against discovery;
+ * - the same `iss` in a form_post page (see form-post-response.ts).
  */
 import type { Runtime } from '../runtime.js';
+import { type FormPostRewrite, rewriteFormPost } from './form-post-response.js';
 import { type MetadataContext, metadataContextOf, throughScopegate } from './public-metadata.js';
 
 export interface LocationContext {
@@ -30,8 +32,13 @@ export function rewriteLocation(location: string, context: LocationContext): str
   try {
     url = new URL(location);
   } catch {
-    // A relative redirect stays relative: the browser resolves it against scopegate.
-    return location;
+    // A relative redirect stays relative: the browser resolves it against scopegate. One from the
+    // upstream's root (`/interaction/x`) names the upstream's path, which is under the issuer's
+    // path on scopegate.
+    const issuerPath = new URL(context.metadata.issuer).pathname.replace(/\/+$/, '');
+    return issuerPath !== '' && /^\/(?![/\\])/.test(location)
+      ? `${issuerPath}${location}`
+      : location;
   }
   const moved = context.upstreamOrigins.has(url.origin)
     ? throughScopegate(location, context.upstreamOrigins, context.metadata)
@@ -49,18 +56,44 @@ export function rewriteLocation(location: string, context: LocationContext): str
   return changed ? url.href : location;
 }
 
-/** The Location rewrite for requests proxied under one configuration generation. */
-export function locationRewriterFor(runtime: Runtime): (location: string) => string {
-  return (location) => {
-    const upstreamIssuer = runtime.discovery.knownIssuer();
-    const upstreamOrigins = new Set([new URL(runtime.config.upstream.url).origin]);
-    if (upstreamIssuer !== undefined && URL.canParse(upstreamIssuer)) {
-      upstreamOrigins.add(new URL(upstreamIssuer).origin);
-    }
-    return rewriteLocation(location, {
-      metadata: metadataContextOf(runtime),
-      upstreamIssuer,
-      upstreamOrigins,
-    });
-  };
+/** What the proxy rewrites in the upstream's answers: redirects and form_post pages. */
+export interface AuthorizationResponseRewrite {
+  location(location: string): string;
+  formPost(html: Buffer): FormPostRewrite;
+  /** The issuer's path ('' at the root): cookie paths are moved under it. */
+  issuerPath: string;
+}
+
+const rewrites = new WeakMap<Runtime, AuthorizationResponseRewrite>();
+
+/**
+ * The rewrites for requests proxied under one configuration generation, made once per generation.
+ * The upstream's issuer is read on each use: discovery may learn it after the generation starts.
+ */
+export function authorizationResponseRewriteFor(runtime: Runtime): AuthorizationResponseRewrite {
+  let rewrite = rewrites.get(runtime);
+  if (rewrite === undefined) {
+    rewrite = {
+      location: (location) => {
+        const upstreamIssuer = runtime.discovery.knownIssuer();
+        const upstreamOrigins = new Set([new URL(runtime.config.upstream.url).origin]);
+        if (upstreamIssuer !== undefined && URL.canParse(upstreamIssuer)) {
+          upstreamOrigins.add(new URL(upstreamIssuer).origin);
+        }
+        return rewriteLocation(location, {
+          metadata: metadataContextOf(runtime),
+          upstreamIssuer,
+          upstreamOrigins,
+        });
+      },
+      formPost: (html) =>
+        rewriteFormPost(html, {
+          issuer: runtime.config.issuer,
+          upstreamIssuer: runtime.discovery.knownIssuer(),
+        }),
+      issuerPath: runtime.issuerPath.path,
+    };
+    rewrites.set(runtime, rewrite);
+  }
+  return rewrite;
 }

@@ -114,8 +114,8 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   },
   response_modes_supported: {
     kind: 'filtered',
-    remove: ['form_post', 'jwt', 'query.jwt', 'fragment.jwt', 'form_post.jwt'],
-    why: `form_post: the iss inside the upstream's HTML form is not rewritten; JARM: ${SIGNED_BY_UPSTREAM}`,
+    remove: ['jwt', 'query.jwt', 'fragment.jwt', 'form_post.jwt'],
+    why: `JARM: ${SIGNED_BY_UPSTREAM}; form_post is kept (the iss inside the upstream's form is rewritten)`,
   },
   backchannel_token_delivery_modes_supported: {
     kind: 'filtered',

@@ -16,6 +16,7 @@ import {
   startGlewlwyd,
 } from '../fixtures/glewlwyd/identity-provider.js';
 import type { SelfIssuedGateway } from '../oidc/self-issued-gateway.js';
+import { discoverClient } from '../support/discover-client.js';
 import { startGlewlwydGateway } from './glewlwyd-gateway.js';
 
 let idp: GlewlwydIdp;
@@ -93,7 +94,7 @@ describe.each([
     // introspection is answered by scopegate for its own tokens, on its own origin.
     expect(document).not.toHaveProperty('userinfo_endpoint');
     expect(document.introspection_endpoint).toBe(`${gateway.issuer}${pluginPath}/introspect`);
-    expect(document.response_modes_supported).toEqual(['query', 'fragment']);
+    expect(document.response_modes_supported).toEqual(['query', 'fragment', 'form_post']);
     expect(document.grant_types_supported).not.toContain('implicit');
     expect(document.request_parameter_supported).toBe(false);
   });
@@ -143,13 +144,7 @@ describe.each([
 
   it('gives openid-client a client-credentials token that jose verifies by discovery', async () => {
     const gateway = gatewayOf();
-    const config = await client.discovery(
-      new URL(gateway.issuer),
-      CC_CLIENT.client_id,
-      undefined,
-      client.ClientSecretBasic(CC_CLIENT.client_secret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    const config = await discoverClient(gateway.issuer, CC_CLIENT);
     expect(config.serverMetadata().token_endpoint).toBe(`${gateway.issuer}${idp.tokenPath}`);
     const tokens = await client.clientCredentialsGrant(config, { scope: 'api.read' });
     expect(tokens.scope).toBe('api.read');

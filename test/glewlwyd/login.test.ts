@@ -19,6 +19,7 @@ import {
   WEB_CLIENT,
 } from '../fixtures/glewlwyd/identity-provider.js';
 import type { SelfIssuedGateway } from '../oidc/self-issued-gateway.js';
+import { discoverClient } from '../support/discover-client.js';
 import { logInThroughGateway } from './browser-login.js';
 import { startGlewlwydGateway } from './glewlwyd-gateway.js';
 
@@ -40,13 +41,7 @@ beforeAll(async () => {
       scopes: [{ template: 'api.write', grant_types: ['client_credentials'] }],
     },
   });
-  config = await client.discovery(
-    new URL(gateway.issuer),
-    WEB_CLIENT.client_id,
-    undefined,
-    client.ClientSecretBasic(WEB_CLIENT.client_secret),
-    { execute: [client.allowInsecureRequests] },
-  );
+  config = await discoverClient(gateway.issuer, WEB_CLIENT);
   jwks = createRemoteJWKSet(new URL(`${gateway.issuer}/.well-known/jwks.json`));
 });
 
@@ -148,13 +143,10 @@ describe('OIDC login at glewlwyd through scopegate', () => {
       scope: 'openid api.read',
       token_type: 'Bearer',
     });
-    const stranger = await client.discovery(
-      new URL(gateway.issuer),
-      WEB_CLIENT.client_id,
-      undefined,
-      client.ClientSecretBasic('wrong0secret'),
-      { execute: [client.allowInsecureRequests] },
-    );
+    const stranger = await discoverClient(gateway.issuer, {
+      client_id: WEB_CLIENT.client_id,
+      client_secret: 'wrong0secret',
+    });
     await expect(client.tokenIntrospection(stranger, tokens.access_token)).rejects.toThrow();
   });
 

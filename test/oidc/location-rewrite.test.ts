@@ -23,7 +23,10 @@ const APP = 'https://app.example.com/callback';
 describe('rewriteLocation', () => {
   it.each([
     ['an upstream page', `${UP}/auth/abc?x=1`, 'https://auth.example.com/gw/auth/abc?x=1'],
-    ['a relative redirect', '/interaction/abc', '/interaction/abc'],
+    // From the upstream's root: under the issuer's path on scopegate.
+    ['a redirect from the root', '/interaction/abc', '/gw/interaction/abc'],
+    ['a relative redirect', 'interaction/abc?x=1', 'interaction/abc?x=1'],
+    ['a network-path redirect, untouched', '//elsewhere.example/x', '//elsewhere.example/x'],
     [
       'the code response (query)',
       `${APP}?code=c1&state=s&iss=${encodeURIComponent(UP)}`,
@@ -43,6 +46,11 @@ describe('rewriteLocation', () => {
     ['another site', 'https://elsewhere.example/x?y', 'https://elsewhere.example/x?y'],
   ])('%s', (_name, location, expected) => {
     expect(rewriteLocation(location, context)).toBe(expected);
+  });
+
+  it('leaves a redirect from the root alone when the issuer has no path', () => {
+    const atRoot = { ...context, metadata: { ...context.metadata, issuer: 'https://a.example/' } };
+    expect(rewriteLocation('/interaction/abc', atRoot)).toBe('/interaction/abc');
   });
 
   it('leaves iss alone while the upstream issuer is unknown', () => {

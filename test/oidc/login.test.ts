@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discoverClient } from '../support/discover-client.js';
 import { browserLogin } from './browser-login.js';
 import { ACCOUNT, type LoginUpstream, startLoginUpstream, WEB_CLIENT } from './login-upstream.js';
 import { type SelfIssuedGateway, startSelfIssuedGateway } from './self-issued-gateway.js';
@@ -25,13 +26,7 @@ beforeAll(async () => {
     keys: [{ kid: 'login-es', alg: 'ES256', status: 'active' }],
     config: { tokens: { refresh_token_key: randomBytes(32).toString('base64url') } },
   });
-  config = await client.discovery(
-    new URL(gateway.issuer),
-    WEB_CLIENT.client_id,
-    undefined,
-    client.ClientSecretBasic(WEB_CLIENT.client_secret),
-    { execute: [client.allowInsecureRequests] },
-  );
+  config = await discoverClient(gateway.issuer, WEB_CLIENT);
 });
 
 afterAll(async () => {

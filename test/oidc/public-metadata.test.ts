@@ -63,7 +63,7 @@ describe('publicMetadata', () => {
     ['pushed_authorization_request_endpoint', undefined],
     ['id_token_signing_alg_values_supported', ['ES256', 'EdDSA']],
     ['token_endpoint_auth_methods_supported', ['client_secret_basic', 'none']],
-    ['response_modes_supported', ['query', 'fragment']],
+    ['response_modes_supported', ['query', 'fragment', 'form_post']],
     ['backchannel_token_delivery_modes_supported', ['poll', 'ping']],
     ['signed_metadata', undefined],
     ['dpop_signing_alg_values_supported', undefined],

@@ -16,6 +16,7 @@ import {
   embeddingKey,
   openEmbeddedToken,
 } from '../../proxy/oidc/embedded-upstream-token.js';
+import { discoverClient } from '../support/discover-client.js';
 import { jwtPayload, postForm } from '../support/gateway.js';
 import { rawRequest } from '../support/raw-http.js';
 import { browserLogin } from './browser-login.js';
@@ -62,13 +63,7 @@ beforeAll(async () => {
     startSelfIssuedGateway({ ...options, config: gatewayConfig(true) }),
     startSelfIssuedGateway({ ...options, config: gatewayConfig(false) }),
   ]);
-  config = await client.discovery(
-    new URL(gateway.issuer),
-    WEB_CLIENT.client_id,
-    undefined,
-    client.ClientSecretBasic(WEB_CLIENT.client_secret),
-    { execute: [client.allowInsecureRequests] },
-  );
+  config = await discoverClient(gateway.issuer, WEB_CLIENT);
 });
 
 afterAll(async () => {
@@ -456,13 +451,7 @@ describe('discovery', () => {
   });
 
   it('without the key, tokens carry nothing and introspection still answers for them', async () => {
-    const keylessConfig = await client.discovery(
-      new URL(keyless.issuer),
-      WEB_CLIENT.client_id,
-      undefined,
-      client.ClientSecretBasic(WEB_CLIENT.client_secret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    const keylessConfig = await discoverClient(keyless.issuer, WEB_CLIENT);
     const { tokens } = await browserLogin(keylessConfig, keyless.url, 'openid api:read');
     expect(jwtPayload(tokens.access_token)).not.toHaveProperty(EMBEDDED_CLAIM);
     const response = await postForm(
