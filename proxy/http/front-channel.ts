@@ -1,7 +1,8 @@
 /**
- * The front channel: an authorization request whose response type includes `token` (implicit,
- * hybrid) would have the upstream hand its own, unnarrowed access token to the client in a
- * redirect, around the token endpoint. Such requests are refused on every proxied path (not only
+ * The front channel: an authorization request whose response type includes `token` or
+ * `id_token` (implicit, hybrid) would have the upstream hand its own tokens (an unnarrowed access
+ * token, an ID token scopegate has not re-signed) to the client in a redirect, around the token
+ * endpoint. Such requests are refused on every proxied path (not only
  * the authorization endpoint's spellings): in the query, or inside a request object passed by
  * value. Request objects by reference are refused except PAR's own URNs.
  */
@@ -11,20 +12,30 @@ import { OAuthError } from './oauth-error.js';
 /** RFC 9126 request_uri values: the PAR endpoint answered them to a request checked here. */
 const PUSHED_REQUEST_URI = 'urn:ietf:params:oauth:request_uri:';
 
-/** A response_type names `token` as one of its space-separated values (read loosely). */
+/**
+ * Response types the authorization endpoint answers with a token of the upstream's own: `token`
+ * (its access token, unnarrowed) and `id_token` (its ID token, signed with its key and issuer,
+ * which scopegate re-signs only at the token endpoint). Both would reach the client in a redirect
+ * around scopegate. Read loosely: any separator a lenient upstream might split on, any case.
+ */
+const FRONT_CHANNEL_TOKENS: ReadonlySet<string> = new Set(['token', 'id_token']);
+
+/** Whether one response_type value asks the authorization endpoint for a token. */
+export function returnsFrontChannelToken(responseType: string): boolean {
+  return responseType
+    .split(/(?:\s|\+|,|%20)+/i)
+    .some((part) => FRONT_CHANNEL_TOKENS.has(part.toLowerCase()));
+}
+
 function includesToken(responseType: unknown): boolean {
   const values = Array.isArray(responseType) ? responseType : [responseType];
-  return values.some(
-    (value) =>
-      typeof value === 'string' &&
-      value.split(/(?:\s|\+|,|%20)+/i).some((part) => part.toLowerCase() === 'token'),
-  );
+  return values.some((value) => typeof value === 'string' && returnsFrontChannelToken(value));
 }
 
 const unsupportedResponseType = () =>
   new OAuthError(
     'unsupported_response_type',
-    'response types that return an access token from the authorization endpoint are not supported; use the code flow',
+    'response types that return a token from the authorization endpoint (token, id_token) are not supported; use the code flow',
     400,
   );
 

@@ -11,6 +11,7 @@
  * - kept: passed on as the upstream published it;
  * - dropped: the capability cannot work through scopegate (or would bypass it).
  */
+import { returnsFrontChannelToken } from '../http/front-channel.js';
 
 export type FieldTreatment =
   | { kind: 'own'; why: string }
@@ -20,7 +21,13 @@ export type FieldTreatment =
       /** Advertised only when this setting is configured (the endpoint needs it to work). */
       requires?: 'upstream_token_key';
     }
-  | { kind: 'filtered'; remove: readonly string[]; why: string }
+  | {
+      kind: 'filtered';
+      remove: readonly string[];
+      /** Removes the values it is true for, besides those listed. */
+      removeIf?: (value: string) => boolean;
+      why: string;
+    }
   | { kind: 'kept'; why: string }
   | { kind: 'dropped'; why: string };
 
@@ -35,21 +42,6 @@ const SIGNED_BY_UPSTREAM =
 const CLIENT_SIGNED_FOR_ISSUER =
   "clients sign these for scopegate's issuer as audience; the upstream verifies its own";
 const DESCRIPTIVE = 'describes the upstream, true through scopegate as well';
-
-/** Every spelling of a response type that includes `token` (implicit and hybrid flows). */
-const TOKEN_RESPONSE_TYPES = [
-  'token',
-  'id_token token',
-  'token id_token',
-  'code token',
-  'token code',
-  'code id_token token',
-  'code token id_token',
-  'id_token code token',
-  'id_token token code',
-  'token code id_token',
-  'token id_token code',
-];
 
 export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   issuer: { kind: 'own', why: "scopegate's issuer, the iss of every token it issues" },
@@ -192,8 +184,9 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
 
   response_types_supported: {
     kind: 'filtered',
-    remove: TOKEN_RESPONSE_TYPES,
-    why: 'response types that return an access token from the authorization endpoint are refused (the upstream token would bypass narrowing)',
+    remove: [],
+    removeIf: returnsFrontChannelToken,
+    why: "response types that return a token from the authorization endpoint (token, id_token) are refused: the upstream's access token would bypass narrowing, its ID token scopegate's re-signing",
   },
   grant_types_supported: {
     kind: 'filtered',

@@ -91,7 +91,11 @@ function apply(
       return typeof value === 'string' ? throughScopegate(value, origins, context) : undefined;
     case 'filtered':
       return Array.isArray(value)
-        ? value.filter((item) => !treatment.remove.includes(item as string))
+        ? value.filter(
+            (item) =>
+              typeof item !== 'string' ||
+              !(treatment.remove.includes(item) || treatment.removeIf?.(item) === true),
+          )
         : undefined;
     case 'kept': {
       if (name in METADATA_FIELDS || typeof value !== 'string') return value;

@@ -162,7 +162,9 @@ function expectTreatedByTable(upstreamDoc: Record<string, unknown>, body: Record
       expect(String(body[name]).startsWith('https://gateway.test/'), name).toBe(true);
     } else if (treatment.kind === 'filtered') {
       expect(body[name], name).toEqual(
-        (value as string[]).filter((item) => !treatment.remove.includes(item)),
+        (value as string[]).filter(
+          (item) => !treatment.remove.includes(item) && treatment.removeIf?.(item) !== true,
+        ),
       );
     }
   }
@@ -185,6 +187,8 @@ describe('discovery documents', () => {
       });
       expectTreatedByTable(upstreamDoc, body);
       expectGrantsWithExchange(body, upstreamDoc);
+      // Only the code flow: every type that has the authorization endpoint return a token is gone.
+      expect(body.response_types_supported).toEqual(['code']);
     },
   );
 

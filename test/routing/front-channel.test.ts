@@ -19,7 +19,18 @@ function requestObject(claims: Record<string, unknown>): string {
 describe('frontChannelRefusal', () => {
   it.each<[string, string, string | undefined]>([
     ['the code flow', 'response_type=code&client_id=c', undefined],
-    ['code id_token (hybrid without a token)', 'response_type=code%20id_token', undefined],
+    [
+      'code id_token (the upstream ID token)',
+      'response_type=code%20id_token',
+      'unsupported_response_type',
+    ],
+    ['id_token alone', 'response_type=id_token', 'unsupported_response_type'],
+    [
+      'ID_TOKEN upper case, plus-separated',
+      'response_type=code+ID_TOKEN',
+      'unsupported_response_type',
+    ],
+    ['none', 'response_type=none', undefined],
     ['implicit', 'response_type=token', 'unsupported_response_type'],
     ['implicit with an ID token', 'response_type=id_token%20token', 'unsupported_response_type'],
     ['hybrid', 'response_type=code+id_token+token', 'unsupported_response_type'],
