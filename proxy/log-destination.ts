@@ -13,27 +13,23 @@
  * So pipes and sockets are written through a non-blocking libuv stream (net.Socket on the fd),
  * files and terminals through fs.WriteStream; in both cases at most `maxPendingBytes` wait, and
  * the first write error marks the destination broken.
- */
-
-/**
- * Where log lines go: standard output, written so that a broken or stalled reader can never
- * wedge the process. Lines that cannot be written are dropped and counted, never retried in a
- * loop and never written synchronously.
  *
- * Why not pino.destination(): sonic-boom registers an exit hook that flushes synchronously, and
- * its flushSync retries every error other than EAGAIN (EPIPE included) every 100 ms for ever. A
- * `serve` whose stdout reader went away while it was idle first meets the broken pipe when it
- * logs its shutdown; process.exit() then spins in that hook and the process never ends. Writing
- * asynchronously with fs.write is no cure either: on a blocking pipe whose reader stopped reading
- * the write parks a libuv thread, and process exit waits for that thread.
- *
- * So pipes and sockets are written through a non-blocking libuv stream (net.Socket on the fd),
- * files and terminals through fs.WriteStream; in both cases at most `maxPendingBytes` wait, and
- * the first write error marks the destination broken.
+ * Lines logged in one turn of the event loop leave in one write: under load every request logs a
+ * line, and a write per line (a syscall on a pipe, a thread-pool job on a file) cost more than
+ * building the line did.
  */
 import fs, { fstatSync } from 'node:fs';
 import net from 'node:net';
 import type { Writable } from 'node:stream';
+
+/**
+ * Batches not yet written when the process exits (a failure right after a line was logged):
+ * written from the exit hook, which a pipe takes at once when it has room.
+ */
+const awaitingExit = new Set<() => void>();
+process.once('exit', () => {
+  for (const writeBatch of [...awaitingExit]) writeBatch();
+});
 
 /** Bytes allowed to wait for a slow reader before new lines are dropped. */
 export const DEFAULT_MAX_PENDING_BYTES = 4 * 1024 * 1024;
@@ -48,6 +44,8 @@ export class LogDestination {
   private readonly maxPendingBytes: number;
   private broken = false;
   private droppedLines = 0;
+  private batch: string[] = [];
+  private batchBytes = 0;
   private dropListener: ((lines: number) => void) | undefined;
 
   constructor(options: LogDestinationOptions = {}) {
@@ -72,21 +70,46 @@ export class LogDestination {
 
   /** pino's destination contract: one call per serialised line, never blocking. */
   write(line: string): boolean {
-    if (this.broken || this.sink.destroyed || this.sink.writableLength > this.maxPendingBytes) {
+    if (
+      this.broken ||
+      this.sink.destroyed ||
+      this.sink.writableLength + this.batchBytes > this.maxPendingBytes
+    ) {
       this.drop(1);
       return true;
     }
-    this.sink.write(line, (error) => {
-      if (error) {
-        this.broken = true;
-        this.drop(1);
-      }
-    });
+    this.batch.push(line);
+    this.batchBytes += line.length;
+    if (this.batch.length === 1) {
+      setImmediate(this.writeBatch);
+      awaitingExit.add(this.writeBatch);
+    }
     return true;
   }
 
+  /** The lines of this turn, as one write. */
+  private readonly writeBatch = (): void => {
+    awaitingExit.delete(this.writeBatch);
+    const lines = this.batch.length;
+    if (lines === 0) return;
+    const text = lines === 1 ? (this.batch[0] as string) : this.batch.join('');
+    this.batch = [];
+    this.batchBytes = 0;
+    if (this.broken || this.sink.destroyed) {
+      this.drop(lines);
+      return;
+    }
+    this.sink.write(text, (error) => {
+      if (error) {
+        this.broken = true;
+        this.drop(lines);
+      }
+    });
+  };
+
   /** Calls back once what was written so far has left, or at once when nothing can leave. */
   flush(callback: (error?: Error) => void): void {
+    this.writeBatch();
     if (this.broken || this.sink.destroyed || this.sink.writableLength === 0) {
       setImmediate(callback);
       return;
