@@ -429,7 +429,7 @@ async function main(): Promise<void> {
       `scopegate benchmark (${quick ? 'quick' : 'full'}, ${((Date.now() - started) / 1000).toFixed(0)} s): ${machine.cpu}, ${machine.cores} cores, Node.js ${machine.node}; ${machine.pinning}; load average ${loadStart.map((value) => value.toFixed(1)).join(' ')} at start, ${machine.loadAverageAtEnd.map((value) => value.toFixed(1)).join(' ')} at end`,
     );
     console.log(table);
-    console.log('\nTargets (issue: one core, ratios from this run):');
+    console.log('\nTargets (one core, ratios from this run):');
     for (const target of targets) {
       console.log(`  ${target.met ? 'met    ' : 'NOT met'}  ${target.name}: ${target.measured}`);
     }

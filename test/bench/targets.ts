@@ -1,5 +1,5 @@
 /**
- * The issue's targets, checked against the figures of one run (ratios from the same run).
+ * The performance targets, checked against the figures of one run (ratios from the same run).
  */
 import type { Throughput } from './run.js';
 import type { Figure } from './table.js';
