@@ -53,19 +53,24 @@ export function hopByHopNames(headers: IncomingHttpHeaders): ReadonlySet<string>
 
 const NAMES_NO_HEADER = /^\s*keep-alive\s*$/i;
 
-/** Copies end-to-end headers, dropping hop-by-hop ones and anything in `drop`. */
+/**
+ * Copies end-to-end headers, dropping hop-by-hop ones and anything in `drop` (a set the caller
+ * builds once: this runs for every token request).
+ */
 export function endToEndHeaders(
   headers: IncomingHttpHeaders,
-  drop: Iterable<string> = [],
+  drop: ReadonlySet<string> = NO_NAMES,
 ): OutgoingHttpHeaders {
-  const skip = new Set(hopByHopNames(headers));
-  for (const name of drop) skip.add(name);
+  const hopByHop = hopByHopNames(headers);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !skip.has(name)) out[name] = value;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !hopByHop.has(name) && !drop.has(name)) out[name] = value;
   }
   return out;
 }
+
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 /**
  * The forwarding headers to send upstream in place of every header in FORWARDED. From a peer

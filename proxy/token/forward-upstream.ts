@@ -38,6 +38,18 @@ export function scopeForUpstream(request: TokenRequest, runtime: Runtime): strin
   return rule?.upstream_scope ?? config.upstream.default_scope;
 }
 
+/** Request headers the upstream token request never carries as the client sent them. */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'accept-encoding',
+  // The body is re-serialised here, uncompressed and already read: these no longer apply.
+  'content-encoding',
+  'expect',
+  'x-request-id',
+  ...FORWARDED_HEADER_NAMES,
+]);
+
 export async function forwardTokenRequest(
   req: IncomingMessage,
   request: TokenRequest,
@@ -51,23 +63,12 @@ export async function forwardTokenRequest(
   if (scope === undefined) params.delete('scope');
   else params.set('scope', scope);
   const payload = serializeTokenRequestBody({ ...request.body, kind: 'form', params });
-  const headers = {
-    ...endToEndHeaders(req.headers, [
-      'host',
-      'content-length',
-      'accept-encoding',
-      // The body is re-serialised here, uncompressed and already read: these no longer apply.
-      'content-encoding',
-      'expect',
-      'x-request-id',
-      ...FORWARDED_HEADER_NAMES,
-    ]),
-    ...forwardedHeaders(req, runtime.trustedProxies),
-    'content-type': 'application/x-www-form-urlencoded',
-    'content-length': String(Buffer.byteLength(payload)),
-    accept: 'application/json',
-    'x-request-id': requestId,
-  };
+  const headers = endToEndHeaders(req.headers, NOT_FORWARDED);
+  Object.assign(headers, forwardedHeaders(req, runtime.trustedProxies));
+  headers['content-type'] = 'application/x-www-form-urlencoded';
+  headers['content-length'] = String(Buffer.byteLength(payload));
+  headers.accept = 'application/json';
+  headers['x-request-id'] = requestId;
   try {
     return await upstreamRequest(
       {
