@@ -155,14 +155,17 @@ export function claimsFromAnswer(
   members: Members,
   issuer: string,
   nowSec: number,
-  clockToleranceSec: number,
+  /** tokens.min_lifetime in seconds: as for a JWT, no token is issued that is born expiring. */
+  minLifetimeSec: number,
 ): JWTPayload {
   if (members.active !== true) throw new UpstreamTokenRejected('introspection: token not active');
   if (typeof members.exp !== 'number' || !Number.isFinite(members.exp)) {
     throw new UpstreamTokenRejected('introspection: no exp');
   }
-  if (members.exp <= nowSec - clockToleranceSec) {
-    throw new UpstreamTokenRejected('introspection: token expired');
+  // The same rule as for a verified JWT (verify-upstream.ts): the clock tolerance never
+  // stretches the end of a token, and what is left must be at least the minimum lifetime.
+  if (Math.floor(members.exp) - nowSec < Math.max(1, minLifetimeSec)) {
+    throw new UpstreamTokenRejected('introspection: token expired or expires too soon');
   }
   if (members.iss !== undefined && members.iss !== issuer) {
     throw new UpstreamTokenRejected('introspection: unexpected issuer');
@@ -192,6 +195,6 @@ export async function introspectUpstreamToken(
   }
   const response = await post(token, client, runtime, metrics);
   const members = await readAnswer(response, client, issuer, runtime);
-  const tolerance = Math.ceil(runtime.config.tokens.clock_tolerance / 1000);
-  return claimsFromAnswer(members, issuer, Math.floor(Date.now() / 1000), tolerance);
+  const minLifetime = Math.ceil(runtime.config.tokens.min_lifetime / 1000);
+  return claimsFromAnswer(members, issuer, Math.floor(Date.now() / 1000), minLifetime);
 }

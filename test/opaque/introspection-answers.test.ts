@@ -127,6 +127,10 @@ describe('introspection answers', () => {
     ['active as a string', () => json({ ...good(), active: 'true' }), 502, 'server_error'],
     ['no exp', () => json({ ...good(), exp: undefined }), 502, 'server_error'],
     ['expired', () => json({ ...good(), exp: nowSec() - 300 }), 502, 'server_error'],
+    // Within the clock tolerance but past exp, and with less than a second left: a JWT with
+    // these times is refused, so an introspected token is too.
+    ['just expired', () => json({ ...good(), exp: nowSec() - 2 }), 502, 'server_error'],
+    ['expiring this second', () => json({ ...good(), exp: nowSec() }), 502, 'server_error'],
     [
       'foreign issuer',
       () => json({ ...good(), iss: 'https://evil.example/' }),
