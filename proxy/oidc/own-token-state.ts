@@ -26,11 +26,15 @@ export function claimsOwnIssuer(token: string, runtime: Runtime): boolean {
   }
 }
 
-export async function readOwnToken(token: string, runtime: Runtime): Promise<OwnToken | undefined> {
+export async function readOwnToken(
+  token: string,
+  runtime: Runtime,
+  options: { acceptExpired?: boolean } = {},
+): Promise<OwnToken | undefined> {
   if (!claimsOwnIssuer(token, runtime)) return undefined;
   let claims: JWTPayload;
   try {
-    claims = await verifyOwnToken(token, runtime);
+    claims = await verifyOwnToken(token, runtime, options);
   } catch {
     return undefined;
   }

@@ -121,7 +121,8 @@ export async function handleRevocation(
       body.params.set('token', binding.upstreamToken);
       body.params.set('token_type_hint', 'refresh_token');
     } else if (await isOwnAccessToken(token, runtime)) {
-      const sealed = (await readOwnToken(token, runtime))?.upstreamToken;
+      // Expired or not: the upstream's token inside may outlive it (tokens.max_lifetime).
+      const sealed = (await readOwnToken(token, runtime, { acceptExpired: true }))?.upstreamToken;
       if (sealed !== undefined) {
         await revokeSealedToken(req, res, sealed, body.params, path, runtime, requestId);
         return;

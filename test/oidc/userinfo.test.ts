@@ -426,6 +426,20 @@ describe('revoking a scopegate access token', () => {
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
   });
 
+  it("revokes the upstream's token inside an expired one too: it may outlive scopegate's", async () => {
+    const access = await login();
+    const upstreamToken = (await sealedIn(access)) as string;
+    const now = Math.floor(Date.now() / 1000);
+    // The same token (same jti, same sealed claim) as it is once past its exp.
+    const expired = await resigned(access, { iat: now - 600, exp: now - 300 });
+    expect((await userinfo(expired)).status).toBe(401);
+    expect((await userinfo(access)).status).toBe(200);
+
+    await client.tokenRevocation(config, expired, { token_type_hint: 'access_token' });
+    expect(await upstreamIntrospection(upstreamToken)).toEqual({ active: false });
+    expect((await userinfo(access)).status).toBe(401);
+  });
+
   it('needs the caller authenticated by the upstream', async () => {
     const access = await login();
     const response = await postForm(
