@@ -19,11 +19,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
-import { bodyKind, parseTokenRequestBody, readBody } from '../http/body.js';
 import {
   badUpstream,
   internalError,
-  invalidRequest,
   OAuthError,
   sendJson,
   sendOAuthError,
@@ -32,6 +30,7 @@ import type { Runtime } from '../runtime.js';
 import { rebuiltUpstreamError } from '../token/upstream-error.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
 import { type OwnToken, readOwnToken } from './own-token-state.js';
+import { readTokenForm } from './token-form.js';
 import {
   callerAuthorization,
   callUpstream,
@@ -141,12 +140,7 @@ export async function handleIntrospection(
 ): Promise<void> {
   const { config } = runtime;
   try {
-    if (bodyKind(req.headers['content-type']) !== 'form') {
-      throw invalidRequest('introspection requests must be application/x-www-form-urlencoded');
-    }
-    const body = parseTokenRequestBody(await readBody(req, config.server.body_limit), 'form');
-    const token = body.params.get('token');
-    if (token === undefined) throw invalidRequest('token is missing');
+    const { body, token } = await readTokenForm(req, config.server.body_limit, 'introspection');
     const own = await readOwnToken(token, runtime);
     const verdict = await upstreamVerdict(own, {
       req,

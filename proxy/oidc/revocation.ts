@@ -8,21 +8,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { compactVerify, createLocalJWKSet } from 'jose';
-import { bodyKind, parseTokenRequestBody, readBody } from '../http/body.js';
-import {
-  badUpstream,
-  invalidRequest,
-  OAuthError,
-  sendOAuthError,
-  unavailable,
-} from '../http/oauth-error.js';
+import { badUpstream, invalidRequest, OAuthError, sendOAuthError } from '../http/oauth-error.js';
 import { routeKey } from '../http/route-key.js';
 import type { Runtime } from '../runtime.js';
 import { rebuiltUpstreamError } from '../token/upstream-error.js';
-import { UpstreamFailure, upstreamRequest } from '../upstream/http-client.js';
 import { readOwnToken } from './own-token-state.js';
 import { refreshKeyOf } from './refresh-step.js';
 import { unwrapRefreshToken } from './refresh-token.js';
+import { readTokenForm } from './token-form.js';
 import { callerAuthorization, callUpstream, unsupportedTokenType } from './upstream-call.js';
 
 /**
@@ -109,12 +102,7 @@ export async function handleRevocation(
 ): Promise<void> {
   const { config } = runtime;
   try {
-    if (bodyKind(req.headers['content-type']) !== 'form') {
-      throw invalidRequest('revocation requests must be application/x-www-form-urlencoded');
-    }
-    const body = parseTokenRequestBody(await readBody(req, config.server.body_limit), 'form');
-    const token = body.params.get('token');
-    if (token === undefined) throw invalidRequest('token is missing');
+    const { body, token } = await readTokenForm(req, config.server.body_limit, 'revocation');
     const key = refreshKeyOf(config);
     const binding = key === undefined ? undefined : await unwrapRefreshToken(token, key);
     if (binding !== undefined) {
@@ -130,28 +118,16 @@ export async function handleRevocation(
       answerRevoked(res);
       return;
     }
-    const payload = new URLSearchParams([...body.params]).toString();
-    const headers: Record<string, string> = {
-      'content-type': 'application/x-www-form-urlencoded',
-      'content-length': String(Buffer.byteLength(payload)),
-      accept: 'application/json',
-      'x-request-id': requestId,
-    };
-    if (req.headers.authorization) headers.authorization = req.headers.authorization;
-    let answer: Awaited<ReturnType<typeof upstreamRequest>>;
-    try {
-      answer = await upstreamRequest({
-        url: new URL(path, config.upstream.url),
+    const answer = await callUpstream(
+      {
+        path,
         method: 'POST',
-        headers,
-        body: payload,
-        timeoutMs: config.upstream.timeout,
-        route: 'proxy',
-      });
-    } catch (error) {
-      if (error instanceof UpstreamFailure) throw unavailable('the upstream is unreachable', 502);
-      throw error;
-    }
+        headers: { ...callerAuthorization(req.headers.authorization), accept: 'application/json' },
+        form: new URLSearchParams([...body.params]),
+        requestId,
+      },
+      runtime,
+    );
     const type = answer.headers['content-type'];
     res.writeHead(answer.status, {
       'cache-control': 'no-store',
