@@ -60,6 +60,11 @@ const upstreamPath = z
     if ('reason' in canonical) ctx.addIssue({ code: 'custom', message: canonical.reason });
   });
 
+/** A 32-byte secret, base64url without padding. */
+const key32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, {
+  message: 'expected 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)',
+});
+
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
 export const GRANT_TYPES = [
@@ -530,22 +535,12 @@ export const configSchema = z
           .describe(
             'Claims granting access other than scope: drop (not carried into issued tokens) or keep; merged over the default list',
           ),
-        refresh_token_key: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]{43}$/, {
-            message:
-              'expected 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)',
-          })
+        refresh_token_key: key32
           .optional()
           .describe(
             "AES-256-GCM key that wraps the upstream's refresh tokens (32 bytes, base64url); without it refresh tokens are withheld",
           ),
-        upstream_token_key: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]{43}$/, {
-            message:
-              'expected 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)',
-          })
+        upstream_token_key: key32
           .optional()
           .describe(
             "Secret (32 bytes, base64url) from which the key that encrypts the upstream's access token into tokens with openid is derived; with it scopegate serves the upstream's userinfo endpoint for its own tokens",
