@@ -168,32 +168,40 @@ export class UpstreamKeys {
     return this.refresh();
   }
 
-  /** A jose key resolver: finds the key for a token header, refetching once on an unknown kid. */
-  readonly resolve = async (header: JWSHeaderParameters) => {
+  /**
+   * `use` with the current keys; when it finds no published key that fits (`noKey`), once more
+   * with keys that may know it (see newerThan), else its own error.
+   */
+  private async withKeys<T>(
+    use: (snapshot: Snapshot) => T | Promise<T>,
+    noKey: (error: unknown) => boolean,
+  ): Promise<T> {
     const snapshot = await this.current();
     try {
-      return await snapshot.resolve(header, NO_TOKEN);
+      return await use(snapshot);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (!noKey(error)) throw error;
       const fresh = await this.newerThan(snapshot).catch(() => undefined);
       if (fresh === undefined || fresh === snapshot) throw error;
-      return fresh.resolve(header, NO_TOKEN);
+      return use(fresh);
     }
-  };
+  }
+
+  /** A jose key resolver: finds the key for a token header, refetching once on an unknown kid. */
+  readonly resolve = (header: JWSHeaderParameters) =>
+    this.withKeys(
+      (snapshot) => snapshot.resolve(header, NO_TOKEN),
+      (error) => error instanceof errors.JWKSNoMatchingKey,
+    );
 
   /**
    * Verifies a compact JWS with the upstream's keys (node:crypto; see jws-verifier.ts), asking
    * the upstream again once when no published key fits the header, as `resolve` does.
    */
-  async verifyJws(token: string, algorithms: readonly string[]): Promise<VerifiedJws> {
-    const snapshot = await this.current();
-    try {
-      return verifyCompactJws(token, snapshot.prepared, algorithms);
-    } catch (error) {
-      if (!(error instanceof JwsRefused) || error.refusal !== 'no_matching_key') throw error;
-      const fresh = await this.newerThan(snapshot).catch(() => undefined);
-      if (fresh === undefined || fresh === snapshot) throw error;
-      return verifyCompactJws(token, fresh.prepared, algorithms);
-    }
+  verifyJws(token: string, algorithms: readonly string[]): Promise<VerifiedJws> {
+    return this.withKeys(
+      (snapshot) => verifyCompactJws(token, snapshot.prepared, algorithms),
+      (error) => error instanceof JwsRefused && error.refusal === 'no_matching_key',
+    );
   }
 }
