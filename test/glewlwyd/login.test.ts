@@ -20,6 +20,7 @@ import {
 } from '../fixtures/glewlwyd/identity-provider.js';
 import type { SelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { discoverClient } from '../support/discover-client.js';
+import { startPkceLogin } from '../support/pkce-login.js';
 import { logInThroughGateway } from './browser-login.js';
 import { startGlewlwydGateway } from './glewlwyd-gateway.js';
 
@@ -55,31 +56,16 @@ function atHash(accessToken: string): string {
 }
 
 async function login(scope: string) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const authorizationUrl = client.buildAuthorizationUrl(config, {
-    redirect_uri: WEB_CLIENT.redirect_uri,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
+  const pkce = await startPkceLogin(config, { redirect_uri: WEB_CLIENT.redirect_uri, scope });
   const browser = await logInThroughGateway({
     gatewayIssuer: gateway.issuer,
-    authorizationUrl,
+    authorizationUrl: pkce.authorizationUrl,
     user: USER,
     clientId: WEB_CLIENT.client_id,
     consent: WEB_CLIENT.scopes,
   });
-  const tokens = await client.authorizationCodeGrant(config, browser.callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
-  return { ...browser, tokens, nonce };
+  const tokens = await pkce.redeem(browser.callback);
+  return { ...browser, tokens, nonce: pkce.nonce };
 }
 
 async function verifiedAccess(token: string): Promise<JWTPayload> {

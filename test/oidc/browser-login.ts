@@ -3,8 +3,9 @@
  * redirects followed like a browser that never leaves scopegate's origin, the callback redeemed
  * at scopegate's token endpoint.
  */
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { expect } from 'vitest';
+import { startPkceLogin } from '../support/pkce-login.js';
 import { WEB_CLIENT } from './login-upstream.js';
 
 /** A browser's cookie jar, enough for one login (names only; every cookie sent everywhere). */
@@ -48,25 +49,11 @@ export async function browserLogin(
   gatewayUrl: string,
   scope: string,
 ) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const authorizationUrl = client.buildAuthorizationUrl(config, {
-    redirect_uri: WEB_CLIENT.redirect_uri,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
+  const pkce = await startPkceLogin(config, { redirect_uri: WEB_CLIENT.redirect_uri, scope });
   const origin = new URL(gatewayUrl).origin;
-  expect(authorizationUrl.origin).toBe(origin);
-  const callback = await browse(authorizationUrl.href, WEB_CLIENT.redirect_uri, origin);
-  const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
+  expect(pkce.authorizationUrl.origin).toBe(origin);
+  const callback = await browse(pkce.authorizationUrl.href, WEB_CLIENT.redirect_uri, origin);
+  const tokens = await pkce.redeem(new URL(callback));
+  const { nonce } = pkce;
   return { callback, tokens, nonce };
 }
