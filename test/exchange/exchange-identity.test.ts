@@ -6,8 +6,7 @@
  * which then appears in act.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../proxy/exchange/secret-hash.js';
-import { type OidcUpstream, startOidcUpstream } from '../fixtures/oidc-upstream.js';
+import type { OidcUpstream } from '../fixtures/oidc-upstream.js';
 import {
   postForm,
   readTokenAnswer,
@@ -19,7 +18,9 @@ import {
   basic,
   EXCHANGE_GRANT,
   exchange,
+  exchangeClients,
   signWithGatewayKey,
+  startExchangeUpstream,
 } from './exchange-support.js';
 
 const ISSUER = 'https://gateway.test';
@@ -31,29 +32,14 @@ let upstream: OidcUpstream;
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  upstream = await startOidcUpstream({
-    resourceScopes: 'api:read api:write api:admin accounts.*',
-    clients: [
-      {
-        client_id: 'cc-client',
-        client_secret: 'cc-secret',
-        scope: 'api:read api:write api:admin accounts.*',
-      },
-    ],
-  });
-  const [svcHash, otherHash] = await Promise.all([
-    hashSecret('svc-secret'),
-    hashSecret('o-secret'),
-  ]);
+  upstream = await startExchangeUpstream();
+  const clients = await exchangeClients();
   gateway = await startTestGateway({
     upstreamUrl: upstream.url,
     tokenPath: upstream.tokenPath,
     config: {
       token_exchange: {
-        clients: [
-          { client_id: 'svc', secret_hash: svcHash },
-          { client_id: 'other', secret_hash: otherHash },
-        ],
+        clients,
       },
       clients: [{ client_id: 'svc', scope_format: 'array' }],
       scopes: [

@@ -5,6 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { importPKCS8, type JWTPayload, SignJWT } from 'jose';
+import { hashSecret } from '../../proxy/exchange/secret-hash.js';
+import { type OidcUpstream, startOidcUpstream } from '../fixtures/oidc-upstream.js';
 import {
   postForm,
   readTokenAnswer,
@@ -14,6 +16,34 @@ import {
 
 export const EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/**
+ * node-oidc-provider with one client-credentials client, `cc-client`, granted the scopes (and
+ * the `accounts.*` template) the exchange tests narrow from.
+ */
+export function startExchangeUpstream(): Promise<OidcUpstream> {
+  return startOidcUpstream({
+    resourceScopes: 'api:read api:write api:admin accounts.*',
+    clients: [
+      {
+        client_id: 'cc-client',
+        client_secret: 'cc-secret',
+        scope: 'api:read api:write api:admin accounts.*',
+      },
+    ],
+  });
+}
+
+/** token_exchange.clients entries for `svc` (svc-secret) and `other` (o-secret). */
+export async function exchangeClients(): Promise<
+  Array<{ client_id: string; secret_hash: string }>
+> {
+  const [svc, other] = await Promise.all([hashSecret('svc-secret'), hashSecret('o-secret')]);
+  return [
+    { client_id: 'svc', secret_hash: svc },
+    { client_id: 'other', secret_hash: other },
+  ];
+}
 
 export const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;

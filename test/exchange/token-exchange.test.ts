@@ -6,8 +6,7 @@
  */
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../proxy/exchange/secret-hash.js';
-import { type OidcUpstream, startOidcUpstream } from '../fixtures/oidc-upstream.js';
+import type { OidcUpstream } from '../fixtures/oidc-upstream.js';
 import {
   jwtHeader,
   postForm,
@@ -21,7 +20,9 @@ import {
   basic,
   EXCHANGE_GRANT,
   exchange,
+  exchangeClients,
   signWithGatewayKey,
+  startExchangeUpstream,
 } from './exchange-support.js';
 
 const DOWNSTREAM = 'https://downstream.example.com';
@@ -32,20 +33,8 @@ let gateway: TestGateway;
 let disabled: TestGateway;
 
 beforeAll(async () => {
-  upstream = await startOidcUpstream({
-    resourceScopes: 'api:read api:write api:admin accounts.*',
-    clients: [
-      {
-        client_id: 'cc-client',
-        client_secret: 'cc-secret',
-        scope: 'api:read api:write api:admin accounts.*',
-      },
-    ],
-  });
-  const [svcHash, otherHash] = await Promise.all([
-    hashSecret('svc-secret'),
-    hashSecret('o-secret'),
-  ]);
+  upstream = await startExchangeUpstream();
+  const clients = await exchangeClients();
   [gateway, disabled] = await Promise.all([
     startTestGateway({
       upstreamUrl: upstream.url,
@@ -57,10 +46,7 @@ beforeAll(async () => {
       ],
       config: {
         token_exchange: {
-          clients: [
-            { client_id: 'svc', secret_hash: svcHash },
-            { client_id: 'other', secret_hash: otherHash },
-          ],
+          clients,
           retarget: [{ from: upstream.resource, to: [DOWNSTREAM], clients: ['svc'] }],
         },
         scopes: [{ template: 'api:admin', grant_types: ['client_credentials'] }],
