@@ -65,12 +65,10 @@ function formatUrlHost(address: AddressInfo): string {
 function discovery(url: string, issuer: string): Record<string, unknown> {
   return {
     issuer,
-    authorization_endpoint: `${url}/authorize`,
+    // Only the endpoints this upstream serves: Auth0 also lists authorize, device, userinfo and
+    // revoke, which here (and so through scopegate's document) would answer 404.
     token_endpoint: `${url}/oauth/token`,
-    device_authorization_endpoint: `${url}/oauth/device/code`,
-    userinfo_endpoint: `${url}/userinfo`,
     jwks_uri: `${url}/.well-known/jwks.json`,
-    revocation_endpoint: `${url}/oauth/revoke`,
     scopes_supported: [
       'openid',
       'profile',
@@ -87,13 +85,13 @@ function discovery(url: string, issuer: string): Record<string, unknown> {
       'phone',
       'address',
     ],
-    response_types_supported: ['code', 'token', 'id_token', 'code token', 'code id_token'],
+    // Required by the metadata specifications; there is no authorization endpoint to answer any.
+    response_types_supported: [],
     // Only what this upstream actually implements, so nobody is misled into trying more.
     grant_types_supported: ['client_credentials'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['HS256', 'RS256', 'PS256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    code_challenge_methods_supported: ['S256', 'plain'],
   };
 }
 

@@ -70,6 +70,16 @@ describe('demo upstream', () => {
       jwks_uri: upstream.jwksUri,
       grant_types_supported: ['client_credentials'],
     });
+    // Every endpoint it names is one it serves (a GET on the token endpoint is a 405, not a 404).
+    const endpoints = Object.entries(doc).filter(
+      ([name, value]) => name !== 'issuer' && typeof value === 'string' && value.startsWith('http'),
+    );
+    expect(endpoints.map(([name]) => name).sort()).toEqual(['jwks_uri', 'token_endpoint']);
+    for (const [name, value] of endpoints) {
+      const response = await fetch(value as string);
+      await response.body?.cancel();
+      expect(response.status, name).not.toBe(404);
+    }
   });
 
   it.each(['/api/echo', '/api/status/200', '/api/slow', '/attacker/jwks.json'])(

@@ -187,8 +187,9 @@ describe('discovery documents', () => {
       });
       expectTreatedByTable(upstreamDoc, body);
       expectGrantsWithExchange(body, upstreamDoc);
-      // Only the code flow: every type that has the authorization endpoint return a token is gone.
-      expect(body.response_types_supported).toEqual(['code']);
+      // The emulator serves no authorization endpoint and names neither it nor a response type.
+      expect(body).not.toHaveProperty('authorization_endpoint');
+      expect(body.response_types_supported).toEqual([]);
     },
   );
 
@@ -204,6 +205,12 @@ describe('discovery documents', () => {
     });
     expectTreatedByTable(upstreamDoc, body);
     expectGrantsWithExchange(body, upstreamDoc);
+    // Only the code flow (and none): oidc-provider's `code id_token` and `id_token` are gone,
+    // since the authorization endpoint would return the upstream's own ID token.
+    expect(upstreamDoc.response_types_supported).toEqual(
+      expect.arrayContaining(['code id_token', 'id_token']),
+    );
+    expect(body.response_types_supported).toEqual(['code', 'none']);
     // Endpoints scopegate proxies are advertised on scopegate: they work through it.
     expect(body.authorization_endpoint).toBe(
       `https://gateway.test${new URL(upstreamDoc.authorization_endpoint as string).pathname}`,
