@@ -37,38 +37,51 @@ export interface ReverseProxy {
   close(): void;
 }
 
+/** What the proxy keeps about one request while it is in flight. */
+interface ProxiedRequest {
+  ms: number;
+  requestId: string;
+  /** http-proxy-3's options for this request, to take over an HTML response (form_post). */
+  options: ServerOptions | undefined;
+  /** The body was chunked by the client: it is re-framed as chunked upstream. */
+  chunked: boolean;
+  /** The client asked to close its connection after this response. */
+  closeAfter: boolean;
+  timedOut: boolean;
+  rewrite: AuthorizationResponseRewrite | undefined;
+}
+
+/**
+ * The state rides on the request itself. Weak collections keyed by requests did the same job but
+ * kept every request alive through the young-generation collections (V8 scavenges treat
+ * ephemeron entries conservatively): a pass-through load promoted kilobytes per request to the
+ * old generation, and RSS and GC pauses grew with it.
+ */
+const PROXIED = Symbol('scopegate.proxied');
+type Proxied = IncomingMessage & { [PROXIED]?: ProxiedRequest };
+
+const stateOf = (req: IncomingMessage): ProxiedRequest | undefined => (req as Proxied)[PROXIED];
+
 export function createReverseProxy(metrics: Metrics, logger: Logger): ReverseProxy {
   const proxy = createProxyServer({ xfwd: false, changeOrigin: true, ws: false });
-  const timedOut = new WeakSet<IncomingMessage>();
-  interface RequestSettings {
-    ms: number;
-    requestId: string;
-    /** http-proxy-3's options for this request, to take over an HTML response (form_post). */
-    options: ServerOptions | undefined;
-  }
-  const timeouts = new WeakMap<IncomingMessage, RequestSettings>();
-
-  const chunked = new WeakSet<IncomingMessage>();
-  const closeAfter = new WeakSet<IncomingMessage>();
-  const rewrites = new WeakMap<IncomingMessage, AuthorizationResponseRewrite>();
 
   // http-proxy-3's deleteLength pass gives a DELETE/OPTIONS without content-length a
   // `content-length: 0` and drops its transfer-encoding. With a chunked body that writes the
   // body unframed after a zero-length request: the upstream reads it as a second request
   // (request smuggling). This pass runs after it and puts chunked framing back.
   proxy.before('web', 'stream', (req) => {
-    if (chunked.has(req)) {
+    if (stateOf(req)?.chunked === true) {
       delete req.headers['content-length'];
       req.headers['transfer-encoding'] = 'chunked';
     }
   });
 
   proxy.on('proxyReq', (proxyReq, req, res, options) => {
-    const settings = timeouts.get(req);
+    const settings = stateOf(req);
     if (!settings) return;
     settings.options = options;
     const expire = () => {
-      timedOut.add(req);
+      settings.timedOut = true;
       proxyReq.destroy(new Error('upstream timeout'));
     };
     // An upstream that goes quiet for the timeout is cut at once...
@@ -94,10 +107,11 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     }
     // While draining, the gateway marks responses `Connection: close`; http-proxy-3 would
     // otherwise copy keep-alive over it and the client would reuse a closing connection.
-    if (res.getHeader('connection') === 'close' || closeAfter.has(req)) {
+    const settings = stateOf(req);
+    if (res.getHeader('connection') === 'close' || settings?.closeAfter === true) {
       proxyRes.headers.connection = 'close';
     }
-    const rewrite = rewrites.get(req);
+    const rewrite = settings?.rewrite;
     if (rewrite === undefined) return;
     const location = proxyRes.headers.location;
     if (typeof location === 'string') proxyRes.headers.location = rewrite.location(location);
@@ -118,7 +132,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     res: ServerResponse,
     rewrite: AuthorizationResponseRewrite,
   ) => {
-    const settings = timeouts.get(req);
+    const settings = stateOf(req);
     if (settings?.options === undefined) {
       logger.error({ route: 'proxy' }, 'an HTML response could not be held for inspection');
       res.destroy();
@@ -150,31 +164,38 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   return {
     forward(req, res, target, timeoutMs, requestId, trusted, rewrite, body) {
       const started = process.hrtime.bigint();
-      timeouts.set(req, { ms: timeoutMs, requestId, options: undefined });
-      if (rewrite) rewrites.set(req, rewrite);
+      const state: ProxiedRequest = {
+        ms: timeoutMs,
+        requestId,
+        options: undefined,
+        // Node has already de-chunked the body; the outgoing request must be re-framed as
+        // chunked or, for GET/DELETE, Node writes the body bare and the upstream parses it as a
+        // request.
+        chunked: req.headers['transfer-encoding'] !== undefined && body === undefined,
+        closeAfter: /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers.connection ?? '')),
+        timedOut: false,
+        rewrite,
+      };
+      (req as Proxied)[PROXIED] = state;
       // Headers are rewritten on the incoming message, before http-proxy-3 copies them: the
       // outgoing request may already be writing by the time its proxyReq event fires.
       const forwarded = forwardedHeaders(req, trusted);
-      // Node has already de-chunked the body; the outgoing request must be re-framed as chunked
-      // or, for GET/DELETE, Node writes the body bare and the upstream parses it as a request.
-      if (req.headers['transfer-encoding'] !== undefined && body === undefined) chunked.add(req);
       // The client may name content-length in Connection; the body it frames is still there. A
       // body already read is sent with its exact length, whatever framing the client used.
       const contentLength =
         body === undefined ? req.headers['content-length'] : String(body.length);
-      const wantsClose = /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers.connection ?? ''));
       for (const name of hopByHopNames(req.headers)) delete req.headers[name];
       // Connection is per hop: the client's never reaches the upstream, whose connections are
       // pooled (a forwarded "close" would have the upstream close a socket the pool reuses). A
-      // client that asked to close gets `Connection: close` on its response instead.
-      if (wantsClose) closeAfter.add(req);
+      // client that asked to close gets `Connection: close` on its response instead
+      // (state.closeAfter).
       // The gateway already answered any 100-continue; forwarding `expect` would also make
       // http-proxy-3 skip its proxyReq event, and with it the upstream timeout below.
       delete req.headers.expect;
       // Only codings scopegate can decode are offered upstream: HTML may have to be inspected.
       const codings = acceptedCodings(req.headers['accept-encoding']);
       if (codings !== undefined) req.headers['accept-encoding'] = codings;
-      if (chunked.has(req)) {
+      if (state.chunked) {
         delete req.headers['content-length'];
         req.headers['transfer-encoding'] = 'chunked';
       } else if (contentLength !== undefined) {
@@ -192,7 +213,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
         );
       });
       const failed = (error: unknown) => {
-        const wasTimeout = timedOut.has(req);
+        const wasTimeout = state.timedOut;
         logger.warn(
           { requestId, route: 'proxy', error: (error as Error).message, timeout: wasTimeout },
           'upstream request failed',

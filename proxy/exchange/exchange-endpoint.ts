@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../../config/schema.js';
-import { invalidRequest, sendJson } from '../http/oauth-error.js';
+import { invalidRequest, sendSerializedJson } from '../http/oauth-error.js';
 import type { AccessRecord } from '../token/access-record.js';
 import { decideScopes } from '../token/decide-scopes.js';
 import { tokenAudiences, tokenClientId } from '../token/identity.js';
@@ -121,7 +121,7 @@ export async function handleTokenExchange(
     const answer = tokenAnswer({ token_type: 'Bearer' }, {}, issued, scopes, {
       issued_token_type: ACCESS_TOKEN_TYPE,
     });
-    sendJson(res, 200, answer.body, answer.headers);
+    sendSerializedJson(res, 200, answer.payload, answer.headers);
     record.issued = scopes.length;
     record.outcome = outcome.narrowed ? 'narrowed' : 'issued';
     record.status = 200;

@@ -184,7 +184,16 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const payload = JSON.stringify(body);
+  sendSerializedJson(res, status, JSON.stringify(body), headers);
+}
+
+/** sendJson for a body already serialised (and checked) by the caller. */
+export function sendSerializedJson(
+  res: ServerResponse,
+  status: number,
+  payload: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),

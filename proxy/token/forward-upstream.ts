@@ -50,6 +50,18 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([
   ...FORWARDED_HEADER_NAMES,
 ]);
 
+/** The upstream token endpoint's URL, built once per configuration generation. */
+const tokenEndpoints = new WeakMap<Runtime, URL>();
+
+function tokenEndpointOf(runtime: Runtime): URL {
+  let url = tokenEndpoints.get(runtime);
+  if (url === undefined) {
+    url = new URL(runtime.tokenPath, runtime.config.upstream.url);
+    tokenEndpoints.set(runtime, url);
+  }
+  return url;
+}
+
 export async function forwardTokenRequest(
   req: IncomingMessage,
   request: TokenRequest,
@@ -72,7 +84,7 @@ export async function forwardTokenRequest(
   try {
     return await upstreamRequest(
       {
-        url: new URL(runtime.tokenPath, upstream.url),
+        url: tokenEndpointOf(runtime),
         method: 'POST',
         headers,
         body: payload,

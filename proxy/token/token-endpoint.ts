@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleTokenExchange, isTokenExchange } from '../exchange/exchange-endpoint.js';
-import { internalError, OAuthError, sendJson, sendOAuthError } from '../http/oauth-error.js';
+import { internalError, OAuthError, sendOAuthError, sendSerializedJson } from '../http/oauth-error.js';
 import { verifyUpstreamAccessToken } from '../introspection/upstream-access-token.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -120,7 +120,7 @@ export async function handleTokenRequest(
       replaced,
     );
     const answer = tokenAnswer(upstreamBody, upstream.headers, issued, scopes, carried);
-    sendJson(res, 200, answer.body, answer.headers);
+    sendSerializedJson(res, 200, answer.payload, answer.headers);
     record.outcome = narrowed ? 'narrowed' : 'issued';
     record.status = 200;
   } catch (caught) {

@@ -61,6 +61,8 @@ function tokenType(upstreamBody: Readonly<Record<string, unknown>>): string {
 
 export interface TokenAnswer {
   body: Record<string, unknown>;
+  /** The body as sent: serialised once, for the leak check and the response alike. */
+  payload: string;
   headers: Record<string, string>;
 }
 
@@ -82,9 +84,10 @@ export function tokenAnswer(
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
     ...carried,
   };
+  const payload = JSON.stringify(body);
   const upstreamToken = upstreamBody.access_token;
-  if (typeof upstreamToken === 'string' && JSON.stringify(body).includes(upstreamToken)) {
+  if (typeof upstreamToken === 'string' && payload.includes(upstreamToken)) {
     throw badUpstream('the upstream token response would reach the client');
   }
-  return { body, headers: { ...safeSuccessHeaders(upstreamHeaders), ...NO_STORE } };
+  return { body, payload, headers: { ...safeSuccessHeaders(upstreamHeaders), ...NO_STORE } };
 }

@@ -4,6 +4,7 @@
  */
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import type { Metrics, UpstreamRoute } from '../metrics.js';
 import { statusClass } from '../metrics.js';
 
@@ -43,6 +44,26 @@ export function upstreamAgent(url: URL): http.Agent {
   return url.protocol === 'https:' ? httpsAgent : httpAgent;
 }
 
+type RequestTarget = ReturnType<typeof urlToHttpOptions>;
+
+/**
+ * Request options for a URL, converted once: the gateway asks the same few upstream URLs over
+ * and over, and converting each time showed in the token path's profile. Bounded: the map is
+ * dropped whole should a hostile discovery document name endless URLs.
+ */
+const requestTargets = new Map<string, RequestTarget>();
+
+function requestTargetOf(url: URL): RequestTarget {
+  const href = url.href;
+  let target = requestTargets.get(href);
+  if (target === undefined) {
+    if (requestTargets.size >= 64) requestTargets.clear();
+    target = urlToHttpOptions(url);
+    requestTargets.set(href, target);
+  }
+  return target;
+}
+
 export function upstreamRequest(
   request: UpstreamRequest,
   metrics?: Metrics,
@@ -70,11 +91,11 @@ export function upstreamRequest(
       reject(error);
     };
     const req = transport.request(
-      request.url,
       {
+        ...requestTargetOf(request.url),
         method: request.method ?? 'GET',
         headers: request.headers,
-        agent: upstreamAgent(request.url),
+        agent: secure ? httpsAgent : httpAgent,
       },
       (res) => {
         const chunks: Buffer[] = [];

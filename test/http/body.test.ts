@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import {
   bodyKind,
@@ -121,6 +122,30 @@ describe('size cap', () => {
       error: 'invalid_request',
       status: 413,
     });
+  });
+
+  it('keeps nothing past the cap: the rest of an oversized body flows past unread', async () => {
+    const request = fakeRequest(['a'.repeat(600), 'b'.repeat(600), 'c'.repeat(600)]);
+    await expect(readBody(request, 1024)).rejects.toMatchObject({ status: 413 });
+    expect(request.listenerCount('data')).toBe(0);
+    await finished(request);
+    expect(request.readableLength).toBe(0);
+  });
+
+  it('refuses a body whose stream breaks or closes before its end', async () => {
+    const broken = new Readable({ read() {} }) as IncomingMessage;
+    broken.headers = {};
+    const reading = readBody(broken, 1024);
+    broken.push(Buffer.from('grant_type='));
+    broken.destroy(new Error('socket hang up'));
+    await expect(reading).rejects.toMatchObject({ error: 'invalid_request', status: 400 });
+
+    const closed = new Readable({ read() {} }) as IncomingMessage;
+    closed.headers = {};
+    const cut = readBody(closed, 1024);
+    closed.push(Buffer.from('grant_type='));
+    closed.destroy();
+    await expect(cut).rejects.toMatchObject({ error: 'invalid_request', status: 400 });
   });
 
   it('reads a body within the cap', async () => {
