@@ -11,7 +11,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleTokenExchange, isTokenExchange } from '../exchange/exchange-endpoint.js';
-import { internalError, OAuthError, sendOAuthError, sendSerializedJson } from '../http/oauth-error.js';
+import {
+  internalError,
+  OAuthError,
+  sendOAuthError,
+  sendSerializedJson,
+} from '../http/oauth-error.js';
 import { verifyUpstreamAccessToken } from '../introspection/upstream-access-token.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
