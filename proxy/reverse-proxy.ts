@@ -149,16 +149,18 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     });
   };
 
-  // The target is the configured upstream URL: parsed once, not per request.
-  const agents = new Map<string, ReturnType<typeof upstreamAgent>>();
-  const agentFor = (target: string) => {
-    let agent = agents.get(target);
-    if (agent === undefined) {
-      if (agents.size > 16) agents.clear();
-      agent = upstreamAgent(new URL(target));
-      agents.set(target, agent);
+  // The target is the configured upstream URL: parsed once, not per request (http-proxy-3
+  // parses a string target on every call).
+  const targets = new Map<string, { url: URL; agent: ReturnType<typeof upstreamAgent> }>();
+  const targetFor = (target: string) => {
+    let parsed = targets.get(target);
+    if (parsed === undefined) {
+      if (targets.size > 16) targets.clear();
+      const url = new URL(target);
+      parsed = { url, agent: upstreamAgent(url) };
+      targets.set(target, parsed);
     }
-    return agent;
+    return parsed;
   };
 
   return {
@@ -232,12 +234,13 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       try {
         // Without an agent http-proxy-3 opens a connection per request and sends
         // `connection: close`; the shared keep-alive agent reuses upstream connections.
+        const upstream = targetFor(target);
         proxy.web(
           req,
           res,
           {
-            target,
-            agent: agentFor(target),
+            target: upstream.url,
+            agent: upstream.agent,
             ...(body === undefined ? {} : { buffer: Readable.from([body]) }),
           },
           failed,
