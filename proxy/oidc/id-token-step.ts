@@ -7,14 +7,25 @@ import { internalError, OAuthError, unavailable } from '../http/oauth-error.js';
 import type { Runtime } from '../runtime.js';
 import { reissueIdToken } from './id-token.js';
 
-export async function idTokenMembers(
+/** Undefined when the upstream's answer has no `id_token` (the common, machine-to-machine case). */
+export function idTokenMembers(
+  upstreamBody: Record<string, unknown>,
+  accessClaims: JWTPayload,
+  clientId: string | undefined,
+  accessToken: string,
+  runtime: Runtime,
+): Promise<{ id_token?: string }> | undefined {
+  if (upstreamBody.id_token === undefined) return undefined;
+  return reissuedIdTokenMembers(upstreamBody, accessClaims, clientId, accessToken, runtime);
+}
+
+async function reissuedIdTokenMembers(
   upstreamBody: Record<string, unknown>,
   accessClaims: JWTPayload,
   clientId: string | undefined,
   accessToken: string,
   runtime: Runtime,
 ): Promise<{ id_token?: string }> {
-  if (upstreamBody.id_token === undefined) return {};
   const { config } = runtime;
   let upstreamIssuer: string;
   try {

@@ -64,15 +64,28 @@ export function applyRefreshBinding(
   request.requestedScopes ??= [...binding.scopes];
 }
 
-/** The `refresh_token` member of the answer: scopegate's wrapped token (with a key configured). */
-export async function refreshTokenMembers(
+/**
+ * The `refresh_token` member of the answer: scopegate's wrapped token (with a key configured).
+ * Undefined when the upstream's answer has no `refresh_token`.
+ */
+export function refreshTokenMembers(
+  upstreamBody: Record<string, unknown>,
+  binding: RefreshBinding | undefined,
+  clientId: string | undefined,
+  issuedScopes: readonly string[],
+  config: Config,
+): Promise<{ refresh_token?: string | undefined }> | undefined {
+  if (!('refresh_token' in upstreamBody)) return undefined;
+  return wrappedRefreshTokenMembers(upstreamBody, binding, clientId, issuedScopes, config);
+}
+
+async function wrappedRefreshTokenMembers(
   upstreamBody: Record<string, unknown>,
   binding: RefreshBinding | undefined,
   clientId: string | undefined,
   issuedScopes: readonly string[],
   config: Config,
 ): Promise<{ refresh_token?: string | undefined }> {
-  if (!('refresh_token' in upstreamBody)) return {};
   const key = refreshKeyOf(config);
   const upstreamToken = upstreamBody.refresh_token;
   // A token that cannot be bound (no tokens.refresh_token_key, no client, not a string) is

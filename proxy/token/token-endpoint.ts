@@ -86,7 +86,7 @@ export async function handleTokenRequest(
     let issued: IssuedToken;
     let scopes: readonly string[];
     let narrowed: boolean;
-    let replaced: Record<string, unknown>;
+    let replaced: Record<string, unknown> | undefined;
     try {
       const claims = await verify(upstreamBody.access_token, request, context);
       await exchange.verified(claims);
@@ -105,25 +105,36 @@ export async function handleTokenRequest(
         context,
         upstreamBody.access_token,
       );
-      replaced = {
-        ...(await idTokenMembers(upstreamBody, claims, identity.clientId, issued.token, runtime)),
-        ...(await refreshTokenMembers(
-          upstreamBody,
-          refresh,
-          identity.clientId,
-          scopes,
-          runtime.config,
-        )),
-      };
+      const idToken = idTokenMembers(
+        upstreamBody,
+        claims,
+        identity.clientId,
+        issued.token,
+        runtime,
+      );
+      const refreshToken = refreshTokenMembers(
+        upstreamBody,
+        refresh,
+        identity.clientId,
+        scopes,
+        runtime.config,
+      );
+      // Most answers carry neither: no promise to wait for, nothing to put in.
+      replaced =
+        idToken === undefined && refreshToken === undefined
+          ? undefined
+          : { ...(await idToken), ...(await refreshToken) };
     } finally {
       timer();
     }
     record.issued = scopes.length;
 
-    const carried = withReplacedMembers(
-      carriedUpstreamMembers(upstreamBody, runtime.config.tokens.response_members),
-      replaced,
+    const upstreamMembers = carriedUpstreamMembers(
+      upstreamBody,
+      runtime.config.tokens.response_members,
     );
+    const carried =
+      replaced === undefined ? upstreamMembers : withReplacedMembers(upstreamMembers, replaced);
     const answer = tokenAnswer(upstreamBody, upstream.headers, issued, scopes, carried);
     sendSerializedJson(res, 200, answer.payload, answer.headers);
     record.outcome = narrowed ? 'narrowed' : 'issued';

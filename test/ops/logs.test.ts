@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, wantsPretty } from '../../proxy/log.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger, isoTimestamp, wantsPretty } from '../../proxy/log.js';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,
@@ -229,6 +229,28 @@ describe('the logger', () => {
     }
     // Error codes stay readable.
     expect(text).toContain('ECONNREFUSED');
+  });
+
+  it('stamps every line with the ISO time of its own millisecond', () => {
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(new Date('2026-03-04T05:06:07.008Z'));
+      const capture = new LogCapture();
+      const logger = createLogger({ level: 'info', format: 'json', destination: capture });
+      logger.info('first');
+      expect(isoTimestamp()).toBe(',"time":"2026-03-04T05:06:07.008Z"');
+      vi.setSystemTime(new Date('2026-03-04T05:06:07.009Z'));
+      logger.info('second');
+      vi.setSystemTime(new Date('2027-01-01T00:00:00.000Z'));
+      logger.info('third');
+      expect(capture.records().map((record) => record.time)).toEqual([
+        '2026-03-04T05:06:07.008Z',
+        '2026-03-04T05:06:07.009Z',
+        '2027-01-01T00:00:00.000Z',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('is human-readable only for a person at a terminal, outside production', () => {
