@@ -8,6 +8,10 @@
  * - Token path: the same two HTTP legs, the upstream's ES256 access token verified with
  *   node:crypto (signature only: no claim, key-selection or duplicate checks) and a new ES256
  *   token signed from its payload (no narrowing, policies, logs or metrics).
+ * - Token path from the cache: a token request naming BENCH_CLIENT_ID (the client scopegate's
+ *   upstream token cache serves) is answered without the upstream: its body read, a token signed
+ *   from claims kept since the first answer, the JSON written. That is the least a cache hit
+ *   costs (no key derivation, lookup, verification or narrowing).
  *
  * Neither is usable as a product; both are what a faster scopegate could at best approach on
  * Node.js. Prints `{"url": ...}` once listening; exits when stdin ends.
@@ -23,6 +27,7 @@ import {
   verify,
 } from 'node:crypto';
 import http from 'node:http';
+import { BENCH_CLIENT_ID } from './fast-upstream.js';
 
 async function main(): Promise<void> {
   const upstream = new URL(process.argv[2] as string);
@@ -36,20 +41,7 @@ async function main(): Promise<void> {
     JSON.stringify({ alg: 'ES256', kid: 'floor', typ: 'at+jwt' }),
   ).toString('base64url');
 
-  const reissue = (body: Buffer): Buffer | undefined => {
-    const answer = JSON.parse(body.toString('utf8')) as { access_token?: string };
-    const token = answer.access_token ?? '';
-    const last = token.lastIndexOf('.');
-    const valid = verify(
-      'sha256',
-      Buffer.from(token.slice(0, last)),
-      { key: upstreamKey, dsaEncoding: 'ieee-p1363' },
-      Buffer.from(token.slice(last + 1), 'base64url'),
-    );
-    if (!valid) return undefined;
-    const claims = JSON.parse(
-      Buffer.from(token.slice(token.indexOf('.') + 1, last), 'base64url').toString('utf8'),
-    ) as Record<string, unknown>;
+  const signToken = (claims: Record<string, unknown>): Buffer => {
     const now = Math.floor(Date.now() / 1000);
     const input = `${header}.${Buffer.from(
       JSON.stringify({ ...claims, iss: 'http://floor', iat: now, jti: randomUUID() }),
@@ -66,8 +58,56 @@ async function main(): Promise<void> {
       }),
     );
   };
+  /** Claims of the first verified answer: what a cache hit signs from. */
+  let cachedClaims: Record<string, unknown> | undefined;
+
+  const reissue = (body: Buffer): Buffer | undefined => {
+    const answer = JSON.parse(body.toString('utf8')) as { access_token?: string };
+    const token = answer.access_token ?? '';
+    const last = token.lastIndexOf('.');
+    const valid = verify(
+      'sha256',
+      Buffer.from(token.slice(0, last)),
+      { key: upstreamKey, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(token.slice(last + 1), 'base64url'),
+    );
+    if (!valid) return undefined;
+    const claims = JSON.parse(
+      Buffer.from(token.slice(token.indexOf('.') + 1, last), 'base64url').toString('utf8'),
+    ) as Record<string, unknown>;
+    cachedClaims ??= claims;
+    return signToken(claims);
+  };
+
+  const respond = (res: http.ServerResponse, body: Buffer) => {
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': body.length,
+      'cache-control': 'no-store',
+    });
+    res.end(body);
+  };
 
   const server = http.createServer((req, res) => {
+    if (req.method !== 'POST') {
+      forward(req, res);
+      return;
+    }
+    // Token requests are read whole first, as scopegate reads them.
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const params = new URLSearchParams(body.toString('latin1'));
+      if (cachedClaims !== undefined && params.get('client_id') === BENCH_CLIENT_ID) {
+        respond(res, signToken(cachedClaims));
+      } else {
+        forward(req, res, body);
+      }
+    });
+  });
+
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, read?: Buffer) => {
     const outgoing = http.request(
       {
         host: upstream.hostname,
@@ -87,22 +127,15 @@ async function main(): Promise<void> {
         answer.on('data', (chunk: Buffer) => chunks.push(chunk));
         answer.on('end', () => {
           const body = reissue(Buffer.concat(chunks));
-          if (body === undefined) {
-            res.writeHead(502).end();
-            return;
-          }
-          res.writeHead(200, {
-            'content-type': 'application/json',
-            'content-length': body.length,
-            'cache-control': 'no-store',
-          });
-          res.end(body);
+          if (body === undefined) res.writeHead(502).end();
+          else respond(res, body);
         });
       },
     );
     outgoing.on('error', () => res.writeHead(502).end());
-    req.pipe(outgoing);
-  });
+    if (read === undefined) req.pipe(outgoing);
+    else outgoing.end(read);
+  };
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

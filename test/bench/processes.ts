@@ -67,17 +67,33 @@ function stopper(child: ChildProcess, after?: () => Promise<void>): () => Promis
   };
 }
 
-/** A benchmark script of this directory that prints `{"url": ...}` once listening. */
-async function startScript(script: string, core: number, args: string[]): Promise<RunningProcess> {
+/**
+ * A benchmark script of this directory that prints `{"url": ...}` once listening. What it prints
+ * after that (V8's GC traces, when asked for with `nodeFlags`) is kept for `output()`.
+ */
+async function startScript(
+  script: string,
+  core: number,
+  args: string[],
+  nodeFlags: string[] = [],
+): Promise<RunningProcess & { output(): string }> {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), script);
-  const [command, argv] = pinned(core, [process.execPath, file, ...args]);
+  const [command, argv] = pinned(core, [process.execPath, ...nodeFlags, file, ...args]);
   const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+  let printed = '';
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const { url } = JSON.parse(line) as { url: string };
-    return { pid: child.pid as number, url, stop: stopper(child) };
-  }
-  throw new Error(`${script} ended before printing its URL`);
+  const url = await new Promise<string>((resolve, reject) => {
+    let found: string | undefined;
+    lines.on('line', (line) => {
+      printed += `${line}\n`;
+      if (found === undefined && line.startsWith('{"url"')) {
+        found = (JSON.parse(line) as { url: string }).url;
+        resolve(found);
+      }
+    });
+    lines.once('close', () => reject(new Error(`${script} ended before printing its URL`)));
+  });
+  return { pid: child.pid as number, url, stop: stopper(child), output: () => printed };
 }
 
 export function startUpstream(): Promise<RunningProcess> {
@@ -88,8 +104,11 @@ export function startUpstream(): Promise<RunningProcess> {
  * The Node.js floor (node-floor.ts) in front of `upstreamUrl`, pinned to the gateway's core: the
  * least a Node.js process does for the same workloads.
  */
-export function startNodeFloor(upstreamUrl: string): Promise<RunningProcess> {
-  return startScript('node-floor.js', GATEWAY_CORE, [upstreamUrl]);
+export function startNodeFloor(
+  upstreamUrl: string,
+  nodeFlags: string[] = [],
+): Promise<RunningProcess & { output(): string }> {
+  return startScript('node-floor.js', GATEWAY_CORE, [upstreamUrl], nodeFlags);
 }
 
 export interface RunningGateway extends RunningProcess {

@@ -18,6 +18,8 @@ export interface RunSummary {
   cached: Throughput;
   /** The Node.js floor on the token path: the same HTTP legs and crypto, nothing else. */
   floorToken: Throughput;
+  /** The Node.js floor answering from a cache: request read, ES256 sign, answer written. */
+  floorCached: Throughput;
   passThrough: Record<string, { small: Throughput; large: Throughput }>;
 }
 
@@ -52,7 +54,7 @@ export function evaluateTargets(figures: readonly Figure[], run: RunSummary): Ta
     {
       name: 'token re-issue from the cache >= 12,000 tokens/s ES256',
       met: cached >= 12_000,
-      measured: `${fixed(cached)} tokens per CPU-second`,
+      measured: `${fixed(cached)} tokens per CPU-second (Node.js floor answering from a cache: ${fixed(1e6 / run.floorCached.cpuMicros)}/s)`,
     },
   ];
   const latency = (rate: number, percentile: string) =>
@@ -90,6 +92,7 @@ export function evaluateTargets(figures: readonly Figure[], run: RunSummary): Ta
   }
   const calls = find(figures, 'token path', 'cached: upstream calls');
   const heap = find(figures, 'memory', 'heap allocated per token, uncached');
+  const floorHeap = find(figures, 'memory', 'heap allocated per token, uncached, Node.js floor');
   const peak = find(figures, 'memory', 'RSS peak during the soak');
   const growth = find(figures, 'memory', 'RSS growth over the soak');
   results.push(
@@ -101,7 +104,7 @@ export function evaluateTargets(figures: readonly Figure[], run: RunSummary): Ta
     {
       name: 'heap allocated per re-issued token <= 25 KB',
       met: heap <= 25,
-      measured: `${fixed(heap, 1)} KB`,
+      measured: `${fixed(heap, 1)} KB (Node.js floor with the same HTTP legs and crypto: ${fixed(floorHeap, 1)} KB)`,
     },
     {
       name: 'RSS <= 150 MiB under load; < 10% growth over the soak',
