@@ -277,32 +277,26 @@ async function allocatedPerRequest(
  */
 async function heapPerToken(configFile: string, dir: string, upstreamUrl: string): Promise<void> {
   log('heap allocated per token ...');
-  const gateway = await startGateway(configFile, dir, ['--trace-gc-nvp']);
-  try {
-    for (const [label, clientId] of [
-      ['uncached', UNCACHED_CLIENT],
-      ['cached', BENCH_CLIENT_ID],
-    ] as const) {
-      const perToken = await allocatedPerRequest(gateway, tokenCall(clientId));
-      figures.push(figure('memory', `heap allocated per token, ${label}`, 'KB', [perToken]));
+  const measure = async (
+    target: { url: string; output(): string | Promise<string>; stop(): Promise<void> },
+    suffix: string,
+  ) => {
+    try {
+      for (const [label, clientId] of [
+        ['uncached', UNCACHED_CLIENT],
+        ['cached', BENCH_CLIENT_ID],
+      ] as const) {
+        const perToken = await allocatedPerRequest(target, tokenCall(clientId));
+        figures.push(
+          figure('memory', `heap allocated per token, ${label}${suffix}`, 'KB', [perToken]),
+        );
+      }
+    } finally {
+      await target.stop();
     }
-  } finally {
-    await gateway.stop();
-  }
-  const floor = await startNodeFloor(upstreamUrl, ['--trace-gc-nvp']);
-  try {
-    for (const [label, clientId] of [
-      ['uncached', UNCACHED_CLIENT],
-      ['cached', BENCH_CLIENT_ID],
-    ] as const) {
-      const perToken = await allocatedPerRequest(floor, tokenCall(clientId));
-      figures.push(
-        figure('memory', `heap allocated per token, ${label}, Node.js floor`, 'KB', [perToken]),
-      );
-    }
-  } finally {
-    await floor.stop();
-  }
+  };
+  await measure(await startGateway(configFile, dir, ['--trace-gc-nvp']), '');
+  await measure(await startNodeFloor(upstreamUrl, ['--trace-gc-nvp']), ', Node.js floor');
 }
 
 async function main(): Promise<void> {
