@@ -255,25 +255,38 @@ async function addedLatency(upstream: RunningProcess, gateway: RunningGateway): 
   }
 }
 
-/** Bytes V8 reports allocated (--trace-gc-nvp) while `requests` requests are served. */
-async function allocatedPerRequest(
+/**
+ * What V8 reports (--trace-gc-nvp) per request while `PLAN.heapTokens` requests are served:
+ * bytes allocated, bytes promoted to the old generation, and milliseconds of GC pause per 1,000
+ * requests (requests kept reachable longer than they live show up in the last two first).
+ */
+async function heapPerRequest(
   target: { url: string; output(): string | Promise<string> },
   call: HttpCall,
-): Promise<number> {
+): Promise<{ allocated: number; promoted: number; pauseMs: number }> {
   await fixedCount(target.url, call, 2_000, CONNECTIONS);
   const before = await target.output();
   const result = await fixedCount(target.url, call, PLAN.heapTokens, CONNECTIONS);
   // The trace of the last collection may still be on its way.
   await new Promise((resolve) => setTimeout(resolve, 200));
   const trace = (await target.output()).slice(before.length);
-  let allocated = 0;
-  for (const match of trace.matchAll(/allocated=(\d+)/g)) allocated += Number(match[1]);
-  return allocated / result.requests / 1000;
+  const sum = (field: string) => {
+    let total = 0;
+    for (const match of trace.matchAll(new RegExp(`\\b${field}=([\\d.]+)`, 'g'))) {
+      total += Number(match[1]);
+    }
+    return total / result.requests;
+  };
+  return {
+    allocated: sum('allocated') / 1000,
+    promoted: sum('promoted') / 1000,
+    pauseMs: sum('pause') * 1000,
+  };
 }
 
 /**
- * Bytes allocated per token: V8's own count, from --trace-gc-nvp, for the gateway and for the
- * Node.js floor doing the same HTTP legs and crypto (what Node.js itself allocates).
+ * Heap per request, V8's own count (--trace-gc-nvp), for the gateway and for the Node.js floor
+ * doing the same HTTP legs and crypto (what Node.js itself allocates).
  */
 async function heapPerToken(configFile: string, dir: string, upstreamUrl: string): Promise<void> {
   log('heap allocated per token ...');
@@ -282,13 +295,18 @@ async function heapPerToken(configFile: string, dir: string, upstreamUrl: string
     suffix: string,
   ) => {
     try {
-      for (const [label, clientId] of [
-        ['uncached', UNCACHED_CLIENT],
-        ['cached', BENCH_CLIENT_ID],
+      for (const [label, call] of [
+        ['token, uncached', tokenCall(UNCACHED_CLIENT)],
+        ['token, cached', tokenCall(BENCH_CLIENT_ID)],
+        ['pass-through request, small', SMALL],
       ] as const) {
-        const perToken = await allocatedPerRequest(target, tokenCall(clientId));
+        const { allocated, promoted, pauseMs } = await heapPerRequest(target, call);
         figures.push(
-          figure('memory', `heap allocated per token, ${label}${suffix}`, 'KB', [perToken]),
+          figure('memory', `heap allocated per ${label}${suffix}`, 'KB', [allocated]),
+          figure('memory', `promoted to the old generation per ${label}${suffix}`, 'KB', [
+            promoted,
+          ]),
+          figure('memory', `GC pauses per 1,000 of: ${label}${suffix}`, 'ms', [pauseMs]),
         );
       }
     } finally {
