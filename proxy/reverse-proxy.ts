@@ -52,10 +52,9 @@ interface ProxiedRequest {
 }
 
 /**
- * The state rides on the request itself. Weak collections keyed by requests did the same job but
- * kept every request alive through the young-generation collections (V8 scavenges treat
- * ephemeron entries conservatively): a pass-through load promoted kilobytes per request to the
- * old generation, and RSS and GC pauses grew with it.
+ * The state rides on the request itself rather than in weak collections keyed by requests: no
+ * per-request entries in long-lived tables for the garbage collector to trace (see the in-flight
+ * list in drain.ts for what such a table cost).
  */
 const PROXIED = Symbol('scopegate.proxied');
 type Proxied = IncomingMessage & { [PROXIED]?: ProxiedRequest };
