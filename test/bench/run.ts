@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (about 5 minutes; `npm run bench -- --quick` about 1): scopegate isolated on
+ * `npm run bench` (about 7 minutes; `npm run bench -- --quick` about 2½): scopegate isolated on
  * loopback. The upstream answers from pre-signed tokens (no per-request crypto); the gateway
  * (and nginx, the reference reverse proxy) run pinned to one core, the upstream and this process
  * (the load generator) on the other. Every figure is measured in the same run, 3 repetitions,
