@@ -46,3 +46,20 @@ export function reach(candidate: readonly string[], protectedPath: readonly stri
   }
   return 'none';
 }
+
+/**
+ * The furthest any of a request's spellings (as the client sent it, as the upstream receives it
+ * under its base path) reaches the protected path: `exact` wins, then `beyond`.
+ */
+export function furthestReach(
+  candidates: readonly (readonly string[])[],
+  protectedPath: readonly string[],
+): Reach {
+  let found: Reach = 'none';
+  for (const candidate of candidates) {
+    const result = reach(candidate, protectedPath);
+    if (result === 'exact') return 'exact';
+    if (result === 'beyond') found = 'beyond';
+  }
+  return found;
+}

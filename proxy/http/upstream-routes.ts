@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import { canonicalPath } from './request-target.js';
-import { configuredSegments, type Reach, reach, routeSegments } from './route-key.js';
+import { configuredSegments, furthestReach, reach, routeSegments } from './route-key.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 export const DISCOVERY_PATHS = [
@@ -54,21 +54,6 @@ export class UpstreamRoutes {
     });
   }
 
-  /**
-   * How far the request reaches `protectedPath`, as the client spelled it and as the upstream
-   * receives it: the reverse proxy appends the path to the base path of `upstream.url`
-   * (`.../realms/acme`), while configured paths are absolute on the upstream host.
-   */
-  private reach(candidates: readonly string[][], protectedPath: readonly string[]): Reach {
-    let found: Reach = 'none';
-    for (const candidate of candidates) {
-      const result = reach(candidate, protectedPath);
-      if (result === 'exact') return 'exact';
-      if (result === 'beyond') found = 'beyond';
-    }
-    return found;
-  }
-
   /** Whether requests for `path` (a path scopegate would advertise) are refused, not served. */
   isRefused(path: string): boolean {
     const canonical = canonicalPath(path);
@@ -80,18 +65,23 @@ export class UpstreamRoutes {
   /** The route of a canonical path (see request-target.ts). */
   classify(path: string): Route {
     const own = routeSegments(path);
+    // The request as the client spelled it and as the upstream receives it: the reverse proxy
+    // appends the path to the base path of `upstream.url` (`.../realms/acme`), while configured
+    // paths are absolute on the upstream host.
     const candidates = this.base.length === 0 ? [own] : [own, [...this.base, ...own]];
     if (reach(own, JWKS_SEGMENTS) === 'exact') return 'jwks';
-    if (this.discovery.some((document) => this.reach(candidates, document) !== 'none')) {
+    if (this.discovery.some((document) => furthestReach(candidates, document) !== 'none')) {
       return 'discovery';
     }
-    const token = this.reach(candidates, this.token);
+    const token = furthestReach(candidates, this.token);
     if (token === 'exact') return 'token';
     if (token === 'beyond') {
-      const named = this.otherEndpoints.some((other) => this.reach(candidates, other) === 'exact');
+      const named = this.otherEndpoints.some(
+        (other) => furthestReach(candidates, other) === 'exact',
+      );
       if (!named) return 'beyond_token';
     }
-    if (this.blocked.some((blocked) => this.reach(candidates, blocked) !== 'none')) {
+    if (this.blocked.some((blocked) => furthestReach(candidates, blocked) !== 'none')) {
       return 'blocked';
     }
     return 'proxy';

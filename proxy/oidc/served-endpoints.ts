@@ -7,7 +7,7 @@
  * spellings an upstream may route there too (`/me.json`, `/me/x`) are refused, never proxied.
  */
 import type { Config } from '../../config/schema.js';
-import { configuredSegments, type Reach, reach, routeSegments } from '../http/route-key.js';
+import { configuredSegments, furthestReach, type Reach, routeSegments } from '../http/route-key.js';
 import type { Runtime } from '../runtime.js';
 import { embeddingKeyOf } from './embedded-upstream-token.js';
 
@@ -57,14 +57,7 @@ function reachOf(path: string, endpointPath: string, base: readonly string[]): R
     return 'none'; // a path without a canonical form can never be requested
   }
   const own = routeSegments(path);
-  const candidates = base.length === 0 ? [own] : [own, [...base, ...own]];
-  let found: Reach = 'none';
-  for (const candidate of candidates) {
-    const result = reach(candidate, target);
-    if (result === 'exact') return 'exact';
-    if (result === 'beyond') found = 'beyond';
-  }
-  return found;
+  return furthestReach(base.length === 0 ? [own] : [own, [...base, ...own]], target);
 }
 
 /** Which served endpoint a canonical request path (below the issuer's path) leads to, if any. */
