@@ -95,7 +95,7 @@ export function upstreamRequest(
         ...requestTargetOf(request.url),
         method: request.method ?? 'GET',
         headers: request.headers,
-        agent: secure ? httpsAgent : httpAgent,
+        agent: upstreamAgent(request.url),
       },
       (res) => {
         const chunks: Buffer[] = [];
