@@ -134,10 +134,9 @@ function formPostPage(tokens: IssuedTokens, variant: string): RawAnswer {
           ['scope', WIDE_SCOPE],
         ]
       : [
-          // Names no filter looks for: only the values say what they are.
+          // Names no filter looks for: only the values (JWS of the upstream's) say what they are.
           ['code', tokens.access],
           ['state', tokens.id],
-          ['session_state', tokens.refresh],
           ['scope', WIDE_SCOPE],
         ];
   const inputs = fields
@@ -183,19 +182,24 @@ export const JSON_BODY: Carrier = {
   },
 };
 
-/** An error answer whose description quotes a token (the one it was given, or its own). */
+/**
+ * An error answer whose description quotes the token it was given (the upstream's refresh or
+ * access token scopegate sent in the client's place) and an access token of its own (a JWS:
+ * recognisable by the upstream's keys even where scopegate sent nothing).
+ */
 export const ERROR_BODY: Carrier = {
   name: 'error-body',
   variants: BODY_ENCODINGS,
   arm: (variant) => (request, tokens) => {
     const encoding = variant as BodyEncoding;
     const given = request.params.get('token') ?? request.params.get('refresh_token');
-    const quoted = given ?? tokens.refresh;
+    const quoted =
+      given === null ? '' : `token ${spell(given, encoding)} cannot be used by this client; `;
     return jsonAnswer(
       400,
       {
         error: 'invalid_request',
-        error_description: `token ${spell(quoted, encoding)} cannot be used by this client; current session ${spell(tokens.access, encoding)}`,
+        error_description: `${quoted}current session ${spell(tokens.access, encoding)}`,
       },
       encoding,
     );

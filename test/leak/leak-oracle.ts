@@ -154,6 +154,14 @@ export function findLeaks(
   const decoded = undoCodings(capture.body, codings) ?? capture.body;
   texts.push(['body', decoded.toString(charsetOf(capture.headerLines))]);
   if (decoded !== capture.body) texts.push(['body (as sent)', capture.body.toString('latin1')]);
+  // Compressed bytes relayed without their Content-Encoding still hold the token: a client that
+  // tries the codings (or sniffs gzip's magic number) reads it.
+  for (const coding of ['gzip', 'deflate', 'br']) {
+    const sniffed = codings === '' ? undoCodings(decoded, coding) : undefined;
+    if (sniffed !== undefined && sniffed.length > 0) {
+      texts.push([`body (undeclared ${coding})`, sniffed.toString(charsetOf(capture.headerLines))]);
+    }
+  }
 
   const markers: Array<[string, string]> = [
     ...AUTHORIZATION_MARKERS.map((m) => [m, `claim ${m}`] as [string, string]),
