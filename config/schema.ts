@@ -366,9 +366,9 @@ const upstreamTokenCache = z
       .describe(
         'Secret (at least 32 characters) that cache keys are HMACed and Redis entries encrypted with; required when a client rule sets cache',
       ),
-    max_ttl: duration('Longest time an upstream answer is kept').prefault(
-      DEFAULTS.cache.upstream_tokens.max_ttl,
-    ),
+    max_ttl: duration(
+      'Longest time an upstream answer is used, whoever kept it: checked on every read',
+    ).prefault(DEFAULTS.cache.upstream_tokens.max_ttl),
     expiry_margin: duration('Entries end this long before the upstream token expires').prefault(
       DEFAULTS.cache.upstream_tokens.expiry_margin,
     ),
