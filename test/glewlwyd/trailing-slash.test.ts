@@ -3,7 +3,8 @@
  * advertises every endpoint as `http://host//api/oidc/...`. scopegate intercepts
  * `//api/oidc/token` and sends the request on to that path on glewlwyd's origin (never resolved
  * as a relative reference, which would make `api` the host): client credentials, a login, its
- * userinfo and its introspection all work through scopegate, found by discovery alone.
+ * userinfo, introspection, refresh and revocation all work through scopegate, found by discovery
+ * alone.
  */
 import { randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -101,7 +102,12 @@ describe('glewlwyd with a trailing-slash external_url, through scopegate', () =>
     const answer = await client.tokenIntrospection(config, tokens.access_token);
     expect(answer).toMatchObject({ active: true, iss: gateway.issuer, scope: 'openid api.read' });
 
-    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token as string);
+    const wrapped = tokens.refresh_token as string;
+    const refreshed = await client.refreshTokenGrant(config, wrapped);
     expect(refreshed.access_token).toEqual(expect.any(String));
+
+    // Revocation goes to glewlwyd's //api/oidc/revoke too: the refresh token stops working.
+    await client.tokenRevocation(config, wrapped);
+    await expect(client.refreshTokenGrant(config, wrapped)).rejects.toMatchObject({ status: 400 });
   });
 });
