@@ -59,6 +59,9 @@ export const DEFAULTS = {
     watch_config: true,
     trusted_proxies: [] as string[],
   },
+  discovery: {
+    keep_fields: [] as string[],
+  },
   cache: {
     decision_max_entries: 10000,
     decision_ttl: '5m',

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
+import { keepListRefusal } from '../proxy/oidc/metadata-fields.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
 import { templateSyntaxError } from '../proxy/scope/template.js';
@@ -365,9 +366,9 @@ const upstreamTokenCache = z
       .describe(
         'Secret (at least 32 characters) that cache keys are HMACed and Redis entries encrypted with; required when a client rule sets cache',
       ),
-    max_ttl: duration('Longest time an upstream answer is kept').prefault(
-      DEFAULTS.cache.upstream_tokens.max_ttl,
-    ),
+    max_ttl: duration(
+      'Longest time an upstream answer is used, whoever kept it: checked on every read',
+    ).prefault(DEFAULTS.cache.upstream_tokens.max_ttl),
     expiry_margin: duration('Entries end this long before the upstream token expires').prefault(
       DEFAULTS.cache.upstream_tokens.expiry_margin,
     ),
@@ -593,6 +594,28 @@ export const configSchema = z
           .default([...DEFAULTS.server.trusted_proxies])
           .describe(
             'IPv4/IPv6 addresses or CIDRs of proxies whose forwarding headers are believed (X-Forwarded-For extended); from other peers they are replaced',
+          ),
+      })
+      .prefault({}),
+    discovery: z
+      .strictObject({
+        keep_fields: z
+          .array(
+            z
+              .string()
+              // A plain member name: never `__proto__`, which would set the document's prototype.
+              .regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/, {
+                message: 'expected a discovery field name (letters, digits, _ . : -)',
+                abort: true,
+              })
+              .superRefine((name, ctx) => {
+                const refusal = keepListRefusal(name);
+                if (refusal !== undefined) ctx.addIssue({ code: 'custom', message: refusal });
+              }),
+          )
+          .default([...DEFAULTS.discovery.keep_fields])
+          .describe(
+            "Vendor fields of the upstream's discovery document passed on by name (fields the discovery table does not list are left out); URLs on the upstream move onto scopegate, endpoints elsewhere are dropped",
           ),
       })
       .prefault({}),

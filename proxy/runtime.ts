@@ -23,6 +23,7 @@ import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
 import type { CompiledTemplate } from './scope/template.js';
 import {
+  cacheIdentity,
   type UpstreamTokenCache,
   upstreamTokenCacheFor,
 } from './token-cache/upstream-token-cache.js';
@@ -93,13 +94,15 @@ export async function buildRuntime(
         timeoutMs: config.upstream.timeout,
         ...(metrics ? { metrics } : {}),
       });
-  // The token cache (and its Redis connection) carries over while what its keys and entries
-  // depend on is unchanged; the one it replaces is closed by the caller (closeReplaced).
+  // The token cache (and its Redis connection) carries over while its secret, backends and size
+  // are unchanged; the one it replaces is closed by the caller (closeReplaced). max_ttl and the
+  // margins are not part of it: every read applies the current generation's (cache-entry.ts), so
+  // a reload that shortens them reaches the entries already kept, in process and in Redis.
   const keepCache =
     previous?.tokenCache !== undefined &&
     reuse &&
-    JSON.stringify(previous.config.cache.upstream_tokens) ===
-      JSON.stringify(config.cache.upstream_tokens) &&
+    cacheIdentity(previous.config.cache.upstream_tokens) ===
+      cacheIdentity(config.cache.upstream_tokens) &&
     config.clients.some((rule) => rule.cache === true);
   const tokenCache = keepCache ? previous.tokenCache : upstreamTokenCacheFor(config, metrics);
   const policies = new ScopePolicies(config.scopes);

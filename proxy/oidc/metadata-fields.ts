@@ -10,6 +10,10 @@
  * - filtered: a list from which values that cannot work through scopegate are removed;
  * - kept: passed on as the upstream published it;
  * - dropped: the capability cannot work through scopegate (or would bypass it).
+ *
+ * The document is built from this list: a field it does not name is left out (any vendor field
+ * could otherwise say something untrue of scopegate, such as the upstream's signing algorithms),
+ * unless the configuration keeps it by name (`discovery.keep_fields`, see KEEP_LISTED_FIELD).
  */
 import { returnsFrontChannelToken } from '../http/front-channel.js';
 
@@ -50,6 +54,10 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   id_token_signing_alg_values_supported: {
     kind: 'own',
     why: 'scopegate re-signs ID tokens: the algorithms of its published keys',
+  },
+  access_token_signing_alg_values_supported: {
+    kind: 'own',
+    why: 'scopegate signs the access tokens it issues: the algorithms of its published keys',
   },
   request_parameter_supported: {
     kind: 'own',
@@ -217,8 +225,35 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   backchannel_user_code_parameter_supported: { kind: 'kept', why: DESCRIPTIVE },
 };
 
-/** Fields this list does not name: URLs on the upstream are moved like endpoints, others kept. */
-export const UNLISTED_FIELD: FieldTreatment = {
+/** The table's treatment of a field, or undefined when the table does not name it. */
+export function listedTreatment(name: string): FieldTreatment | undefined {
+  // Own members only: `constructor` or `toString` are not fields of the table.
+  return Object.hasOwn(METADATA_FIELDS, name) ? METADATA_FIELDS[name] : undefined;
+}
+
+/**
+ * A vendor field the configuration keeps by name (`discovery.keep_fields`): passed on, except
+ * that a URL on the upstream's origin is moved onto scopegate and an `*_endpoint` scopegate
+ * cannot reach is dropped. Fields the table names cannot be keep-listed (config/schema.ts).
+ */
+export const KEEP_LISTED_FIELD: FieldTreatment = {
   kind: 'kept',
-  why: "URLs on the upstream's origin are moved onto scopegate; endpoints elsewhere are dropped",
+  why: "kept by discovery.keep_fields; URLs on the upstream's origin are moved onto scopegate, endpoints elsewhere dropped",
 };
+
+/** Why a field cannot be keep-listed: the table already decides what scopegate does with it. */
+export function keepListRefusal(name: string): string | undefined {
+  const treatment = listedTreatment(name);
+  if (treatment === undefined) return undefined;
+  switch (treatment.kind) {
+    case 'own':
+      return `scopegate owns ${name} (${treatment.why}); it cannot be kept from the upstream`;
+    case 'dropped':
+      return `scopegate drops ${name} (${treatment.why}); it cannot be kept`;
+    case 'endpoint':
+    case 'filtered':
+      return `scopegate rewrites ${name} (${treatment.why}); it cannot be kept as the upstream wrote it`;
+    case 'kept':
+      return `${name} is in the discovery table and already kept; remove it from keep_fields`;
+  }
+}

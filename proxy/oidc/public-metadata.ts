@@ -7,7 +7,7 @@ import { isPublished, type SigningKeySet } from '../keys/signing-keys.js';
 import type { Runtime } from '../runtime.js';
 import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
 import { embeddingKeyOf } from './embedded-upstream-token.js';
-import { type FieldTreatment, METADATA_FIELDS, UNLISTED_FIELD } from './metadata-fields.js';
+import { type FieldTreatment, KEEP_LISTED_FIELD, listedTreatment } from './metadata-fields.js';
 
 export type MetadataDocument = Record<string, unknown>;
 
@@ -24,10 +24,13 @@ export interface MetadataContext {
   isBlocked(path: string): boolean;
   /** Whether tokens.upstream_token_key is set, which userinfo through scopegate needs. */
   upstreamTokenKey?: boolean;
+  /** Vendor fields the table does not name, kept by configuration (`discovery.keep_fields`). */
+  keepFields?: readonly string[];
 }
 
 const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
   id_token_signing_alg_values_supported: (context) => [...context.signingAlgorithms],
+  access_token_signing_alg_values_supported: (context) => [...context.signingAlgorithms],
   request_parameter_supported: () => false,
   request_uri_parameter_supported: () => false,
 };
@@ -81,7 +84,8 @@ function apply(
 ): unknown {
   switch (treatment.kind) {
     case 'own':
-      return name in OWN_VALUES ? OWN_VALUES[name]?.(context) : value;
+      // An owned field without a value of scopegate's is left out, never the upstream's value.
+      return Object.hasOwn(OWN_VALUES, name) ? OWN_VALUES[name]?.(context) : undefined;
     case 'dropped':
       return undefined;
     case 'endpoint':
@@ -98,8 +102,8 @@ function apply(
           )
         : undefined;
     case 'kept': {
-      if (name in METADATA_FIELDS || typeof value !== 'string') return value;
-      // An unlisted field: a URL on the upstream is moved, an unreachable endpoint dropped.
+      if (treatment !== KEEP_LISTED_FIELD || typeof value !== 'string') return value;
+      // A keep-listed vendor field: a URL on the upstream is moved, an unreachable endpoint dropped.
       let url: URL | undefined;
       try {
         url = /^https?:\/\//i.test(value) ? new URL(value) : undefined;
@@ -120,9 +124,12 @@ export function publicMetadata(
 ): MetadataDocument {
   const origins = originsOf(upstream, context.upstreamUrl);
   const base = rewriteDiscovery(upstream, context.issuer, context.tokenPath);
+  const keep = new Set(context.keepFields ?? []);
   const document: MetadataDocument = {};
   for (const [name, value] of Object.entries(base)) {
-    const treatment = METADATA_FIELDS[name] ?? UNLISTED_FIELD;
+    // Built from the table and the keep-list: a field neither names is left out.
+    const treatment = listedTreatment(name) ?? (keep.has(name) ? KEEP_LISTED_FIELD : undefined);
+    if (treatment === undefined) continue;
     // issuer, jwks_uri and token_endpoint are already scopegate's (rewriteDiscovery).
     const result =
       name === 'issuer' || name === 'jwks_uri' || name === 'token_endpoint'
@@ -152,5 +159,6 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     signingAlgorithms: publishedAlgorithms(runtime.signingKeys),
     isBlocked: (path) => runtime.routes.isRefused(path),
     upstreamTokenKey: embeddingKeyOf(config) !== undefined,
+    keepFields: config.discovery.keep_fields,
   };
 }

@@ -12,6 +12,7 @@ import {
   type UpstreamResponse,
   upstreamRequest,
 } from '../upstream/http-client.js';
+import { upstreamUrl } from '../upstream/upstream-url.js';
 
 export interface UpstreamCall {
   path: string;
@@ -36,7 +37,7 @@ export async function callUpstream(
   }
   try {
     return await upstreamRequest({
-      url: new URL(call.path, config.upstream.url),
+      url: upstreamUrl(config.upstream.url, call.path),
       method: call.method,
       headers,
       ...(body !== undefined ? { body } : {}),

@@ -15,6 +15,7 @@ import { clientRuleFor } from '../token/client-rule.js';
 import { forwardTokenRequest, scopeForUpstream } from '../token/forward-upstream.js';
 import type { TokenRequest } from '../token/token-request.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
+import { readerRulesOf } from './cache-entry.js';
 import type { UpstreamTokenCache } from './upstream-token-cache.js';
 
 export interface TokenExchange {
@@ -44,9 +45,17 @@ function authenticatesWithSecret(req: IncomingMessage, request: TokenRequest): b
   return req.headers.authorization?.toLowerCase().startsWith('basic ') === true;
 }
 
+/** Bumped whenever what an entry means changes: entries of an older scopegate are never found. */
+const KEY_FORMAT = 'upstream-token v2';
+
 /**
  * Everything the upstream's answer depends on: where it goes, the client's credentials (Basic
  * header or body) and every parameter as the upstream would receive it, in a canonical order.
+ * And what the reader accepts an answer by (the upstream issuer, keys, algorithms, token format,
+ * introspection client): a replica configured otherwise neither finds nor overwrites these
+ * entries. The reader verifies and narrows every kept answer again under its own configuration
+ * all the same (token-endpoint.ts); this keeps a differently configured writer from turning that
+ * check into an error for the client instead of a fresh answer.
  */
 function keyMaterial(req: IncomingMessage, request: TokenRequest, runtime: Runtime): string {
   const { upstream } = runtime.config;
@@ -55,6 +64,15 @@ function keyMaterial(req: IncomingMessage, request: TokenRequest, runtime: Runti
   if (scope === undefined) params.delete('scope');
   else params.set('scope', scope);
   return JSON.stringify([
+    KEY_FORMAT,
+    [
+      runtime.discovery.knownIssuer() ?? null,
+      upstream.jwks_uri ?? null,
+      upstream.algorithms,
+      upstream.token_format,
+      upstream.introspection?.endpoint ?? null,
+      upstream.introspection?.client_id ?? null,
+    ],
     upstream.url,
     runtime.tokenPath,
     req.headers.authorization ?? null,
@@ -91,7 +109,9 @@ export async function forwardOrReuse(
     return { upstream, verified: NOTHING_TO_KEEP };
   }
   const key = cache.keyFor(keyMaterial(req, request, runtime));
-  const kept = await cache.get(key);
+  // The rules of this request's configuration generation, whoever wrote the entry.
+  const rules = readerRulesOf(runtime.config);
+  const kept = await cache.get(key, rules);
   if (kept) {
     metrics?.cacheHits.inc({ cache: 'upstream_token' });
     metrics?.upstreamCallsSaved.inc();
@@ -127,7 +147,7 @@ export async function forwardOrReuse(
     verified: async (claims) => {
       if (upstream.status !== 200 || typeof claims.exp !== 'number') return;
       if (!replayable(upstream.body)) return;
-      await cache.put(key, upstream.body, claims.exp);
+      await cache.put(key, upstream.body, claims.exp, rules);
     },
   };
 }

@@ -3,19 +3,29 @@
  * before the upstream token expires (never longer than `max_ttl`). The in-process backend always
  * holds what this process saw; with Redis configured, entries are also shared (sealed) with the
  * other replicas. Redis failing is counted and answered from the process, never an error.
+ *
+ * Every read is checked against the reader's rules (cache-entry.ts), whoever wrote the entry and
+ * under whichever configuration: the backends' TTLs are the writer's, and only bound storage.
  */
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { type CacheBackend, CacheBackendUnavailable } from './cache-backend.js';
+import { packEntry, type ReaderRules, unpackEntry, usableUntil } from './cache-entry.js';
 import { CacheSecrets } from './cache-secrets.js';
 import { MemoryBackend } from './memory-backend.js';
 import { RedisBackend } from './redis-backend.js';
 
 export type UpstreamTokenCacheSettings = Config['cache']['upstream_tokens'];
 
-/** Entry layout: expiry (ms since epoch, 8 bytes) then the upstream's JSON body. */
-const EXPIRY_BYTES = 8;
+/**
+ * The settings a cache object is built from: its key secret, where entries live and how many are
+ * held. max_ttl and expiry_margin are not among them: they are the reader's rules, given with
+ * every call, so a reload that changes them keeps the cache and still applies to every entry.
+ */
+export function cacheIdentity(settings: UpstreamTokenCacheSettings): string {
+  return JSON.stringify([settings.key, settings.backend, settings.max_entries, settings.redis]);
+}
 
 export class UpstreamTokenCache {
   private readonly secrets: CacheSecrets;
@@ -47,27 +57,32 @@ export class UpstreamTokenCache {
     return this.secrets.keyFor(material);
   }
 
-  /** The kept upstream body, or undefined. */
-  async get(key: string): Promise<Buffer | undefined> {
-    const local = this.unpack(await this.memory.get(key));
-    if (local) return local.body;
-    const shared = this.unpack(await this.fromShared((backend) => backend.get(key)));
-    if (!shared) return undefined;
-    await this.memory.set(key, this.pack(shared.expiresAt, shared.body), shared.ttlMs);
+  /** The kept upstream body, when an entry exists that the reader's rules still accept. */
+  async get(key: string, rules: ReaderRules): Promise<Buffer | undefined> {
+    const now = this.now();
+    const local = unpackEntry(await this.memory.get(key));
+    if (local !== undefined && usableUntil(local, rules, now) > now) return local.body;
+    const packed = await this.fromShared((backend) => backend.get(key));
+    const shared = unpackEntry(packed);
+    if (packed === undefined || shared === undefined) return undefined;
+    const until = usableUntil(shared, rules, now);
+    if (!(until > now)) return undefined;
+    await this.memory.set(key, packed, until - now);
     return shared.body;
   }
 
-  /** Keeps `body` until `expSec` (the upstream token's exp) less the margin, within max_ttl. */
-  async put(key: string, body: Buffer, expSec: number): Promise<boolean> {
+  /**
+   * Keeps `body` (its upstream token expires at `expSec`) for as long as the writer's rules
+   * allow; readers apply their own. False when nothing was kept.
+   */
+  async put(key: string, body: Buffer, expSec: number, rules: ReaderRules): Promise<boolean> {
     const now = this.now();
-    const ttlMs = Math.min(
-      expSec * 1000 - this.settings.expiry_margin - now,
-      this.settings.max_ttl,
-    );
+    const entry = { writtenAt: now, tokenExpiresAt: expSec * 1000, body };
+    const ttlMs = usableUntil(entry, rules, now) - now;
     if (!(ttlMs > 0)) return false;
-    const entry = this.pack(now + ttlMs, body);
-    await this.memory.set(key, entry, ttlMs);
-    await this.fromShared((backend) => backend.set(key, entry, ttlMs));
+    const packed = packEntry(entry);
+    await this.memory.set(key, packed, ttlMs);
+    await this.fromShared((backend) => backend.set(key, packed, ttlMs));
     return true;
   }
 
@@ -86,24 +101,6 @@ export class UpstreamTokenCache {
       this.metrics?.tokenCacheBackendErrors.inc({ backend: this.shared.name });
       return undefined;
     }
-  }
-
-  private pack(expiresAt: number, body: Buffer): Buffer {
-    const entry = Buffer.allocUnsafe(EXPIRY_BYTES + body.length);
-    entry.writeDoubleBE(expiresAt, 0);
-    body.copy(entry, EXPIRY_BYTES);
-    return entry;
-  }
-
-  /** Reads an entry; one past its expiry (a clock ahead of the writer's TTL) is a miss. */
-  private unpack(
-    entry: Buffer | undefined,
-  ): { expiresAt: number; ttlMs: number; body: Buffer } | undefined {
-    if (!entry || entry.length <= EXPIRY_BYTES) return undefined;
-    const expiresAt = entry.readDoubleBE(0);
-    const ttlMs = expiresAt - this.now();
-    if (!(ttlMs > 0)) return undefined;
-    return { expiresAt, ttlMs, body: entry.subarray(EXPIRY_BYTES) };
   }
 }
 

@@ -3,10 +3,12 @@
  * expires. The same upstream token arrives again and again when its answer comes from the upstream
  * token cache, or from an upstream that itself caches tokens (Auth0 does for M2M).
  *
- * The key is a SHA-256 of the token together with every verification input that can differ
- * between requests (the requested audiences); issuer, algorithms and keys are fixed for the
- * Runtime (one configuration generation) that owns the memo. Entries end at the token's `exp`, with
- * no clock tolerance, so the memo never accepts a token that verification would refuse for time.
+ * The key is a SHA-256 of the token together with every verification input the memo is asked
+ * under: the requested audiences, and the issuer and algorithms (fixed for the Runtime, one
+ * configuration generation, that owns the memo, except that a discovered issuer may change under
+ * it). A hit is checked against the caller's minimum lifetime, not the one it was stored with.
+ * Entries end at the token's `exp`, with no clock tolerance, so the memo never accepts a token
+ * that verification would refuse for time.
  * Only successes are kept. Bounded by count and by bytes.
  */
 import { createHash } from 'node:crypto';
@@ -40,10 +42,7 @@ export function deepFreeze<T>(value: T): T {
 }
 
 export class VerifiedTokenCache {
-  private readonly entries = new LRUCache<
-    string,
-    { claims: JWTPayload; expiresAt: number; bytes: number }
-  >({
+  private readonly entries = new LRUCache<string, { claims: JWTPayload; bytes: number }>({
     max: MAX_ENTRIES,
     maxSize: MAX_BYTES,
     sizeCalculation: (entry) => entry.bytes,
@@ -59,11 +58,12 @@ export class VerifiedTokenCache {
     const key = createHash('sha256')
       .update(token)
       .update('\0')
-      .update(JSON.stringify(options.audiences))
+      .update(JSON.stringify([options.audiences, options.issuer, options.algorithms]))
       .digest('base64url');
     const kept = this.entries.get(key);
-    // The expiry is checked against our clock here; lru-cache's TTL only clears entries out.
-    if (kept !== undefined && kept.expiresAt > this.now()) {
+    // The expiry is checked against our clock and the caller's minimum lifetime here; lru-cache's
+    // TTL only clears entries out.
+    if (kept !== undefined && this.usable(kept.claims, options) > this.now()) {
       this.metrics?.cacheHits.inc({ cache: 'verified_token' });
       return kept.claims;
     }
@@ -71,16 +71,20 @@ export class VerifiedTokenCache {
     const claims = await verifyUpstreamToken(token, options);
     // The entry ends when verification would refuse the token for time: at exp less the
     // configured minimum lifetime.
-    const expiresAt =
-      typeof claims.exp === 'number'
-        ? (claims.exp - Math.max(1, options.minLifetimeSec ?? 0)) * 1000
-        : 0;
+    const expiresAt = this.usable(claims, options);
     const ttl = expiresAt - this.now();
     if (ttl > 0) {
       // The token's length is a fair measure of its claims' size: they are its payload.
       const bytes = token.length * HEAP_PER_TOKEN_BYTE + 128;
-      this.entries.set(key, { claims: deepFreeze(claims), expiresAt, bytes }, { ttl });
+      this.entries.set(key, { claims: deepFreeze(claims), bytes }, { ttl });
     }
     return claims;
+  }
+
+  /** Until when (ms) verification under `options` would accept a token with these claims. */
+  private usable(claims: JWTPayload, options: VerifyOptions): number {
+    return typeof claims.exp === 'number'
+      ? (claims.exp - Math.max(1, options.minLifetimeSec ?? 0)) * 1000
+      : 0;
   }
 }

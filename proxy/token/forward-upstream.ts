@@ -16,6 +16,7 @@ import {
   type UpstreamResponse,
   upstreamRequest,
 } from '../upstream/http-client.js';
+import { upstreamUrl } from '../upstream/upstream-url.js';
 import { clientRuleFor } from './client-rule.js';
 import type { TokenRequest } from './token-request.js';
 
@@ -56,7 +57,7 @@ const tokenEndpoints = new WeakMap<Runtime, URL>();
 function tokenEndpointOf(runtime: Runtime): URL {
   let url = tokenEndpoints.get(runtime);
   if (url === undefined) {
-    url = new URL(runtime.tokenPath, runtime.config.upstream.url);
+    url = upstreamUrl(runtime.config.upstream.url, runtime.tokenPath);
     tokenEndpoints.set(runtime, url);
   }
   return url;

@@ -5,6 +5,7 @@
 import type { Config } from '../../config/schema.js';
 import type { Metrics } from '../metrics.js';
 import { fetchUpstreamJson } from './http-client.js';
+import { upstreamUrl } from './upstream-url.js';
 
 export type DiscoveryDocument = Record<string, unknown>;
 
@@ -27,7 +28,7 @@ export class UpstreamDiscovery {
 
   private fetchDocument(): Promise<DiscoveryDocument> {
     if (this.inflight) return this.inflight;
-    const url = new URL(this.upstream.discovery_path, this.upstream.url);
+    const url = upstreamUrl(this.upstream.url, this.upstream.discovery_path);
     const fetching = (async () => {
       try {
         const body = await fetchUpstreamJson(url, this.upstream.timeout, 'discovery', this.metrics);

@@ -6,6 +6,7 @@
 import type { Config } from '../../config/schema.js';
 import { configuredSegments } from '../http/route-key.js';
 import type { UpstreamDiscovery } from './discovery.js';
+import { upstreamUrl } from './upstream-url.js';
 
 export class TokenPathError extends Error {
   constructor(message: string) {
@@ -78,7 +79,7 @@ export async function resolveTokenPath(
   discovery: UpstreamDiscovery,
 ): Promise<ResolvedTokenPath> {
   const configured = upstream.token_path;
-  const documentUrl = new URL(upstream.discovery_path, upstream.url).href;
+  const documentUrl = upstreamUrl(upstream.url, upstream.discovery_path).href;
   let endpoint: unknown;
   let otherEndpoints: string[] = [];
   try {

@@ -106,6 +106,21 @@ describe('verified-token memo', () => {
     expect(verify.fetches()).toBe(3);
   });
 
+  it("judges a kept verification by the caller's minimum lifetime and issuer", async () => {
+    const memo = new VerifiedTokenCache();
+    const token = await sign(signingKey, Math.floor(Date.now() / 1000) + 600);
+    const lenient = options(['api']);
+    await memo.verify(token, lenient);
+    expect(lenient.fetches()).toBe(1);
+    // Ten minutes left; a caller that needs twenty is not answered from memory.
+    const strict = { ...options(['api']), minLifetimeSec: 1200 };
+    await expect(memo.verify(token, strict)).rejects.toThrow();
+    expect(strict.fetches()).toBe(1);
+    // Nor is one that expects another issuer (a discovered issuer may change under a runtime).
+    const elsewhere = { ...options(['api']), issuer: 'https://other.test/' };
+    await expect(memo.verify(token, elsewhere)).rejects.toThrow();
+  });
+
   it('hands out frozen claims', async () => {
     const memo = new VerifiedTokenCache();
     const token = await sign(signingKey, Math.floor(Date.now() / 1000) + 600);

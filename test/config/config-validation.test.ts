@@ -153,3 +153,32 @@ tokens:
     expect(result.config.server.shutdown_grace).toBe(172_800_000);
   });
 });
+
+describe('discovery.keep_fields', () => {
+  const withKeep = (fields: string) => `${MINIMAL}discovery:\n  keep_fields: ${fields}\n`;
+
+  it('keeps vendor fields by name', () => {
+    const result = parseConfigText(withKeep('[tenant_region, vendor_portal]'), 'cfg.yaml', {});
+    expect(result.ok && result.config.discovery.keep_fields).toEqual([
+      'tenant_region',
+      'vendor_portal',
+    ]);
+  });
+
+  it.each([
+    ['access_token_signing_alg_values_supported', /owns access_token_signing_alg_values_supported/],
+    ['issuer', /owns issuer/],
+    ['mtls_endpoint_aliases', /drops mtls_endpoint_aliases/],
+    ['userinfo_signing_alg_values_supported', /drops userinfo_signing_alg_values_supported/],
+    ['response_types_supported', /rewrites response_types_supported/],
+    ['authorization_endpoint', /rewrites authorization_endpoint/],
+    ['scopes_supported', /already kept/],
+    ['__proto__', /expected a discovery field name/],
+    ['"a b"', /expected a discovery field name/],
+  ])('refuses %s, naming its path', (field, message) => {
+    const errors = errorsOf(withKeep(`[${field}]`));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/discovery\.keep_fields\[0\]: /);
+    expect(errors[0]).toMatch(message);
+  });
+});

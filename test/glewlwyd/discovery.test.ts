@@ -10,6 +10,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listedTreatment } from '../../proxy/oidc/metadata-fields.js';
 import {
   CC_CLIENT,
   type GlewlwydIdp,
@@ -90,6 +91,15 @@ describe.each([
     const gateway = gatewayOf();
     const document = await documentOf(gateway);
     expect(document.id_token_signing_alg_values_supported).toEqual(['ES256']);
+    // glewlwyd lists every algorithm of its key type here; scopegate signs what it signs.
+    expect(document.access_token_signing_alg_values_supported).toEqual(['ES256']);
+    // Built from the table; and every field glewlwyd publishes has a row there, so none of them
+    // is lost only for want of one.
+    const upstream = (await (await fetch(`${idp.url}${idp.discoveryPath}`)).json()) as Document;
+    for (const name of Object.keys(document)) {
+      expect(listedTreatment(name), `${name} is not in the discovery table`).toBeDefined();
+    }
+    expect(Object.keys(upstream).filter((name) => listedTreatment(name) === undefined)).toEqual([]);
     // glewlwyd advertises both. Userinfo needs tokens.upstream_token_key (not set here);
     // introspection is answered by scopegate for its own tokens, on its own origin.
     expect(document).not.toHaveProperty('userinfo_endpoint');

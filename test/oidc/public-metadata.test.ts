@@ -5,7 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { METADATA_FIELDS } from '../../proxy/oidc/metadata-fields.js';
+import {
+  keepListRefusal,
+  listedTreatment,
+  METADATA_FIELDS,
+} from '../../proxy/oidc/metadata-fields.js';
 import { type MetadataContext, publicMetadata } from '../../proxy/oidc/public-metadata.js';
 import { packageRoot } from '../../proxy/package-root.js';
 
@@ -48,6 +52,12 @@ describe('publicMetadata', () => {
     vendor_widget_endpoint: 'https://cdn.example.net/widget',
     vendor_portal: `${PUBLIC_UP}/portal`,
     vendor_flag: true,
+    // glewlwyd's: the upstream's algorithms, not scopegate's
+    access_token_signing_alg_values_supported: ['RS256', 'RS512'],
+    // not in the table, not keep-listed: left out, whatever they say
+    x_unlisted_flag: true,
+    x_unlisted_endpoint: `${PUBLIC_UP}/unlisted`,
+    x_unlisted_alg_values_supported: ['RS256'],
   };
   const cases: Array<[string, unknown]> = [
     ['issuer', 'https://auth.example.com/gw'],
@@ -70,16 +80,48 @@ describe('publicMetadata', () => {
     ['mtls_endpoint_aliases', undefined],
     ['scopes_supported', ['openid']],
     ['service_documentation', 'https://docs.example.com/'],
+    // keep-listed vendor fields: an endpoint elsewhere dropped, a URL on the upstream moved
     ['vendor_widget_endpoint', undefined],
     ['vendor_portal', 'https://auth.example.com/gw/portal'],
     ['vendor_flag', true],
+    ['access_token_signing_alg_values_supported', ['ES256', 'EdDSA']],
+    ['x_unlisted_flag', undefined],
+    ['x_unlisted_endpoint', undefined],
+    ['x_unlisted_alg_values_supported', undefined],
     ['request_parameter_supported', false],
     ['request_uri_parameter_supported', false],
   ];
-  const document = publicMetadata(upstream, context());
+  const keepFields = ['vendor_widget_endpoint', 'vendor_portal', 'vendor_flag'];
+  const document = publicMetadata(upstream, context({ keepFields }));
   it.each(cases)('%s', (name, expected) => {
     if (expected === undefined) expect(document).not.toHaveProperty(name);
     else expect(document[name]).toEqual(expected);
+  });
+
+  it('holds only fields the table or the keep-list names', () => {
+    for (const name of Object.keys(document)) {
+      expect(
+        listedTreatment(name) !== undefined || keepFields.includes(name),
+        `${name} is neither in the table nor keep-listed`,
+      ).toBe(true);
+    }
+  });
+
+  it('leaves out every unlisted field without a keep-list, `__proto__` and `constructor` too', () => {
+    const hostile = JSON.parse(
+      '{"issuer":"https://login.example.com/","__proto__":{"polluted":true},"constructor":"x","toString":"y","vendor_flag":true}',
+    ) as Record<string, unknown>;
+    const bare = publicMetadata(hostile, context());
+    expect(Object.keys(bare).sort()).toEqual(
+      [
+        'issuer',
+        'jwks_uri',
+        'request_parameter_supported',
+        'request_uri_parameter_supported',
+        'token_endpoint',
+      ].sort(),
+    );
+    expect(Object.getPrototypeOf(bare)).toBe(Object.prototype);
   });
 
   it('advertises userinfo only with tokens.upstream_token_key, introspection whenever offered', () => {
@@ -130,4 +172,20 @@ describe("README's discovery table", () => {
       expect(rows.get(name), `README discovery table row for ${name}`).toBe(treatment.kind);
     }
   });
+});
+
+describe('discovery.keep_fields', () => {
+  it.each(Object.entries(METADATA_FIELDS))('refuses the table field %s', (name, treatment) => {
+    const refusal = keepListRefusal(name);
+    expect(refusal).toEqual(expect.any(String));
+    if (treatment.kind === 'own') expect(refusal).toMatch(/owns/);
+    if (treatment.kind === 'dropped') expect(refusal).toMatch(/drops/);
+  });
+
+  it.each([['tenant_region'], ['vendor_portal_endpoint'], ['constructor'], ['toString']])(
+    'accepts the vendor field %s',
+    (name) => {
+      expect(keepListRefusal(name)).toBeUndefined();
+    },
+  );
 });
