@@ -399,12 +399,6 @@ export const KNOWN_LEAKS_ON_THIS_BRANCH: readonly KnownLeak[] = [
     what: 'upstream refresh_token in body (also compressed, Content-Encoding dropped)',
     issue: 'item 4',
   },
-  {
-    route: 'discovery',
-    carrier: 'vendor-fields',
-    what: 'upstream access_token in body',
-    issue: 'item 10',
-  },
 ];
 
 export function knownLeak(route: string, carrier: string, variant: string): KnownLeak | undefined {
