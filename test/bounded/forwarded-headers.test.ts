@@ -13,6 +13,7 @@ import {
   startAuth0Emulator,
 } from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { exchange } from '../support/raw-exchange.js';
 
 const API = 'https://api.example.com';
 const SPOOFED = {
@@ -160,6 +161,31 @@ describe('server.trusted_proxies', () => {
       expect(headers['x-forwarded-proto']).toBe('http');
       expect(headers['x-forwarded-host']).toBe('gateway.test');
       expect(headers).not.toHaveProperty('forwarded');
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+describe('the Host header', () => {
+  it("from an untrusted peer never becomes X-Forwarded-Host: the issuer's host does", async () => {
+    const gateway = await startTestGateway({
+      upstreamUrl: upstream.url,
+      scopeRequest: 'omit',
+      admin: false,
+      config: { server: { watch_config: false, trusted_proxies: [] } },
+    });
+    try {
+      const echo = await exchange(`${gateway.url}/api/echo`, { headers: { host: 'evil.example' } });
+      const { headers } = JSON.parse(echo.body.toString('utf8')) as { headers: Headers };
+      expect(headers['x-forwarded-host']).toBe('gateway.test');
+      const token = await exchange(`${gateway.url}/oauth/token`, {
+        method: 'POST',
+        headers: { host: 'evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&client_id=m2m&client_secret=m2m-secret',
+      });
+      expect(token.status).toBe(200);
+      expect(upstream.tokenRequests().at(-1)?.headers['x-forwarded-host']).toBe('gateway.test');
     } finally {
       await gateway.close();
     }
