@@ -233,8 +233,10 @@ export function createGatewayHandler(deps: GatewayDeps) {
     }
     const contentType = req.headers['content-type'];
     const carrier = bodyCarrier(contentType);
-    // A body of a type scopegate does not read streams through, unless the request is screened.
-    if (carrier === undefined && !screenedRequest) {
+    // A body of a type scopegate does not read streams through, unless the request is screened;
+    // so does one without a type (uploads), which only a guessing server reads parameters from:
+    // on a screened request it is read every way, elsewhere the answer is screened on its way back.
+    if ((carrier === undefined || carrier === 'untyped') && !screenedRequest) {
       proceed();
       return;
     }

@@ -5,9 +5,10 @@
  * servers guess). The parameters are checked before the upstream sees them, and the body is then
  * forwarded byte for byte.
  *
- * A body of another type streams through unread, except on a screened request (authorization,
- * PAR, logout), where a body scopegate cannot read is refused: the upstream might read in it what
- * scopegate did not.
+ * A body of another type, or without a type, streams through unread, except on a screened request
+ * (authorization, PAR, logout, or one naming an authorization parameter), where a body without a
+ * type is read every way and one scopegate cannot read is refused: the upstream might read in it
+ * what scopegate did not.
  */
 import type { IncomingMessage } from 'node:http';
 import { parseFormPairs } from './form-urlencoded.js';

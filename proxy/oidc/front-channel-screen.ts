@@ -9,10 +9,11 @@
  * - every body answering a screened request: one to the upstream's authorization, pushed
  *   authorization or end-session endpoint, or one whose parameters name an authorization or
  *   logout parameter (the gateway decides, `screenedRequest`);
- * - on any other request every body except the types listed in PASSED_UNREAD: static assets
- *   (images, fonts, media, style sheets, scripts) that no IdP answers an authorization with. A
- *   page, a document, JSON, text, or a body of no or unknown type is held: IdPs answer
- *   authorization requests from many paths (resume steps, login form handlers).
+ * - on any other request every body except the types listed in PASSED_UNREAD (static assets,
+ *   plain text and octet streams, none of which a browser renders as a page that navigates or
+ *   posts). A page, XML, JSON, a form, or a body of no or unknown type is held: IdPs answer
+ *   authorization requests from many paths (resume steps, login form handlers), and an endpoint
+ *   that answers tokens in JSON is a token endpoint around scopegate.
  * A held body larger than the limit is refused, not passed on: a page scopegate cannot read could
  * be a form_post answer.
  *
@@ -33,9 +34,14 @@ import {
 /** Bytes of a response body held for screening, before and after decompression. */
 export const SCREEN_LIMIT = 1024 * 1024;
 
-/** Media types relayed unread on requests that are not screened (static assets). */
+/**
+ * Media types relayed unread (streamed) on requests that are not screened: static assets, and
+ * streams no browser renders as a document that navigates or posts (plain text, octet streams,
+ * server-sent events), which proxied APIs stream as the upstream produces them. Everything else
+ * is held. On a screened request nothing is streamed unread.
+ */
 const PASSED_UNREAD =
-  /^\s*(?:image|font|audio|video)\/|^\s*(?:text\/css|text\/javascript|application\/javascript|application\/ecmascript|application\/wasm)\s*(?:;|$)/i;
+  /^\s*(?:(?:image|font|audio|video)\/[^;]*|text\/(?:css|javascript|plain|event-stream)|application\/(?:javascript|ecmascript|wasm|octet-stream))\s*(?:;|$)/i;
 
 /** Discovery members naming the endpoints whose answers are authorization or logout responses. */
 const SCREENED_ENDPOINTS = [
