@@ -49,28 +49,70 @@ export function tokenParameterName(text: string): string | undefined {
   return match?.[1]?.toLowerCase();
 }
 
-const ESCAPE =
-  /%([0-9A-Fa-f]{2})|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\([\\/"'.`])|\+/g;
+function hexAt(text: string, at: number, length: number): number {
+  if (at + length > text.length) return -1;
+  let value = 0;
+  for (let i = at; i < at + length; i++) {
+    const digit = Number.parseInt(text.charAt(i), 16);
+    if (Number.isNaN(digit)) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
 
-function codePoint(hex: string): string {
-  const code = Number.parseInt(hex, 16);
-  return code > 0x10ffff ? '\ufffd' : String.fromCodePoint(code);
+const BACKSLASHED = new Set(['\\', '/', '"', "'", '.', '`']);
+
+/**
+ * Percent escapes, `+`, and JavaScript `\uXXXX`, `\u{X}`, `\xXX` and `\/`-style escapes, undone
+ * in one walk over the text (a regular expression with a callback per match costs twenty times
+ * more on a megabyte of `+`).
+ */
+function unescapeCodes(text: string): string {
+  if (!/[%+\\]/.test(text)) return text;
+  const out: string[] = [];
+  let from = 0;
+  const emit = (at: number, replacement: string, next: number) => {
+    if (at > from) out.push(text.slice(from, at));
+    out.push(replacement);
+    from = next;
+    return next;
+  };
+  for (let at = 0; at < text.length; ) {
+    const char = text.charAt(at);
+    if (char === '+') {
+      at = emit(at, ' ', at + 1);
+    } else if (char === '%') {
+      const code = hexAt(text, at + 1, 2);
+      at = code < 0 ? at + 1 : emit(at, String.fromCharCode(code), at + 3);
+    } else if (char === '\\') {
+      const kind = text.charAt(at + 1);
+      if (kind === 'x') {
+        const code = hexAt(text, at + 2, 2);
+        at = code < 0 ? at + 1 : emit(at, String.fromCharCode(code), at + 4);
+      } else if (kind === 'u' && text.charAt(at + 2) === '{') {
+        const close = text.indexOf('}', at + 3);
+        const code = close < 0 || close - at - 3 > 6 ? -1 : hexAt(text, at + 3, close - at - 3);
+        at = code < 0 || code > 0x10ffff ? at + 1 : emit(at, String.fromCodePoint(code), close + 1);
+      } else if (kind === 'u') {
+        const code = hexAt(text, at + 2, 4);
+        at = code < 0 ? at + 1 : emit(at, String.fromCharCode(code), at + 6);
+      } else if (BACKSLASHED.has(kind)) {
+        at = emit(at, kind, at + 2);
+      } else {
+        at += 1;
+      }
+    } else {
+      at += 1;
+    }
+  }
+  if (from === 0) return text;
+  if (from < text.length) out.push(text.slice(from));
+  return out.join('');
 }
 
 /** One layer of every escaping a relayed text may use, undone. */
 export function unescapeOnce(text: string): string {
-  const entities = text.includes('&') ? decodeAttributeValue(text) : text;
-  return entities.replace(
-    ESCAPE,
-    (match, pct?: string, brace?: string, u?: string, x?: string, char?: string) => {
-      if (pct !== undefined) return String.fromCharCode(Number.parseInt(pct, 16));
-      if (brace !== undefined) return codePoint(brace);
-      if (u !== undefined) return String.fromCharCode(Number.parseInt(u, 16));
-      if (x !== undefined) return String.fromCharCode(Number.parseInt(x, 16));
-      if (char !== undefined) return char;
-      return match === '+' ? ' ' : match;
-    },
-  );
+  return unescapeCodes(text.includes('&') ? decodeAttributeValue(text) : text);
 }
 
 /** The text as written, then with each further layer of escaping undone while it changes. */
@@ -85,9 +127,15 @@ export function* decodedViews(text: string): Generator<string> {
   }
 }
 
+/**
+ * First characters of the base64url of a JSON object: `e` for `{`, and `I`, `C`, `D` for the
+ * white space (space, tab or line feed, carriage return) a serialiser may put before it.
+ */
+const OBJECT_START = new Set(['e', 'I', 'C', 'D']);
+
 function jsonObjectOf(segment: string): Record<string, unknown> | undefined {
-  // A JSON object's base64url starts with `e` (`{`) or with the code of leading white space.
-  if (segment.length < 2) return undefined;
+  // Cheap tests first: most dotted runs in a page are host names and file names.
+  if (segment.length < 4 || !OBJECT_START.has(segment.charAt(0))) return undefined;
   const text = Buffer.from(segment, 'base64url').toString('utf8').trim();
   if (!text.startsWith('{')) return undefined;
   try {
