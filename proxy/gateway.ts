@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { advertiseTokenExchange } from './exchange/discovery-grant.js';
+import { readBody } from './http/body.js';
 import { frontChannelRefusal, queryParams } from './http/front-channel.js';
-import { requestIdFor } from './http/headers.js';
-import { checkedBody, hasInspectableBody } from './http/inspected-body.js';
+import { publicHostOf, requestIdFor } from './http/headers.js';
+import { bodyCarrier, bodyParams, encodingRefusal, hasRequestBody } from './http/inspected-body.js';
 import {
   invalidRequest,
   OAuthError,
@@ -22,7 +23,12 @@ import { answerTokenPreflight, TOKEN_METHODS } from './http/token-preflight.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { authorizationResponseRewriteFor } from './oidc/authorization-response.js';
-import { carriesIdTokenHint, translateIdTokenHint } from './oidc/id-token-hint.js';
+import { namesScreenedParameter, responseScreenFor } from './oidc/front-channel-screen.js';
+import {
+  namesIdTokenHint,
+  type ReadRequestBody,
+  translateIdTokenHint,
+} from './oidc/id-token-hint.js';
 import { handleIntrospection } from './oidc/own-introspection.js';
 import { metadataContextOf, publicMetadata } from './oidc/public-metadata.js';
 import { handleRevocation, revocationPathFor } from './oidc/revocation.js';
@@ -174,17 +180,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
       void handleRevocation(req, res, revocation, runtime, requestId);
       return;
     }
-    const forward = (body?: Buffer) =>
-      deps.proxy.forward(
-        req,
-        res,
-        runtime.config.upstream.url,
-        runtime.config.upstream.timeout,
-        requestId,
-        runtime.trustedProxies,
-        authorizationResponseRewriteFor(runtime),
-        body,
-      );
+    const screen = responseScreenFor(runtime);
     const failed = (error: unknown) => {
       req.resume();
       sendOAuthError(
@@ -192,29 +188,75 @@ export function createGatewayHandler(deps: GatewayDeps) {
         error instanceof OAuthError ? error : invalidRequest('the request could not be checked'),
       );
     };
-    // The front channel never hands out the upstream's access token (implicit, hybrid, request
-    // objects), on any proxied path: checked in the query, then in a form or JSON body.
-    const refusal = frontChannelRefusal(queryParams(target.query));
+    // First fence: the front channel never hands out the upstream's tokens (implicit, hybrid,
+    // request objects), on any proxied path, whatever carries the parameters. The answer is
+    // screened again on its way back (front-channel-screen.ts), whatever the request looked like.
+    const query = queryParams(target.query);
+    const refusal = frontChannelRefusal(query);
     if (refusal) {
       logger.info({ requestId, reason: refusal.error }, 'front-channel request refused');
       failed(refusal);
       return;
     }
-    const proceed = (body?: Buffer) => {
-      if (!carriesIdTokenHint(req.url)) {
-        forward(body);
+    const screenedPath = screen.isScreenedPath(path);
+    let screenedRequest = screenedPath || namesScreenedParameter(query);
+    const forward = (body?: Buffer) =>
+      deps.proxy.forward(
+        req,
+        res,
+        {
+          target: runtime.config.upstream.url,
+          timeoutMs: runtime.config.upstream.timeout,
+          requestId,
+          trusted: runtime.trustedProxies,
+          publicHost: publicHostOf(runtime.config.issuer),
+          rewrite: authorizationResponseRewriteFor(runtime),
+          screen,
+          screenedRequest,
+        },
+        body,
+      );
+    const proceed = (body?: ReadRequestBody) => {
+      if (!namesIdTokenHint(query) && !namesIdTokenHint(body?.params ?? [])) {
+        forward(body?.bytes);
         return;
       }
       // The hint is scopegate's ID token: verified here and translated for the upstream.
-      translateIdTokenHint(req.url ?? '/', runtime).then((translated) => {
-        req.url = translated;
-        forward(body);
+      translateIdTokenHint(req.url ?? '/', body, runtime).then((translated) => {
+        req.url = translated.url;
+        forward(translated.body ?? body?.bytes);
       }, failed);
     };
-    if (hasInspectableBody(req)) {
-      checkedBody(req, runtime.config.server.body_limit).then(proceed, failed);
+    if (!hasRequestBody(req)) {
+      proceed();
       return;
     }
-    proceed();
+    const contentType = req.headers['content-type'];
+    const carrier = bodyCarrier(contentType);
+    // A body of a type scopegate does not read streams through, unless the request is screened;
+    // so does one without a type (uploads), which only a guessing server reads parameters from:
+    // on a screened request it is read every way, elsewhere the answer is screened on its way back.
+    if ((carrier === undefined || carrier === 'untyped') && !screenedRequest) {
+      proceed();
+      return;
+    }
+    readBody(req, runtime.config.server.body_limit)
+      .then((bytes) => {
+        if (carrier === undefined) {
+          throw invalidRequest('the request body is in a format that cannot be checked');
+        }
+        const unreadable = encodingRefusal(req);
+        if (unreadable) throw unreadable;
+        const params = bodyParams(carrier, contentType, bytes);
+        if (params instanceof OAuthError) throw params;
+        const bodyRefusal = frontChannelRefusal(params);
+        if (bodyRefusal) {
+          logger.info({ requestId, reason: bodyRefusal.error }, 'front-channel request refused');
+          throw bodyRefusal;
+        }
+        if (namesScreenedParameter(params)) screenedRequest = true;
+        proceed({ carrier, bytes, params });
+      })
+      .catch(failed);
   };
 }

@@ -9,28 +9,45 @@ import { Readable } from 'node:stream';
 import { createProxyServer, type ServerOptions } from 'http-proxy-3';
 import { prefixCookiePaths } from './http/cookie-path.js';
 import { forwardedHeaders, hopByHopNames, isForwardedHeader } from './http/headers.js';
-import { sendOAuthError, unavailable } from './http/oauth-error.js';
+import { badUpstream, sendOAuthError, unavailable } from './http/oauth-error.js';
 import type { TrustedProxies } from './http/trusted-proxies.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { statusClass } from './metrics.js';
 import type { AuthorizationResponseRewrite } from './oidc/authorization-response.js';
-import { acceptedCodings, mayBeFormPost, relayHtmlResponse } from './oidc/form-post-relay.js';
+import {
+  acceptedCodings,
+  hasResponseBody,
+  mayBePage,
+  relayScreenedResponse,
+} from './oidc/form-post-relay.js';
+import type { ResponseScreen } from './oidc/front-channel-screen.js';
 import { upstreamAgent } from './upstream/http-client.js';
+
+/** How one request is proxied: where to, and what its answer goes through on the way back. */
+export interface ProxyRoute {
+  target: string;
+  timeoutMs: number;
+  requestId: string;
+  trusted: TrustedProxies;
+  /** The host clients reach scopegate at (the issuer's): X-Forwarded-Host unless a trusted proxy says. */
+  publicHost: string;
+  /**
+   * Rewrites the upstream's authorization responses: its `Location` header (redirects that must
+   * stay on scopegate) and form_post pages.
+   */
+  rewrite: AuthorizationResponseRewrite;
+  /** Screens every answer for upstream tokens (front-channel-screen.ts). */
+  screen: ResponseScreen;
+  /** An authorization, PAR or logout request: every body of its answer is held and screened. */
+  screenedRequest: boolean;
+}
 
 export interface ReverseProxy {
   forward(
     req: IncomingMessage,
     res: ServerResponse,
-    target: string,
-    timeoutMs: number,
-    requestId: string,
-    trusted: TrustedProxies,
-    /**
-     * Rewrites the upstream's authorization responses: its `Location` header (redirects that must
-     * stay on scopegate) and form_post pages.
-     */
-    rewrite?: AuthorizationResponseRewrite,
+    route: ProxyRoute,
     /** The body, when the gateway already read it to check it; otherwise it streams through. */
     body?: Buffer,
   ): void;
@@ -41,14 +58,14 @@ export interface ReverseProxy {
 interface ProxiedRequest {
   ms: number;
   requestId: string;
-  /** http-proxy-3's options for this request, to take over an HTML response (form_post). */
+  /** http-proxy-3's options for this request, to take over a response that is screened. */
   options: ServerOptions | undefined;
   /** The body was chunked by the client: it is re-framed as chunked upstream. */
   chunked: boolean;
   /** The client asked to close its connection after this response. */
   closeAfter: boolean;
   timedOut: boolean;
-  rewrite: AuthorizationResponseRewrite | undefined;
+  route: ProxyRoute;
 }
 
 /**
@@ -110,41 +127,61 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     if (res.getHeader('connection') === 'close' || settings?.closeAfter === true) {
       proxyRes.headers.connection = 'close';
     }
-    const rewrite = settings?.rewrite;
-    if (rewrite === undefined) return;
+    if (settings === undefined) return;
+    const { rewrite, screen } = settings.route;
     const location = proxyRes.headers.location;
     if (typeof location === 'string') proxyRes.headers.location = rewrite.location(location);
     const cookies = proxyRes.headers['set-cookie'];
     if (cookies !== undefined && rewrite.issuerPath !== '') {
       proxyRes.headers['set-cookie'] = prefixCookiePaths(cookies, rewrite.issuerPath);
     }
-    if (mayBeFormPost(req, proxyRes)) takeOverHtml(proxyRes, req, res, rewrite);
+    // Screened after the rewrite: what is checked is exactly what the client would get.
+    const refusal = screen.headers(proxyRes.headers);
+    if (refusal !== undefined) {
+      takeOver(proxyRes, req, res, settings, (relayed) => relayed.refuse(refusal));
+      return;
+    }
+    if (!hasResponseBody(req, proxyRes)) return;
+    const type = proxyRes.headers['content-type'];
+    if (!settings.route.screenedRequest && !screen.holdsType(type)) return;
+    takeOver(proxyRes, req, res, settings, () =>
+      relayScreenedResponse(req, res, proxyRes, {
+        rewrite: mayBePage(type) ? rewrite.formPost : undefined,
+        screen: screen.body,
+        refused: (reason) => refusedAnswer(settings, reason),
+      }),
+    );
   });
 
-  // A page that may be a form_post authorization response is held and rewritten instead of piped.
-  // http-proxy-3 reads selfHandleResponse from this request's options after this event, so setting
-  // it here is what keeps it from piping the response. Without the options (never seen: they come
-  // with proxyReq) the response cannot be held, and the client gets an error rather than the page.
-  const takeOverHtml = (
+  const refusedAnswer = (settings: ProxiedRequest, reason: string) =>
+    logger.warn(
+      { requestId: settings.requestId, route: 'proxy', reason },
+      "the upstream's answer was refused",
+    );
+
+  // A response that is screened is held (or refused) instead of piped. http-proxy-3 reads
+  // selfHandleResponse from this request's options after this event, so setting it here is what
+  // keeps it from piping the response. Without the options (never seen: they come with proxyReq)
+  // the response cannot be held, and the client gets a closed connection rather than the answer.
+  const takeOver = (
     proxyRes: IncomingMessage,
-    req: IncomingMessage,
+    _req: IncomingMessage,
     res: ServerResponse,
-    rewrite: AuthorizationResponseRewrite,
+    settings: ProxiedRequest,
+    handle: (relayed: { refuse(reason: string): void }) => void,
   ) => {
-    const settings = stateOf(req);
-    if (settings?.options === undefined) {
-      logger.error({ route: 'proxy' }, 'an HTML response could not be held for inspection');
+    if (settings.options === undefined) {
+      logger.error({ route: 'proxy' }, 'a response could not be held for screening');
       res.destroy();
       return;
     }
     settings.options.selfHandleResponse = true;
-    relayHtmlResponse(req, res, proxyRes, {
-      rewrite: rewrite.formPost,
-      refused: (reason) =>
-        logger.warn(
-          { requestId: settings.requestId, route: 'proxy', reason },
-          "the upstream's authorization response was refused",
-        ),
+    handle({
+      refuse: (reason) => {
+        refusedAnswer(settings, reason);
+        sendOAuthError(res, badUpstream("the upstream's answer cannot be passed on"));
+        proxyRes.destroy();
+      },
     });
   };
 
@@ -163,7 +200,8 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   };
 
   return {
-    forward(req, res, target, timeoutMs, requestId, trusted, rewrite, body) {
+    forward(req, res, route, body) {
+      const { target, timeoutMs, requestId } = route;
       const started = process.hrtime.bigint();
       const state: ProxiedRequest = {
         ms: timeoutMs,
@@ -175,12 +213,12 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
         chunked: req.headers['transfer-encoding'] !== undefined && body === undefined,
         closeAfter: /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers.connection ?? '')),
         timedOut: false,
-        rewrite,
+        route,
       };
       (req as Proxied)[PROXIED] = state;
       // Headers are rewritten on the incoming message, before http-proxy-3 copies them: the
       // outgoing request may already be writing by the time its proxyReq event fires.
-      const forwarded = forwardedHeaders(req, trusted);
+      const forwarded = forwardedHeaders(req, route.trusted, route.publicHost);
       // The client may name content-length in Connection; the body it frames is still there. A
       // body already read is sent with its exact length, whatever framing the client used.
       const contentLength =

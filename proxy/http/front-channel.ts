@@ -3,9 +3,12 @@
  * `id_token` (implicit, hybrid) would have the upstream hand its own tokens (an unnarrowed access
  * token, an ID token scopegate has not re-signed) to the client in a redirect, around the token
  * endpoint. Such requests are refused on every proxied path (not only
- * the authorization endpoint's spellings): in the query, or inside a request object passed by
- * value. Request objects by reference are refused except PAR's own URNs.
+ * the authorization endpoint's spellings): in the query, in a body of any carrier
+ * (inspected-body.ts), or inside a request object passed by value. Request objects by reference
+ * are refused except PAR's own URNs. This is the first fence; the answer is screened again on
+ * its way back (oidc/front-channel-screen.ts).
  */
+import { canonicalParamName, canonicalParamValue } from './canonical-param.js';
 import { parseFormPairs } from './form-urlencoded.js';
 import { OAuthError } from './oauth-error.js';
 
@@ -29,7 +32,9 @@ export function returnsFrontChannelToken(responseType: string): boolean {
 
 function includesToken(responseType: unknown): boolean {
   const values = Array.isArray(responseType) ? responseType : [responseType];
-  return values.some((value) => typeof value === 'string' && returnsFrontChannelToken(value));
+  return values.some(
+    (value) => typeof value === 'string' && returnsFrontChannelToken(canonicalParamValue(value)),
+  );
 }
 
 const unsupportedResponseType = () =>
@@ -57,15 +62,16 @@ function requestObjectClaims(jwt: string): Record<string, unknown> | OAuthError 
 }
 
 /**
- * Why these authorization parameters must not reach the upstream, or undefined. Names compare
- * case-insensitively: an upstream that is lenient about them must not be a way around.
+ * Why these authorization parameters must not reach the upstream, or undefined. Names compare in
+ * their canonical form (canonical-param.ts: escapes undone, trimmed, any case): an upstream that
+ * is lenient about them must not be a way around.
  */
 export function frontChannelRefusal(
   params: Iterable<readonly [string, unknown]>,
   depth = 0,
 ): OAuthError | undefined {
   for (const [rawName, value] of params) {
-    const name = rawName.trim().toLowerCase();
+    const name = canonicalParamName(rawName);
     if (name === 'response_type' && includesToken(value)) return unsupportedResponseType();
     if (name === 'request_uri') {
       if (typeof value !== 'string' || !value.startsWith(PUSHED_REQUEST_URI)) {

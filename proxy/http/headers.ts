@@ -74,21 +74,24 @@ const NO_NAMES: ReadonlySet<string> = new Set();
 
 /**
  * The forwarding headers to send upstream in place of every header in FORWARDED. From a peer
- * that is not a trusted proxy, all of the client's are discarded and X-Forwarded-For, -Proto and
- * -Host are built from the connection. From a trusted proxy they are kept as it sent them, with
- * the peer appended to X-Forwarded-For (and to Forwarded, when it sent one) and -Proto/-Host
- * filled in from the connection when it sent none.
+ * that is not a trusted proxy, all of the client's are discarded: X-Forwarded-For and -Proto are
+ * built from the connection, and X-Forwarded-Host is `publicHost`, the host of scopegate's
+ * issuer. Never the client's Host header: upstreams build login-form actions, redirects and reset
+ * links from it, and any client can send any Host. From a trusted proxy they are kept as it sent
+ * them, with the peer appended to X-Forwarded-For (and to Forwarded, when it sent one) and
+ * -Proto/-Host filled in from the connection and the issuer when it sent none.
  */
 export function forwardedHeaders(
   req: IncomingMessage,
   trusted: TrustedProxies,
+  publicHost: string,
 ): Record<string, string> {
   const peer = req.socket.remoteAddress ?? 'unknown';
   const fromConnection: Record<string, string> = {
     'x-forwarded-for': peer,
     'x-forwarded-proto': (req.socket as TLSSocket).encrypted === true ? 'https' : 'http',
+    'x-forwarded-host': publicHost,
   };
-  if (req.headers.host) fromConnection['x-forwarded-host'] = req.headers.host;
   if (!trusted.trusts(req.socket.remoteAddress)) return fromConnection;
 
   const kept: Record<string, string> = {};
@@ -103,6 +106,11 @@ export function forwardedHeaders(
     kept.forwarded = `${kept.forwarded}, for=${isIPv6(peer) ? `"[${peer}]"` : peer}`;
   }
   return { ...fromConnection, ...kept };
+}
+
+/** The host clients reach scopegate at, by its configured issuer: what upstreams are told. */
+export function publicHostOf(issuer: string): string {
+  return new URL(issuer).host;
 }
 
 export function isForwardedHeader(name: string): boolean {

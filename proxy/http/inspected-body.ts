@@ -1,34 +1,46 @@
 /**
- * Bodies of proxied requests that could carry authorization parameters (form and JSON): read in
- * full, under the body limit, so they can be checked before the upstream sees them, and then
- * forwarded byte for byte. Anything else streams through unread.
+ * Bodies of proxied requests, read as parameters from every carrier an upstream might read them
+ * from: form-urlencoded, JSON, multipart/form-data, text/plain (an HTML form's `text/plain`
+ * encoding, and `&`-joined), and a body with no content type (read every way at once: lenient
+ * servers guess). The parameters are checked before the upstream sees them, and the body is then
+ * forwarded byte for byte.
+ *
+ * A body of another type, or without a type, streams through unread, except on a screened request
+ * (authorization, PAR, logout, or one naming an authorization parameter), where a body without a
+ * type is read every way and one scopegate cannot read is refused: the upstream might read in it
+ * what scopegate did not.
  */
 import type { IncomingMessage } from 'node:http';
-import { bodyKind, readBody } from './body.js';
 import { parseFormPairs } from './form-urlencoded.js';
-import { frontChannelRefusal } from './front-channel.js';
-import { invalidRequest, OAuthError } from './oauth-error.js';
+import { multipartBoundary, parseMultipart } from './multipart.js';
+import { invalidRequest, type OAuthError } from './oauth-error.js';
 
-/** Whether the request has a body whose parameters an upstream would read. */
-export function hasInspectableBody(req: IncomingMessage): boolean {
-  const framed =
+export type BodyCarrier = 'form' | 'json' | 'multipart' | 'text' | 'untyped';
+
+export type BodyParams = Array<readonly [string, unknown]>;
+
+/** Whether the request has a body at all (declared or chunked). */
+export function hasRequestBody(req: IncomingMessage): boolean {
+  return (
     req.headers['transfer-encoding'] !== undefined ||
-    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-  return framed && bodyKind(req.headers['content-type']) !== undefined;
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+  );
 }
 
-/** The body's parameters (top-level members of a JSON object), or why it cannot be checked. */
-export function bodyParams(
-  req: IncomingMessage,
-  body: Buffer,
-): Array<readonly [string, unknown]> | OAuthError {
-  const encoding = String(req.headers['content-encoding'] ?? 'identity')
-    .trim()
-    .toLowerCase();
-  if (encoding !== 'identity') return invalidRequest('encoded request bodies are not accepted');
-  // The same one-pass form parser the token endpoint reads its bodies with.
-  if (bodyKind(req.headers['content-type']) === 'form') return parseFormPairs(body);
-  const text = body.toString('utf8');
+/** The carrier a content type names, or undefined when scopegate does not read its parameters. */
+export function bodyCarrier(contentType: string | undefined): BodyCarrier | undefined {
+  if (contentType === undefined || contentType.trim() === '') return 'untyped';
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (mediaType === 'application/x-www-form-urlencoded') return 'form';
+  if (mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)) {
+    return 'json';
+  }
+  if (mediaType === 'multipart/form-data') return 'multipart';
+  if (mediaType === 'text/plain') return 'text';
+  return undefined;
+}
+
+function jsonParams(text: string): BodyParams | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
@@ -36,19 +48,58 @@ export function bodyParams(
     }
     return [];
   } catch {
-    return invalidRequest('the JSON request body cannot be parsed');
+    return undefined;
   }
 }
 
-/**
- * Reads a checkable body (hasInspectableBody) under the limit and refuses it when its parameters
- * ask the front channel for a token (front-channel.ts). Resolves to the body to forward.
- */
-export async function checkedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const body = await readBody(req, limit);
-  const params = bodyParams(req, body);
-  if (params instanceof OAuthError) throw params;
-  const refusal = frontChannelRefusal(params);
-  if (refusal) throw refusal;
-  return body;
+/** `name=value` lines (text/plain form encoding), also split on `&`. */
+function textParams(body: Buffer): BodyParams {
+  const pairs: Array<[string, string]> = [];
+  for (const line of body.toString('utf8').split(/\r\n|\n|\r|&/)) {
+    if (line === '') continue;
+    const equals = line.indexOf('=');
+    pairs.push(equals < 0 ? [line, ''] : [line.slice(0, equals), line.slice(equals + 1)]);
+  }
+  return [...pairs, ...parseFormPairs(body)];
+}
+
+/** The body's parameters, or why it cannot be checked. */
+export function bodyParams(
+  carrier: BodyCarrier,
+  contentType: string | undefined,
+  body: Buffer,
+): BodyParams | OAuthError {
+  switch (carrier) {
+    case 'form':
+      return parseFormPairs(body);
+    case 'json':
+      return (
+        jsonParams(body.toString('utf8')) ??
+        invalidRequest('the JSON request body cannot be parsed')
+      );
+    case 'multipart': {
+      const boundary = multipartBoundary(contentType ?? '');
+      const fields = boundary === undefined ? undefined : parseMultipart(body, boundary);
+      return fields ?? invalidRequest('the multipart request body cannot be parsed');
+    }
+    case 'text':
+      return textParams(body);
+    case 'untyped': {
+      // Read every way a server might guess: as a form, as text lines and, if it is one, as JSON.
+      const json = body.subarray(0, 64).toString('utf8').trimStart().startsWith('{')
+        ? (jsonParams(body.toString('utf8')) ?? [])
+        : [];
+      return [...textParams(body), ...json];
+    }
+  }
+}
+
+/** Why a body with this Content-Encoding cannot be checked, or undefined. */
+export function encodingRefusal(req: IncomingMessage): OAuthError | undefined {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  return encoding === 'identity'
+    ? undefined
+    : invalidRequest('encoded request bodies are not accepted');
 }

@@ -43,7 +43,11 @@ interface Snapshot {
   /** The same keys imported for node:crypto, for the token path (see jws-verifier.ts). */
   prepared: PreparedKey[];
   fetchedAt: number;
+  /** Every key id the JWKS published, importable or not (knownKids). */
+  kids: ReadonlySet<string>;
 }
+
+const NO_KIDS: ReadonlySet<string> = new Set();
 
 /**
  * More keys than any IdP publishes (rotation keeps two or three per algorithm). A JWKS with more
@@ -69,6 +73,14 @@ export class UpstreamKeys {
   /** True once keys have been fetched at least once (a readiness condition). */
   get loaded(): boolean {
     return this.snapshot !== undefined;
+  }
+
+  /**
+   * Key ids of the keys held, without waiting (empty before the first fetch): responses already
+   * on their way back are screened for tokens signed with them.
+   */
+  knownKids(): ReadonlySet<string> {
+    return this.snapshot?.kids ?? NO_KIDS;
   }
 
   /** Age of the keys in use, in ms; undefined before the first fetch. */
@@ -102,6 +114,7 @@ export class UpstreamKeys {
         const snapshot = {
           resolve: createLocalJWKSet({ keys }),
           prepared: prepareKeys(keys as Record<string, unknown>[]),
+          kids: new Set(keys.flatMap((key) => (typeof key.kid === 'string' ? [key.kid] : []))),
           fetchedAt: this.now(),
         };
         this.snapshot = snapshot;

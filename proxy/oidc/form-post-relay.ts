@@ -1,32 +1,25 @@
 /**
- * Proxied HTML responses that may be form_post authorization responses: buffered (bounded),
- * decoded, passed through the form_post rewrite, and written with an exact length.
+ * Proxied responses held for screening (front-channel-screen.ts): buffered up to SCREEN_LIMIT,
+ * decoded, screened for upstream tokens, passed through the form_post rewrite when they may be
+ * pages, and written with an exact length. Which responses are held is the screen's decision;
+ * this module holds them.
  *
- * Which responses: any proxied `text/html` response (or one without a content type, which
- * browsers sniff as HTML) with a body that is not declared larger than
- * the cap, whatever its path. IdPs post the authorization response from many places (the
- * authorization endpoint itself, its resume step, login form handlers such as Keycloak's
- * `login-actions`), so the response, not the path, decides. Everything else is never touched by
- * this module: the check costs one header read on the proxy path.
+ * A held body that turns out larger than the limit is refused, not passed on: scopegate could not
+ * read it, and a form_post answer padded past any cap would otherwise leave with the upstream's
+ * token in it.
  *
- * Size: a form_post answer is a few hundred bytes. An HTML page found to be larger than the cap
- * (a login page with inline assets) is passed on as it came, what was held first and the rest
- * streamed; were it an authorization response, the client would get the upstream's `iss` and
- * refuse it (RFC 9207), so the mix-up defence still holds.
- *
- * Compression: a compressed page is decompressed (gzip, deflate, br; zstd where the runtime has
- * it), to the same cap, and sent uncompressed when rewritten (a form_post page is small). Codings
- * the runtime cannot decode are taken out of the client's Accept-Encoding before the request goes
- * upstream (`acceptedCodings`); a page that comes back in one anyway, or fails to decode, cannot
- * be inspected and is refused: it could be an authorization response.
+ * Compression: a compressed body is decompressed (gzip, deflate, br; zstd where the runtime has
+ * it), to the same cap, and sent uncompressed when rewritten. Codings the runtime cannot decode
+ * are taken out of the client's Accept-Encoding before the request goes upstream
+ * (`acceptedCodings`); a body that comes back in one anyway, or fails to decode, cannot be
+ * inspected and is refused. So is a body in a character encoding whose bytes hide ASCII
+ * (UTF-16 is read as such; UTF-32 is refused).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import * as zlib from 'node:zlib';
 import { badUpstream, sendOAuthError } from '../http/oauth-error.js';
 import type { FormPostRewrite } from './form-post-response.js';
-
-/** Bytes of an HTML response held for inspection (before and after decompression). */
-export const FORM_POST_INSPECT_LIMIT = 256 * 1024;
+import { SCREEN_LIMIT } from './front-channel-screen.js';
 
 type Decoder = (input: Buffer, options: zlib.ZlibOptions | zlib.BrotliOptions) => Buffer;
 
@@ -57,19 +50,22 @@ export function acceptedCodings(acceptEncoding: string | undefined): string | un
     .join(',');
 }
 
-const HTML = /^\s*text\/html\s*(?:;|$)/i;
+/**
+ * Types a browser renders as a document that can post a form: HTML, XHTML and other XML, and a
+ * response without a content type (browsers sniff it; glewlwyd sends its form_post page so).
+ */
+const PAGE =
+  /^\s*(?:text\/html|application\/xhtml\+xml|text\/xml|application\/xml|[a-z0-9.+-]+\/[a-z0-9.+-]*\+xml)\s*(?:;|$)/i;
 
-/** Whether a proxied response may be a form_post answer (and is to be held). */
-export function mayBeFormPost(req: IncomingMessage, proxyRes: IncomingMessage): boolean {
-  const type = proxyRes.headers['content-type'];
-  // Without a content type browsers sniff the page and render HTML (glewlwyd sends its form_post
-  // page so): such a response is inspected like text/html.
-  if (type !== undefined && !HTML.test(type)) return false;
-  if (req.method === 'HEAD' || proxyRes.statusCode === 204 || proxyRes.statusCode === 304) {
-    return false;
-  }
-  const length = proxyRes.headers['content-length'];
-  return length === undefined || Number(length) <= FORM_POST_INSPECT_LIMIT;
+/** Whether a response of this type may be a form_post page (and gets the form_post rewrite). */
+export function mayBePage(contentType: string | undefined): boolean {
+  return contentType === undefined || PAGE.test(contentType);
+}
+
+/** Whether a proxied response has a body at all. */
+export function hasResponseBody(req: IncomingMessage, proxyRes: IncomingMessage): boolean {
+  const status = proxyRes.statusCode ?? 200;
+  return req.method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200;
 }
 
 type Decoded = { kind: 'body'; body: Buffer } | { kind: 'too_large' } | { kind: 'unreadable' };
@@ -85,7 +81,7 @@ function decode(body: Buffer, contentEncoding: string | undefined): Decoded {
     const decoder = DECODERS.get(coding);
     if (decoder === undefined) return { kind: 'unreadable' };
     try {
-      decoded = decoder(decoded, { maxOutputLength: FORM_POST_INSPECT_LIMIT });
+      decoded = decoder(decoded, { maxOutputLength: SCREEN_LIMIT });
     } catch (error) {
       // zlib signals maxOutputLength with a RangeError; anything else is a corrupt body.
       return error instanceof RangeError ? { kind: 'too_large' } : { kind: 'unreadable' };
@@ -130,57 +126,92 @@ function writeHead(
   }
 }
 
-export interface FormPostRelay {
-  rewrite(html: Buffer): FormPostRewrite;
+export interface ScreenedRelay {
+  /** The form_post rewrite, for a body that may be a page; undefined for other types. */
+  rewrite: ((html: Buffer) => FormPostRewrite) | undefined;
+  /** Why the decoded body (as text) must not reach the client, or undefined. */
+  screen(text: string): string | undefined;
   /** Told why a response was refused (for the log). */
   refused(reason: string): void;
 }
 
+/** The body as the texts a reader could see in it: bytes as Latin-1, and UTF-16 when declared. */
+function bodyTexts(body: Buffer, contentType: string | undefined): string[] | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset?.startsWith('utf-32') === true || charset?.startsWith('ucs-4') === true) {
+    return undefined;
+  }
+  const texts = [body.toString('latin1')];
+  const bom = body.length >= 2 ? body.readUInt16BE(0) : 0;
+  const utf16 = charset?.startsWith('utf-16') === true || charset === 'ucs-2';
+  if (utf16 || bom === 0xfffe || bom === 0xfeff) {
+    texts.push(body.toString('utf16le'));
+    const swapped = Buffer.from(body.subarray(0, body.length - (body.length % 2)));
+    texts.push(swapped.swap16().toString('utf16le'));
+  }
+  return texts;
+}
+
 /**
- * Relays `proxyRes` to `res` through the form_post rewrite. The caller has told http-proxy-3 that
- * it handles this response itself; the hop-by-hop and Location treatment has already been applied
- * to `proxyRes.headers`.
+ * Relays `proxyRes` to `res` once its body has been read and screened. The caller has told
+ * http-proxy-3 that it handles this response itself; the hop-by-hop and Location treatment has
+ * already been applied to `proxyRes.headers`.
  */
-export function relayHtmlResponse(
+export function relayScreenedResponse(
   req: IncomingMessage,
   res: ServerResponse,
   proxyRes: IncomingMessage,
-  relay: FormPostRelay,
+  relay: ScreenedRelay,
 ): void {
   const chunks: Buffer[] = [];
   let size = 0;
-  const passOn = (body: Buffer | undefined) => {
-    writeHead(req, res, proxyRes, body?.length, false);
-    if (body !== undefined) res.end(body);
+  let settled = false;
+  const passOn = (body: Buffer) => {
+    writeHead(req, res, proxyRes, body.length, false);
+    res.end(body);
   };
   const refuse = (reason: string) => {
+    settled = true;
     relay.refused(reason);
-    sendOAuthError(res, badUpstream("the upstream's authorization response cannot be passed on"));
+    sendOAuthError(res, badUpstream("the upstream's answer cannot be passed on"));
+    // Nothing more of it is read or kept; the upstream connection is not reused.
+    proxyRes.off('data', onData);
+    proxyRes.off('end', onEnd);
+    proxyRes.destroy();
   };
   const onData = (chunk: Buffer) => {
     size += chunk.length;
+    if (size > SCREEN_LIMIT) {
+      refuse('the response is too large to screen');
+      return;
+    }
     chunks.push(chunk);
-    if (size <= FORM_POST_INSPECT_LIMIT) return;
-    // Too large to be a form_post answer: what was held goes first, the rest streams.
-    proxyRes.off('data', onData);
-    proxyRes.off('end', onEnd);
-    passOn(undefined);
-    for (const held of chunks) res.write(held);
-    chunks.length = 0;
-    proxyRes.pipe(res);
   };
   const onEnd = () => {
+    if (settled) return;
     const received = Buffer.concat(chunks, size);
     const decoded = decode(received, headerValue(proxyRes.headers['content-encoding']));
     if (decoded.kind === 'unreadable') {
-      refuse('the HTML response is in a content coding that cannot be decoded');
+      refuse('the response is in a content coding that cannot be decoded');
       return;
     }
     if (decoded.kind === 'too_large') {
-      passOn(received);
+      refuse('the decoded response is too large to screen');
       return;
     }
-    const result = relay.rewrite(decoded.body);
+    const texts = bodyTexts(decoded.body, headerValue(proxyRes.headers['content-type']));
+    if (texts === undefined) {
+      refuse('the response is in a character encoding that is not screened');
+      return;
+    }
+    for (const text of texts) {
+      const why = relay.screen(text);
+      if (why !== undefined) {
+        refuse(`the response body carries ${why}`);
+        return;
+      }
+    }
+    const result = relay.rewrite?.(decoded.body) ?? { kind: 'none' };
     if (result.kind === 'refused') {
       refuse(result.reason);
       return;
@@ -192,6 +223,11 @@ export function relayHtmlResponse(
     writeHead(req, res, proxyRes, result.body.length, true);
     res.end(result.body);
   };
+  const declared = Number(proxyRes.headers['content-length']);
+  if (Number.isFinite(declared) && declared > SCREEN_LIMIT) {
+    refuse('the response is too large to screen');
+    return;
+  }
   proxyRes.on('data', onData);
   proxyRes.on('end', onEnd);
 }

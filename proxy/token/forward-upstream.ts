@@ -6,7 +6,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { serializeTokenRequestBody } from '../http/body.js';
-import { endToEndHeaders, FORWARDED_HEADER_NAMES, forwardedHeaders } from '../http/headers.js';
+import {
+  endToEndHeaders,
+  FORWARDED_HEADER_NAMES,
+  forwardedHeaders,
+  publicHostOf,
+} from '../http/headers.js';
 import { OAuthError, unavailable } from '../http/oauth-error.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
@@ -77,7 +82,10 @@ export async function forwardTokenRequest(
   else params.set('scope', scope);
   const payload = serializeTokenRequestBody({ ...request.body, kind: 'form', params });
   const headers = endToEndHeaders(req.headers, NOT_FORWARDED);
-  Object.assign(headers, forwardedHeaders(req, runtime.trustedProxies));
+  Object.assign(
+    headers,
+    forwardedHeaders(req, runtime.trustedProxies, publicHostOf(runtime.config.issuer)),
+  );
   headers['content-type'] = 'application/x-www-form-urlencoded';
   headers['content-length'] = String(Buffer.byteLength(payload));
   headers.accept = 'application/json';

@@ -1,6 +1,7 @@
 /**
  * Forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, X-Client-IP, True-Client-IP): a
- * client's own are dropped and rebuilt from the connection; only a peer listed in
+ * client's own are dropped and rebuilt from the connection and the issuer's host (never from the
+ * client's Host header); only a peer listed in
  * `server.trusted_proxies` is believed. Checked on both ways a request reaches the upstream: the
  * reverse proxy and the token request scopegate makes itself, against the Auth0 emulator.
  */
@@ -12,6 +13,7 @@ import {
   startAuth0Emulator,
 } from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { exchange } from '../support/raw-exchange.js';
 
 const API = 'https://api.example.com';
 const SPOOFED = {
@@ -118,7 +120,8 @@ describe('server.trusted_proxies', () => {
         config: { listen, server: { watch_config: false, trusted_proxies: trusted } },
       });
       try {
-        const host = new URL(gateway.url).host;
+        // Not the Host the client sent: the host of the configured issuer.
+        const host = 'gateway.test';
         const seen = await upstreamSaw(gateway);
         for (const [route, headers] of Object.entries(seen)) {
           if (believed) {
@@ -156,8 +159,33 @@ describe('server.trusted_proxies', () => {
       const { headers } = (await echo.json()) as { headers: Headers };
       expect(headers['x-forwarded-for']).toBe('127.0.0.1');
       expect(headers['x-forwarded-proto']).toBe('http');
-      expect(headers['x-forwarded-host']).toBe(new URL(gateway.url).host);
+      expect(headers['x-forwarded-host']).toBe('gateway.test');
       expect(headers).not.toHaveProperty('forwarded');
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+describe('the Host header', () => {
+  it("from an untrusted peer never becomes X-Forwarded-Host: the issuer's host does", async () => {
+    const gateway = await startTestGateway({
+      upstreamUrl: upstream.url,
+      scopeRequest: 'omit',
+      admin: false,
+      config: { server: { watch_config: false, trusted_proxies: [] } },
+    });
+    try {
+      const echo = await exchange(`${gateway.url}/api/echo`, { headers: { host: 'evil.example' } });
+      const { headers } = JSON.parse(echo.body.toString('utf8')) as { headers: Headers };
+      expect(headers['x-forwarded-host']).toBe('gateway.test');
+      const token = await exchange(`${gateway.url}/oauth/token`, {
+        method: 'POST',
+        headers: { host: 'evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&client_id=m2m&client_secret=m2m-secret',
+      });
+      expect(token.status).toBe(200);
+      expect(upstream.tokenRequests().at(-1)?.headers['x-forwarded-host']).toBe('gateway.test');
     } finally {
       await gateway.close();
     }

@@ -335,7 +335,8 @@ describe('header hygiene', () => {
     });
     expect(body.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(body.headers['x-forwarded-proto']).toBe('http');
-    expect(body.headers['x-forwarded-host']).toBe(new URL(gateway.url).host);
+    // The issuer's host, never the client's Host.
+    expect(body.headers['x-forwarded-host']).toBe(new URL(gateway.config.issuer as string).host);
     for (const name of ['forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip']) {
       expect(body.headers, name).not.toHaveProperty(name);
     }

@@ -1,14 +1,14 @@
 /**
  * form_post pages through the real proxy path, from a programmable upstream: which responses are
- * held and rewritten (HTML on any path, compressed or not), which pass untouched (everything
- * else, large pages, HEAD), and which are refused with an OAuth error instead of reaching the
- * browser.
+ * held and rewritten (HTML on any path, compressed or not), which pass untouched (pages that
+ * are no authorization response, JSON, HEAD), and which are refused with an OAuth error instead
+ * of reaching the browser (pages too large to screen among them).
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FORM_POST_INSPECT_LIMIT } from '../../proxy/oidc/form-post-relay.js';
+import { SCREEN_LIMIT } from '../../proxy/oidc/front-channel-screen.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const ISSUER = 'https://gateway.test';
@@ -64,8 +64,8 @@ beforeAll(async () => {
     res.end(JSON.stringify({ iss: upstreamIssuer }));
   });
   routes.set('/login', html('<html><form><input name="username"></form></html>'));
-  // Larger than the cap, sent chunked: held up to the cap, then streamed as it came.
-  const large = `${'<p>filler</p>'.repeat(Math.ceil(FORM_POST_INSPECT_LIMIT / 13) + 10)}${page}`;
+  // Larger than the cap, sent chunked: refused once the cap is passed.
+  const large = `${'<p>filler</p>'.repeat(Math.ceil(SCREEN_LIMIT / 13) + 10)}${page}`;
   routes.set('/large', (res) => {
     res.writeHead(200, { 'content-type': 'text/html' });
     for (let at = 0; at < large.length; at += 16_384) res.write(large.slice(at, at + 16_384));
@@ -125,12 +125,11 @@ describe('form_post pages through the proxy', () => {
     expect(await response.text()).toBe(direct);
   });
 
-  it('passes pages larger than the cap as they came, declared or chunked', async () => {
+  it('refuses pages larger than the cap, declared or chunked: they cannot be screened', async () => {
     for (const path of ['/large', '/large-declared']) {
-      const direct = await (await fetch(`${upstreamUrl}${path}`)).text();
       const response = await get(path);
-      expect(response.status).toBe(200);
-      expect(await response.text()).toBe(direct);
+      expect(response.status).toBe(502);
+      expect(await response.json()).toMatchObject({ error: 'server_error' });
     }
   });
 
