@@ -8,6 +8,7 @@ import { bodyKind, readBody } from './body.js';
 import { parseFormPairs } from './form-urlencoded.js';
 import { frontChannelRefusal } from './front-channel.js';
 import { invalidRequest, OAuthError } from './oauth-error.js';
+import { parseUntrustedObject, UntrustedJsonRefused } from './untrusted-json.js';
 
 /** Whether the request has a body whose parameters an upstream would read. */
 export function hasInspectableBody(req: IncomingMessage): boolean {
@@ -30,13 +31,14 @@ export function bodyParams(
   if (bodyKind(req.headers['content-type']) === 'form') return parseFormPairs(body);
   const text = body.toString('utf8');
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-      return Object.entries(parsed);
-    }
-    return [];
-  } catch {
-    return invalidRequest('the JSON request body cannot be parsed');
+    const parsed = parseUntrustedObject(text);
+    return parsed === undefined ? [] : Object.entries(parsed);
+  } catch (error) {
+    return invalidRequest(
+      error instanceof UntrustedJsonRefused && error.reason === 'prototype_member'
+        ? 'the JSON request body has a member named __proto__'
+        : 'the JSON request body cannot be parsed',
+    );
   }
 }
 
