@@ -1,16 +1,37 @@
 /**
  * Step "re-sign the ID token" of the token endpoint: when the upstream's answer carries an
  * `id_token`, the client gets scopegate's re-signed one or an error, never the upstream's; and
- * none at all when `openid` is not among the issued scopes (narrowing, `drop` or a policy took
- * it away: an ID token is what `openid` grants).
+ * none at all when scopegate's decision removed `openid` (narrowing, `drop` or a policy: an ID
+ * token is what `openid` grants).
  */
 import type { JWTPayload } from 'jose';
 import { internalError, OAuthError, unavailable } from '../http/oauth-error.js';
 import type { Runtime } from '../runtime.js';
+import { tokenScopes } from '../token/identity.js';
 import { reissueIdToken } from './id-token.js';
+import { STANDARD_SCOPE_CLAIMS } from './identity-claims.js';
 
 /** The scope whose grant an ID token is (OpenID Connect Core §3.1.2.1). */
 const OPENID_SCOPE = 'openid';
+
+/** The standard scopes of OpenID Connect Core §5.4, openid included. */
+const STANDARD_IDENTITY_SCOPES = [OPENID_SCOPE, ...Object.keys(STANDARD_SCOPE_CLAIMS)];
+
+/**
+ * The scopes that release identity claims in the ID token. When the verified upstream access
+ * token carries `openid`, the upstream puts its OIDC scopes in its access tokens and they went
+ * through scopegate's decision: the issued scopes alone count. When it does not, the access token
+ * is resource-bound (node-oidc-provider with resource indicators, answering `scope: api:read`
+ * for a login with `openid email`): scopegate never saw the standard identity scopes, removed
+ * none of them, and the upstream's ID token speaks for its own grant of them. Custom scopes count
+ * only when issued, either way.
+ */
+export function identityScopes(issued: readonly string[], granted: readonly string[]): string[] {
+  if (granted.includes(OPENID_SCOPE)) return [...issued];
+  const inAccessToken = new Set(granted);
+  const outside = STANDARD_IDENTITY_SCOPES.filter((scope) => !inAccessToken.has(scope));
+  return [...new Set([...issued, ...outside])];
+}
 
 /** What replaces the upstream's `id_token`: scopegate's, or undefined to leave it out. */
 export type IdTokenMember = { id_token: string | undefined };
@@ -25,13 +46,16 @@ export function idTokenMembers(
   runtime: Runtime,
 ): Promise<IdTokenMember> | undefined {
   if (upstreamBody.id_token === undefined) return undefined;
-  if (!issuedScopes.includes(OPENID_SCOPE)) return Promise.resolve({ id_token: undefined });
+  const granted = tokenScopes(accessClaims);
+  if (granted.includes(OPENID_SCOPE) && !issuedScopes.includes(OPENID_SCOPE)) {
+    return Promise.resolve({ id_token: undefined });
+  }
   return reissuedIdTokenMembers(
     upstreamBody,
     accessClaims,
     clientId,
     accessToken,
-    issuedScopes,
+    identityScopes(issuedScopes, granted),
     runtime,
   );
 }
