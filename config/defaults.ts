@@ -44,6 +44,7 @@ export const DEFAULTS = {
       // RFC 9396 rich authorization requests
       authorization_details: 'drop',
     } as Record<string, 'keep' | 'drop'>,
+    identity_claims: {} as Record<string, string[]>,
   },
   token_exchange: {
     enabled: true,

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
+import { configuredClaimRefusal } from '../proxy/oidc/id-token-claims.js';
 import { keepListRefusal } from '../proxy/oidc/metadata-fields.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
@@ -536,6 +537,21 @@ export const configSchema = z
           .describe(
             'Claims granting access other than scope: drop (not carried into issued tokens) or keep; merged over the default list',
           ),
+        identity_claims: z
+          .record(
+            z.string().refine(
+              (scope) => {
+                const parsed = parseScopeParameter(scope);
+                return parsed.ok && parsed.scopes.length === 1;
+              },
+              { message: 'expected one scope (no spaces)' },
+            ),
+            z.array(z.string().min(1)),
+          )
+          .default({ ...DEFAULTS.tokens.identity_claims })
+          .describe(
+            'More claims the ID token and userinfo carry, by issued scope (openid: every answer), besides the standard ones of OpenID Connect Core 5.4; never authorization or protocol claims',
+          ),
         refresh_token_key: key32
           .optional()
           .describe(
@@ -553,6 +569,18 @@ export const configSchema = z
             code: 'custom',
             path: ['min_lifetime'],
             message: 'min_lifetime must be shorter than max_lifetime',
+          });
+        }
+        for (const [scope, names] of Object.entries(tokens.identity_claims)) {
+          names.forEach((name, index) => {
+            const refusal = configuredClaimRefusal(name, tokens.authorization_claims);
+            if (refusal !== undefined) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['identity_claims', scope, index],
+                message: refusal,
+              });
+            }
           });
         }
       })

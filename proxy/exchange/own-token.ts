@@ -4,6 +4,7 @@
  * expired. Keys come from the configuration, never from the token.
  */
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
+import { withoutPrototypes } from '../http/untrusted-json.js';
 import type { Runtime } from '../runtime.js';
 
 export async function verifyOwnToken(
@@ -29,7 +30,8 @@ export async function verifyOwnToken(
     requiredClaims: ['exp'],
     currentDate: new Date(at),
   });
-  return payload;
+  // Claims scopegate signed were once the upstream's: read them as untrusted JSON all the same.
+  return withoutPrototypes(payload);
 }
 
 /** The unverified `exp` of a token, only to choose the instant it is verified at. */

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { parseFormPairs, TooManyFormPairs } from './form-urlencoded.js';
 import { jsonShapeProblem } from './json-duplicates.js';
 import { invalidRequest, OAuthError } from './oauth-error.js';
+import { parseUntrustedJson, UntrustedJsonRefused } from './untrusted-json.js';
 
 export type BodyKind = 'form' | 'json';
 
@@ -125,8 +126,11 @@ function parseForm(body: Buffer): Collected {
 function parseJson(text: string): Collected {
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch {
+    value = parseUntrustedJson(text);
+  } catch (error) {
+    if (error instanceof UntrustedJsonRefused && error.reason === 'prototype_member') {
+      throw invalidRequest('parameter "__proto__" is not accepted');
+    }
     throw invalidRequest('request body is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

@@ -11,6 +11,7 @@
 import { canonicalParamName, canonicalParamValue } from './canonical-param.js';
 import { parseFormPairs } from './form-urlencoded.js';
 import { OAuthError } from './oauth-error.js';
+import { parseUntrustedObject } from './untrusted-json.js';
 
 /** RFC 9126 request_uri values: the PAR endpoint answered them to a request checked here. */
 const PUSHED_REQUEST_URI = 'urn:ietf:params:oauth:request_uri:';
@@ -51,10 +52,8 @@ function requestObjectClaims(jwt: string): Record<string, unknown> | OAuthError 
   // An encrypted object (JWE, five parts) is readable by the upstream only: it cannot be checked.
   if (parts.length !== 3) return refused('the request object is not a signed or unsecured JWT');
   try {
-    const claims: unknown = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'));
-    if (typeof claims === 'object' && claims !== null && !Array.isArray(claims)) {
-      return claims as Record<string, unknown>;
-    }
+    const claims = parseUntrustedObject(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'));
+    if (claims !== undefined) return claims;
   } catch {
     // falls through to the refusal
   }

@@ -13,7 +13,8 @@
 import type { IncomingMessage } from 'node:http';
 import { parseFormPairs } from './form-urlencoded.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
-import { invalidRequest, type OAuthError } from './oauth-error.js';
+import { invalidRequest, OAuthError } from './oauth-error.js';
+import { parseUntrustedObject, UntrustedJsonRefused } from './untrusted-json.js';
 
 export type BodyCarrier = 'form' | 'json' | 'multipart' | 'text' | 'untyped';
 
@@ -40,15 +41,17 @@ export function bodyCarrier(contentType: string | undefined): BodyCarrier | unde
   return undefined;
 }
 
-function jsonParams(text: string): BodyParams | undefined {
+/** A JSON object's members; a body that is not JSON, or names `__proto__`, cannot be checked. */
+function jsonParams(text: string): BodyParams | OAuthError {
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-      return Object.entries(parsed);
-    }
-    return [];
-  } catch {
-    return undefined;
+    const parsed = parseUntrustedObject(text);
+    return parsed === undefined ? [] : Object.entries(parsed);
+  } catch (error) {
+    return invalidRequest(
+      error instanceof UntrustedJsonRefused && error.reason === 'prototype_member'
+        ? 'the JSON request body has a member named __proto__'
+        : 'the JSON request body cannot be parsed',
+    );
   }
 }
 
@@ -73,10 +76,7 @@ export function bodyParams(
     case 'form':
       return parseFormPairs(body);
     case 'json':
-      return (
-        jsonParams(body.toString('utf8')) ??
-        invalidRequest('the JSON request body cannot be parsed')
-      );
+      return jsonParams(body.toString('utf8'));
     case 'multipart': {
       const boundary = multipartBoundary(contentType ?? '');
       const fields = boundary === undefined ? undefined : parseMultipart(body, boundary);
@@ -86,10 +86,11 @@ export function bodyParams(
       return textParams(body);
     case 'untyped': {
       // Read every way a server might guess: as a form, as text lines and, if it is one, as JSON.
+      // A body that looks like JSON but cannot be read as it is refused: the upstream may read it.
       const json = body.subarray(0, 64).toString('utf8').trimStart().startsWith('{')
-        ? (jsonParams(body.toString('utf8')) ?? [])
+        ? jsonParams(body.toString('utf8'))
         : [];
-      return [...textParams(body), ...json];
+      return json instanceof OAuthError ? json : [...textParams(body), ...json];
     }
   }
 }

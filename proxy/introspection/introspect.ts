@@ -6,6 +6,12 @@
  */
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 import { badUpstream, OAuthError, unavailable } from '../http/oauth-error.js';
+import {
+  parseUntrustedJson,
+  refusedJsonPhrase,
+  UntrustedJsonRefused,
+  withoutPrototypes,
+} from '../http/untrusted-json.js';
 import { UpstreamKeysUnavailable } from '../keys/upstream-keys.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
@@ -106,12 +112,15 @@ async function verifySignedAnswer(
       algorithms: [...runtime.config.upstream.algorithms],
       clockTolerance: Math.ceil(runtime.config.tokens.clock_tolerance / 1000),
     });
-    const members = payload.token_introspection;
+    const members = withoutPrototypes(payload).token_introspection;
     if (!isObject(members))
       throw new UpstreamTokenRejected('signed answer has no token_introspection');
     return members;
   } catch (error) {
     if (error instanceof OAuthError) throw error;
+    if (error instanceof UntrustedJsonRefused) {
+      throw new UpstreamTokenRejected(`signed introspection answer ${refusedJsonPhrase(error)}`);
+    }
     if (error instanceof UpstreamKeysUnavailable) {
       throw unavailable('the upstream signing keys are unavailable');
     }
@@ -142,9 +151,9 @@ async function readAnswer(
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw badUpstream('the upstream introspection answer is not JSON');
+    parsed = parseUntrustedJson(text);
+  } catch (error) {
+    throw badUpstream(`the upstream introspection answer ${refusedJsonPhrase(error)}`);
   }
   if (!isObject(parsed)) throw badUpstream('the upstream introspection answer is not an object');
   return parsed;

@@ -26,6 +26,7 @@ import {
   type VerifyKeyObjectInput,
   verify,
 } from 'node:crypto';
+import { parseUntrustedObject, UntrustedJsonRefused } from '../http/untrusted-json.js';
 
 /** Why a token was refused: the caller maps these to its own errors. */
 export type JwsRefusal =
@@ -33,7 +34,9 @@ export type JwsRefusal =
   | 'alg_not_allowed'
   | 'unsupported_header'
   | 'no_matching_key'
-  | 'bad_signature';
+  | 'bad_signature'
+  /** The header or the (signed) payload has a member named `__proto__` (untrusted-json.ts). */
+  | 'prototype_member';
 
 export class JwsRefused extends Error {
   constructor(readonly refusal: JwsRefusal) {
@@ -132,17 +135,18 @@ function decodeSegment(segment: string): Buffer {
   return Buffer.from(segment, 'base64url');
 }
 
+/** A JSON object without prototypes (untrusted-json.ts), or the refusal saying why not. */
 function parseObject(bytes: Buffer): Record<string, unknown> {
-  let value: unknown;
+  let value: Record<string, unknown> | undefined;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new JwsRefused('malformed');
+    value = parseUntrustedObject(bytes.toString('utf8'));
+  } catch (error) {
+    const prototypeMember =
+      error instanceof UntrustedJsonRefused && error.reason === 'prototype_member';
+    throw new JwsRefused(prototypeMember ? 'prototype_member' : 'malformed');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new JwsRefused('malformed');
-  }
-  return value as Record<string, unknown>;
+  if (value === undefined) throw new JwsRefused('malformed');
+  return value;
 }
 
 function usable(key: PreparedKey, alg: string, profile: AlgorithmProfile, kid: unknown): boolean {

@@ -15,6 +15,7 @@ import { canonicalParamName } from '../http/canonical-param.js';
 import { queryParams } from '../http/front-channel.js';
 import type { BodyCarrier, BodyParams } from '../http/inspected-body.js';
 import { invalidRequest } from '../http/oauth-error.js';
+import { parseUntrustedObject } from '../http/untrusted-json.js';
 import type { Runtime } from '../runtime.js';
 
 const HINT = 'id_token_hint';
@@ -44,14 +45,15 @@ export function namesIdTokenHint(params: Iterable<readonly [string, unknown]>): 
 
 async function hintAudience(hint: string, runtime: Runtime): Promise<string> {
   const refuse = () => invalidRequest('id_token_hint is not an ID token issued by this server');
-  let payload: Record<string, unknown>;
+  let payload: Record<string, unknown> | undefined;
   try {
     if (decodeProtectedHeader(hint).typ === 'at+jwt') throw refuse();
     const verified = await compactVerify(hint, createLocalJWKSet(runtime.signingKeys.jwks()));
-    payload = JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, unknown>;
+    payload = parseUntrustedObject(new TextDecoder().decode(verified.payload));
   } catch {
     throw refuse();
   }
+  if (payload === undefined) throw refuse();
   if (payload.iss !== runtime.config.issuer) throw refuse();
   const aud = Array.isArray(payload.aud) ? payload.azp : payload.aud;
   if (typeof aud !== 'string' || aud === '') throw refuse();

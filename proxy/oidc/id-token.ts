@@ -2,15 +2,17 @@
  * The upstream's ID token, verified and re-signed by scopegate (OpenID Connect Core §3.1.3.7):
  * clients validate ID tokens against the issuer and keys they discovered, which are
  * scopegate's. The upstream's is checked first (upstream keys and issuer, aud = the client the
- * upstream authenticated, azp when there are several audiences, exp); then its claims are
- * carried with `iss` scopegate's and `at_hash` computed over the access token the client
- * actually receives. Hashes of values scopegate does not hand out (c_hash, s_hash) are removed.
+ * upstream authenticated, azp when there are several audiences, exp); then scopegate's token is
+ * built from the allowlist in id-token-claims.ts (protocol claims, and the identity claims the
+ * issued scopes release), never from the upstream's claims as a whole.
  */
 import { createHash } from 'node:crypto';
 import { type JWTPayload, SignJWT } from 'jose';
 import type { SigningKey } from '../keys/signing-keys.js';
 import type { UpstreamKeys } from '../keys/upstream-keys.js';
 import { UpstreamTokenRejected, verifyUpstreamToken } from '../token/verify-upstream.js';
+import { idTokenClaims } from './id-token-claims.js';
+import type { ConfiguredIdentityClaims } from './identity-claims.js';
 
 export interface IdTokenInput {
   idToken: unknown;
@@ -27,6 +29,11 @@ export interface IdTokenInput {
   issuer: string;
   key: SigningKey;
   nowSec: number;
+  /** tokens.max_lifetime in seconds: the ID token's exp is bounded like the access token's. */
+  maxLifetimeSec: number;
+  /** The scopes issued to the client: what decides its identity claims. */
+  issuedScopes: readonly string[];
+  identityClaims: ConfiguredIdentityClaims;
 }
 
 /** The hash OpenID Connect Core §3.1.3.6 names for an algorithm (Ed25519: SHA-512). */
@@ -47,7 +54,13 @@ function audiences(aud: JWTPayload['aud']): string[] {
   return Array.isArray(aud) ? aud : [];
 }
 
-async function verifiedClaims(input: IdTokenInput): Promise<JWTPayload> {
+interface VerifiedIdToken {
+  claims: JWTPayload;
+  sub: string;
+  clientId: string;
+}
+
+async function verifiedIdToken(input: IdTokenInput): Promise<VerifiedIdToken> {
   const claims = await verifyUpstreamToken(input.idToken, {
     keys: input.keys,
     issuer: input.upstreamIssuer,
@@ -70,18 +83,21 @@ async function verifiedClaims(input: IdTokenInput): Promise<JWTPayload> {
   if (input.subject !== undefined && claims.sub !== input.subject) {
     throw new UpstreamTokenRejected('id_token and access token name different subjects');
   }
-  return claims;
+  return { claims, sub: claims.sub, clientId: input.clientId };
 }
 
 export async function reissueIdToken(input: IdTokenInput): Promise<string> {
-  const claims = await verifiedClaims(input);
-  const { at_hash: _at, c_hash: _c, s_hash: _s, ...carried } = claims;
-  const payload: JWTPayload = {
-    ...carried,
-    iss: input.issuer,
-    iat: input.nowSec,
-    at_hash: halfHash(input.accessToken, input.key.alg),
-  };
+  const verified = await verifiedIdToken(input);
+  const payload = idTokenClaims(verified.claims, {
+    issuer: input.issuer,
+    clientId: verified.clientId,
+    sub: verified.sub,
+    nowSec: input.nowSec,
+    maxLifetimeSec: input.maxLifetimeSec,
+    atHash: halfHash(input.accessToken, input.key.alg),
+    issuedScopes: input.issuedScopes,
+    identityClaims: input.identityClaims,
+  });
   return new SignJWT(payload)
     .setProtectedHeader({ alg: input.key.alg, kid: input.key.kid, typ: 'JWT' })
     .sign(input.key.privateKey);

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt } from 'jose';
+import { parseUntrustedObject } from '../http/untrusted-json.js';
 
 export interface RefreshBinding {
   /** The upstream's refresh token. */
@@ -48,7 +49,8 @@ export async function unwrapRefreshToken(
       keyManagementAlgorithms: ['dir'],
       contentEncryptionAlgorithms: ['A256GCM'],
     });
-    const data = JSON.parse(new TextDecoder().decode(plaintext)) as Record<string, unknown>;
+    const data = parseUntrustedObject(new TextDecoder().decode(plaintext));
+    if (data === undefined) return undefined;
     const { v, rt, cid, scp } = data;
     if (v !== FORMAT || typeof rt !== 'string' || typeof cid !== 'string') return undefined;
     if (!Array.isArray(scp) || !scp.every((scope) => typeof scope === 'string')) return undefined;

@@ -5,6 +5,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { unavailable } from '../http/oauth-error.js';
+import { parseUntrustedObject } from '../http/untrusted-json.js';
 import type { Runtime } from '../runtime.js';
 import { decodedUpstreamBody } from '../token/upstream-body.js';
 import {
@@ -58,10 +59,7 @@ export function callerAuthorization(authorization: string | undefined): Outgoing
 /** The upstream's answer as a JSON object, or undefined when it is not one. */
 export function upstreamJson(answer: UpstreamResponse): Record<string, unknown> | undefined {
   try {
-    const body: unknown = JSON.parse(decodedUpstreamBody(answer.headers, answer.body));
-    return typeof body === 'object' && body !== null && !Array.isArray(body)
-      ? (body as Record<string, unknown>)
-      : undefined;
+    return parseUntrustedObject(decodedUpstreamBody(answer.headers, answer.body));
   } catch {
     return undefined;
   }

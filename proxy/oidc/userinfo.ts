@@ -2,8 +2,13 @@
  * The upstream's userinfo endpoint (OpenID Connect Core §5.3), served by scopegate for its own
  * access tokens: the bearer token is verified with scopegate's published keys and issuer, the
  * upstream's access token sealed inside it (embedded-upstream-token.ts) is opened and sent to the
- * upstream as the bearer, and the upstream's JSON answer is passed back. Nothing reaches the
- * upstream for a token that fails any of this.
+ * upstream as the bearer. Nothing reaches the upstream for a token that fails any of this.
+ *
+ * The answer is scopegate's, built from an allowlist: `sub` (which must be the token's, else
+ * 502) and the identity claims the token's ISSUED scopes release (identity-claims.ts, the same
+ * definition the ID token uses). The sealed upstream token was never narrowed, so the upstream
+ * answers for every scope it granted; relaying that would undo narrowing, `drop`, policies and
+ * narrower refreshes (OpenID Connect Core §5.4 ties claims to scopes).
  *
  * Only scopegate's tokens are accepted, not the upstream's own: the clients of this endpoint are
  * clients of scopegate, which hold scopegate's tokens only (no route hands them the upstream's).
@@ -16,11 +21,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors } from 'jose';
 import { verifyOwnToken } from '../exchange/own-token.js';
 import { badUpstream, internalError, OAuthError, sendOAuthError } from '../http/oauth-error.js';
+import { parseUntrustedJson, refusedJsonPhrase } from '../http/untrusted-json.js';
 import type { Runtime } from '../runtime.js';
+import { tokenScopes } from '../token/identity.js';
 import { decodedUpstreamBody } from '../token/upstream-body.js';
 import { safeSuccessHeaders } from '../token/upstream-headers.js';
 import { bearerError, bearerTokenOf, refuseQueryToken } from './bearer.js';
 import { embeddingKeyOf, openEmbeddedToken } from './embedded-upstream-token.js';
+import { type ConfiguredIdentityClaims, releasedIdentityClaims } from './identity-claims.js';
 import { claimsOwnIssuer } from './own-token-state.js';
 import { callUpstream } from './upstream-call.js';
 
@@ -36,11 +44,17 @@ const JOSE_REASONS: Record<string, string> = {
 
 const invalidToken = (description: string) => bearerError('invalid_token', description);
 
+/** What userinfo needs of a valid scopegate access token. */
+interface UserinfoGrant {
+  /** The upstream's access token sealed inside. */
+  upstream: string;
+  sub: unknown;
+  /** The scopes scopegate issued in the token: what decides the claims answered. */
+  scopes: string[];
+}
+
 /** The upstream's token inside a valid scopegate access token, or the 401 saying why not. */
-async function upstreamTokenFor(
-  token: string,
-  runtime: Runtime,
-): Promise<{ upstream: string; sub: unknown }> {
+async function userinfoGrantFor(token: string, runtime: Runtime): Promise<UserinfoGrant> {
   if (!claimsOwnIssuer(token, runtime)) {
     throw invalidToken('the token was not issued by this issuer');
   }
@@ -60,7 +74,7 @@ async function upstreamTokenFor(
       'this token cannot be used at the userinfo endpoint: it was issued without the openid scope or before userinfo was enabled',
     );
   }
-  return { upstream, sub: claims.sub };
+  return { upstream, sub: claims.sub, scopes: tokenScopes(claims) };
 }
 
 /** The upstream's refusal, rebuilt: its status class, scopegate's words, nothing passed raw. */
@@ -75,10 +89,8 @@ function refusedUpstream(status: number): OAuthError {
   return badUpstream(`the upstream userinfo endpoint answered ${status}`);
 }
 
-function userinfoBody(
-  answer: Awaited<ReturnType<typeof callUpstream>>,
-  sub: unknown,
-): Record<string, unknown> {
+/** The upstream's answer, read as untrusted JSON: an object, or the 502 saying why not. */
+function upstreamClaims(answer: Awaited<ReturnType<typeof callUpstream>>): Record<string, unknown> {
   const type = String(answer.headers['content-type'] ?? '')
     .split(';')[0]
     ?.trim()
@@ -90,17 +102,35 @@ function userinfoBody(
   }
   let body: unknown;
   try {
-    body = JSON.parse(decodedUpstreamBody(answer.headers, answer.body));
-  } catch {
-    throw badUpstream('the upstream userinfo answer cannot be read');
+    body = parseUntrustedJson(decodedUpstreamBody(answer.headers, answer.body));
+  } catch (error) {
+    throw badUpstream(`the upstream userinfo answer ${refusedJsonPhrase(error)}`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badUpstream('the upstream userinfo answer is not a JSON object');
   }
-  const claims = body as Record<string, unknown>;
+  return body as Record<string, unknown>;
+}
+
+/** scopegate's answer: `sub`, then what the issued scopes release of the upstream's claims. */
+export function userinfoAnswer(
+  claims: Readonly<Record<string, unknown>>,
+  grant: Pick<UserinfoGrant, 'sub' | 'scopes'>,
+  identityClaims: ConfiguredIdentityClaims,
+): Record<string, unknown> {
   // OpenID Connect Core §5.3.2: the answer is about the token's subject, or it is not used.
-  if (claims.sub !== sub) throw badUpstream('the upstream userinfo answer is for another subject');
-  return claims;
+  if (typeof grant.sub !== 'string' || claims.sub !== grant.sub) {
+    throw badUpstream('the upstream userinfo answer is for another subject');
+  }
+  const answer: Record<string, unknown> = Object.create(null);
+  answer.sub = grant.sub;
+  for (const [name, value] of Object.entries(
+    releasedIdentityClaims(claims, grant.scopes, identityClaims),
+  )) {
+    // The configuration cannot list `sub`; it still never comes from the upstream's answer.
+    if (name !== 'sub') answer[name] = value;
+  }
+  return answer;
 }
 
 export async function handleUserinfo(
@@ -114,14 +144,14 @@ export async function handleUserinfo(
   try {
     refuseQueryToken(query);
     const token = await bearerTokenOf(req, runtime.config.server.body_limit);
-    const { upstream, sub } = await upstreamTokenFor(token, runtime);
+    const grant = await userinfoGrantFor(token, runtime);
     const origin = req.headers.origin;
     const answer = await callUpstream(
       {
         path,
         method: 'GET',
         headers: {
-          authorization: `Bearer ${upstream}`,
+          authorization: `Bearer ${grant.upstream}`,
           accept: 'application/json',
           ...(typeof origin === 'string' ? { origin } : {}),
         },
@@ -130,7 +160,9 @@ export async function handleUserinfo(
       runtime,
     );
     if (answer.status !== 200) throw refusedUpstream(answer.status);
-    const payload = JSON.stringify(userinfoBody(answer, sub));
+    const payload = JSON.stringify(
+      userinfoAnswer(upstreamClaims(answer), grant, runtime.config.tokens.identity_claims),
+    );
     res.writeHead(200, {
       ...safeSuccessHeaders(answer.headers),
       'content-type': 'application/json; charset=utf-8',

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { JWTPayload } from 'jose';
+import { parseUntrustedObject } from '../http/untrusted-json.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
 import { clientRuleFor } from '../token/client-rule.js';
@@ -83,9 +84,9 @@ function keyMaterial(req: IncomingMessage, request: TokenRequest, runtime: Runti
 
 function replayable(body: Buffer): boolean {
   try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return false;
-    return !SESSION_MEMBERS.some((member) => member in parsed);
+    const parsed = parseUntrustedObject(body.toString('utf8'));
+    if (parsed === undefined) return false;
+    return !SESSION_MEMBERS.some((member) => Object.hasOwn(parsed, member));
   } catch {
     return false;
   }

@@ -9,7 +9,8 @@ import { internalError } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
 import { embeddingFor } from '../oidc/embedded-upstream-token.js';
 import type { Runtime } from '../runtime.js';
-import { droppedAuthorizationClaims, type IssuedToken, issueToken } from './issue-token.js';
+import { droppedAuthorizationClaims } from './authorization-claims.js';
+import { type IssuedToken, issueToken } from './issue-token.js';
 import { scopeFormatFor } from './scope-format.js';
 
 export interface IssueContext {

@@ -1,16 +1,27 @@
 /**
- * Builds and signs scopegate's access token (RFC 9068): the upstream's claims carried over, then
- * the reserved claims set last so nothing upstream can override them.
+ * Builds and signs scopegate's access token (RFC 9068). Two kinds of claims, kept apart:
+ *
+ * - PROTOCOL_CLAIMS are scopegate's: set from the decision and the verified upstream token
+ *   (iss, sub, aud, client_id, iat, exp, jti, scope, permissions) or left out (nbf, scp), never
+ *   copied as the upstream wrote them.
+ * - Every other upstream claim is carried, except the authorization claims marked `drop`
+ *   (authorization-claims.ts, the one list shared with the ID token and userinfo), which would
+ *   give back what narrowing took away.
+ *
+ * The claims object has no prototype and is filled by assignment only from own members of the
+ * verified token, which has none either (untrusted-json.ts): a `__proto__` member can neither
+ * arrive nor be written.
  */
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { GrantedScopes } from '../scope/coverage.js';
 import { issuedAudience } from './audience-claim.js';
+import { SCOPE_CARRYING_CLAIMS } from './authorization-claims.js';
 import { tokenScopes } from './identity.js';
 
-/** Claims scopegate owns in the issued token, or drops because they would widen it. */
-const RESERVED = new Set([
+/** Claims scopegate sets itself in the issued token, or leaves out because they would widen it. */
+const PROTOCOL_CLAIMS: ReadonlySet<string> = new Set([
   'iss',
   'sub',
   'aud',
@@ -19,10 +30,11 @@ const RESERVED = new Set([
   'exp',
   'nbf',
   'jti',
-  'scope',
-  'scp',
-  'permissions',
+  ...SCOPE_CARRYING_CLAIMS,
 ]);
+
+/** Never a claim name of anything scopegate signs (see untrusted-json.ts). */
+const PROTOTYPE_MEMBER = '__proto__';
 
 export interface IssueInput {
   upstreamClaims: JWTPayload;
@@ -42,25 +54,6 @@ export interface IssueInput {
   jti?: string | undefined;
 }
 
-/** Per configuration: the claim map of a loaded config never changes. */
-const droppedByConfig = new WeakMap<object, ReadonlySet<string>>();
-
-/** The claims tokens.authorization_claims marks `drop` (the defaults merged with the config). */
-export function droppedAuthorizationClaims(
-  authorizationClaims: Readonly<Record<string, 'keep' | 'drop'>>,
-): ReadonlySet<string> {
-  let dropped = droppedByConfig.get(authorizationClaims);
-  if (dropped === undefined) {
-    dropped = new Set(
-      Object.entries(authorizationClaims)
-        .filter(([, verdict]) => verdict === 'drop')
-        .map(([name]) => name),
-    );
-    droppedByConfig.set(authorizationClaims, dropped);
-  }
-  return dropped;
-}
-
 export interface IssuedToken {
   token: string;
   expiresIn: number;
@@ -69,9 +62,11 @@ export interface IssuedToken {
 
 export function buildClaims(input: IssueInput): JWTPayload {
   const upstream = input.upstreamClaims;
-  const claims: JWTPayload = {};
+  const claims: JWTPayload = Object.create(null);
   for (const [name, value] of Object.entries(upstream)) {
-    if (!RESERVED.has(name) && !input.droppedClaims.has(name)) claims[name] = value;
+    if (PROTOCOL_CLAIMS.has(name) || input.droppedClaims.has(name)) continue;
+    if (name === PROTOTYPE_MEMBER) continue;
+    claims[name] = value;
   }
   // Auth0 RBAC puts every granted permission in `permissions`. The issued token lists the issued
   // scopes that an upstream permission covers (exactly, or as a template: a permission

@@ -110,6 +110,7 @@ export async function handleTokenRequest(
         claims,
         identity.clientId,
         issued.token,
+        scopes,
         runtime,
       );
       const refreshToken = refreshTokenMembers(

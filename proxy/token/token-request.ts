@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import { bodyKind, parseTokenRequestBody, readBody, type TokenRequestBody } from '../http/body.js';
 import { invalidRequest, invalidScope } from '../http/oauth-error.js';
+import { parseUntrustedObject } from '../http/untrusted-json.js';
 import { parseScopeParameter } from '../scope/grammar.js';
 
 /**
@@ -32,8 +33,7 @@ function assertionClientId(assertion: string | undefined): string | undefined {
   const payload = assertion.split('.')[1];
   if (payload === undefined) return undefined;
   try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    const sub = (claims as { sub?: unknown } | null)?.sub;
+    const sub = parseUntrustedObject(Buffer.from(payload, 'base64url').toString('utf8'))?.sub;
     return typeof sub === 'string' && sub !== '' ? sub : undefined;
   } catch {
     return undefined;

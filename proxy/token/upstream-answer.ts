@@ -6,6 +6,7 @@
 
 import { duplicateJsonKey } from '../http/json-duplicates.js';
 import { badUpstream, type OAuthError } from '../http/oauth-error.js';
+import { parseUntrustedJson, refusedJsonPhrase } from '../http/untrusted-json.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
 import { decodedUpstreamBody, UnreadableUpstreamBody } from './upstream-body.js';
 import { rebuiltUpstreamError } from './upstream-error.js';
@@ -24,7 +25,7 @@ export function upstreamErrorAnswer(upstream: UpstreamResponse): OAuthError {
   }
   let body: unknown;
   try {
-    body = JSON.parse(decodedUpstreamBody(upstream.headers, upstream.body));
+    body = parseUntrustedJson(decodedUpstreamBody(upstream.headers, upstream.body));
   } catch {
     body = undefined;
   }
@@ -47,9 +48,9 @@ export function parseTokenResponse(upstream: UpstreamResponse): Record<string, u
   }
   let body: unknown;
   try {
-    body = JSON.parse(text);
-  } catch {
-    throw badUpstream('the upstream token response is not JSON');
+    body = parseUntrustedJson(text);
+  } catch (error) {
+    throw badUpstream(`the upstream token response ${refusedJsonPhrase(error)}`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badUpstream('the upstream token response is not a JSON object');

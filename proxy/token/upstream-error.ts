@@ -11,6 +11,7 @@ import {
   type OAuthErrorCode,
   safeDescription,
 } from '../http/oauth-error.js';
+import { parseUntrustedJson } from '../http/untrusted-json.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
 import { decodedUpstreamBody, UnreadableUpstreamBody } from './upstream-body.js';
 import { safeErrorHeaders } from './upstream-headers.js';
@@ -71,7 +72,7 @@ function readError(upstream: UpstreamResponse): ReadError {
   }
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parseUntrustedJson(text);
   } catch {
     body = undefined;
   }

@@ -46,6 +46,7 @@ const REFUSALS: Record<JwsRefusal, string> = {
   unsupported_header: 'token header carries crit or b64',
   no_matching_key: 'no upstream key fits the token header',
   bad_signature: 'token signature does not verify',
+  prototype_member: 'token header or payload has a member named __proto__',
 };
 
 /**

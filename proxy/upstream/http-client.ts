@@ -5,6 +5,7 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
+import { parseUntrustedJson, refusedJsonPhrase } from '../http/untrusted-json.js';
 import type { Metrics, UpstreamRoute } from '../metrics.js';
 import { statusClass } from '../metrics.js';
 
@@ -155,8 +156,8 @@ export async function fetchUpstreamJson(
     throw new Error(`upstream ${route} answered ${response.status}`);
   }
   try {
-    return JSON.parse(response.body.toString('utf8'));
-  } catch {
-    throw new Error(`upstream ${route} did not return JSON`);
+    return parseUntrustedJson(response.body.toString('utf8'));
+  } catch (error) {
+    throw new Error(`upstream ${route} answer ${refusedJsonPhrase(error)}`);
   }
 }
