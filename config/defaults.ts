@@ -45,6 +45,9 @@ export const DEFAULTS = {
       authorization_details: 'drop',
     } as Record<string, 'keep' | 'drop'>,
   },
+  token_profile: {
+    typ: 'at+jwt',
+  },
   token_exchange: {
     enabled: true,
     client_auth: 'optional',
