@@ -260,15 +260,18 @@ const tokenProfile = z
         'Claims that carry the issued scopes, each in its shape (default: scope, in the rule’s scope_format or tokens.scope_format)',
       ),
     claims: z
-      .record(
-        z
-          .string()
-          .min(1)
-          .refine((name) => !UNFIXABLE_CLAIMS.has(name), {
-            message: 'a fixed claim cannot set a claim scopegate sets, scopes, or authorization',
-          }),
-        z.json(),
-      )
+      .record(z.string().min(1), z.json())
+      .superRefine((claims, ctx) => {
+        for (const name of Object.keys(claims)) {
+          if (!UNFIXABLE_CLAIMS.has(name)) continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message:
+              'a fixed claim cannot be scope, scp, permissions, an authorization claim or a claim scopegate sets',
+          });
+        }
+      })
       .optional()
       .describe(
         'Fixed claims added to every token (never scope, scp, permissions, an authorization claim or a claim scopegate sets)',
