@@ -13,9 +13,11 @@ import { parseConfigText } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { checkConfig } from '../../proxy/cli/check.js';
 import { explain } from '../../proxy/cli/explain.js';
-import { createJwtSigner, TOKEN_TYPS } from '../../proxy/keys/jwt-signer.js';
+import { verifyOwnToken } from '../../proxy/exchange/own-token.js';
+import { createJwtSigner, TOKEN_TYPS, type TokenTyp } from '../../proxy/keys/jwt-signer.js';
 import { publicJwk, type SigningAlgorithm } from '../../proxy/keys/key-material.js';
 import { type SigningKey, SigningKeySet } from '../../proxy/keys/signing-keys.js';
+import type { Runtime } from '../../proxy/runtime.js';
 import { droppedAuthorizationClaims, issueToken } from '../../proxy/token/issue-token.js';
 import { tokenProfileFor } from '../../proxy/token/token-profile.js';
 import { errorsOf } from '../config/minimal-config.js';
@@ -577,5 +579,61 @@ describe('explain shows the profile a request would get', () => {
     expect(output.stdout).toContain(
       'scope claim: string "read:appointments" (tokens.scope_format)',
     );
+  });
+});
+
+describe("scopegate reads back its own tokens of a profile's typ", () => {
+  const clients = `  - client_id: partner-x
+    audience: ${PARTNER_API}
+    token: { alg: RS256, typ: JWT }
+  - client_id: bare
+    token: { typ: none }
+`;
+  const config = parsed(clients);
+  const runtime = { config, signingKeys: new SigningKeySet([ES, RS], 'ES256') } as Runtime;
+  const claims = (clientId: string, extra: JWTPayload = {}): JWTPayload => ({
+    iss: config.issuer,
+    sub: `${clientId}@clients`,
+    aud: PARTNER_API,
+    client_id: clientId,
+    iat: NOW,
+    exp: NOW + 300,
+    jti: 'j',
+    scope: 'read:msg',
+    ...extra,
+  });
+
+  it.each<[string, SigningKey, TokenTyp, JWTPayload, boolean]>([
+    ['at+jwt, any client', ES, 'at+jwt', claims('someone'), true],
+    ['typ JWT where the profile says JWT', RS, 'JWT', claims('partner-x'), true],
+    ['no typ where the profile says none', ES, 'none', claims('bare'), true],
+    ['typ JWT where the profile says at+jwt', ES, 'JWT', claims('someone'), false],
+    [
+      'typ JWT for the profile client at another audience',
+      RS,
+      'JWT',
+      claims('partner-x', { aud: 'https://other' }),
+      false,
+    ],
+    ['typ JWT without client_id', RS, 'JWT', claims('partner-x', { client_id: undefined }), false],
+    [
+      'an ID token (at_hash) of the profile client',
+      RS,
+      'JWT',
+      claims('partner-x', { at_hash: 'h' }),
+      false,
+    ],
+    [
+      'an ID token (nonce) of the profile client',
+      RS,
+      'JWT',
+      claims('partner-x', { nonce: 'n' }),
+      false,
+    ],
+  ])('%s', async (_what, key, typ, payload, accepted) => {
+    const token = key.signers[typ].sign(payload);
+    const verifying = verifyOwnToken(token, runtime);
+    if (accepted) await expect(verifying).resolves.toMatchObject({ client_id: payload.client_id });
+    else await expect(verifying).rejects.toThrow(/typ/);
   });
 });
