@@ -6,13 +6,17 @@
  * fastify-jwt-jwks, each allowed RS256 only, each on a real HTTP server on port 0. Other clients
  * keep the default token (ES256, at+jwt, string scope); RS256 rotates while ES256 stays active.
  */
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { fastifyJwtJwks } from 'fastify-jwt-jwks';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import jwksClient from 'jwks-rsa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { packageRoot } from '../../proxy/package-root.js';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,
@@ -25,7 +29,7 @@ import {
   type TestGateway,
 } from '../support/gateway.js';
 
-const ISSUER = 'https://gateway.test';
+const ISSUER = 'https://auth.example.com';
 const PARTNER_API = 'https://partner-api.example.com';
 const OWN_API = 'https://api.example.com';
 /** The scopes of the request that asked for an array (seeds/001). */
@@ -37,20 +41,37 @@ const PARTNER_GRANTS = [
   'read:msg',
 ];
 
-/** The partner's rule as the README's partner section shows it. */
-const PARTNER_RULE = {
-  client_id: 'partner-x',
-  audience: PARTNER_API,
-  token: {
-    lifetime: '5m',
-    alg: 'RS256',
-    typ: 'JWT',
-    scope_claims: [{ name: 'scope', format: 'array' }],
-    carry: ['azp', 'gty'],
-  },
-};
+/** The README's partner section: its config and the decoded token it shows. */
+interface ReadmePartner {
+  rule: Record<string, unknown>;
+  kids: { es: string; rs: string };
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+}
+
+async function readmePartner(): Promise<ReadmePartner> {
+  const readme = await readFile(path.join(packageRoot(), 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Partner token profiles\n');
+  expect(start, 'README has a "Partner token profiles" section').toBeGreaterThan(0);
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  const jsonBlock = /```json\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  const config = parse(yamlBlock) as {
+    signing: { keys: Array<{ kid: string; alg: string }> };
+    clients: Array<Record<string, unknown>>;
+  };
+  const [headerLine, ...payloadLines] = jsonBlock.trim().split('\n');
+  const kidOf = (alg: string) => config.signing.keys.find((key) => key.alg === alg)?.kid ?? '';
+  return {
+    rule: config.clients[0] ?? {},
+    kids: { es: kidOf('ES256'), rs: kidOf('RS256') },
+    header: JSON.parse(headerLine ?? '{}') as Record<string, unknown>,
+    payload: JSON.parse(payloadLines.join('')) as Record<string, unknown>,
+  };
+}
 
 let upstream: RunningAuth0Emulator;
+let readme: ReadmePartner;
 let gateway: TestGateway;
 let resourceServer: FastifyInstance;
 let resourceServerUrl: string;
@@ -72,6 +93,7 @@ async function token(clientId: string, audience: string, scope: string) {
 const jwksUrl = () => `${gateway.url}/.well-known/jwks.json`;
 
 beforeAll(async () => {
+  readme = await readmePartner();
   upstream = await startAuth0Emulator({
     clients: [
       {
@@ -86,11 +108,11 @@ beforeAll(async () => {
     upstreamUrl: upstream.url,
     scopeRequest: 'omit',
     keys: [
-      { kid: 'es-1', alg: 'ES256', status: 'active' },
-      { kid: 'rs-1', alg: 'RS256', status: 'active' },
+      { kid: readme.kids.es, alg: 'ES256', status: 'active' },
+      { kid: readme.kids.rs, alg: 'RS256', status: 'active' },
     ],
     // Merged one level deep: default_alg beside the generated keys.
-    config: { signing: { default_alg: 'ES256' }, clients: [PARTNER_RULE] },
+    config: { issuer: ISSUER, signing: { default_alg: 'ES256' }, clients: [readme.rule] },
   });
 
   // The partner's resource server: fastify-jwt-jwks, which verifies RS256 (and EdDSA) only.
@@ -119,8 +141,18 @@ afterAll(async () => {
 describe("the seed partner's token", () => {
   it('is RS256, typ JWT, scope a JSON array, 5 minutes, and nothing else carried', async () => {
     const answer = await token('partner-x', PARTNER_API, 'read:appointments read:prescriptions');
-    expect(jwtHeader(answer.access_token)).toEqual({ alg: 'RS256', kid: 'rs-1', typ: 'JWT' });
+    expect(jwtHeader(answer.access_token)).toEqual({
+      alg: 'RS256',
+      kid: readme.kids.rs,
+      typ: 'JWT',
+    });
+    // Exactly the token the README shows, but for the instants and the jti.
+    expect(jwtHeader(answer.access_token)).toEqual(readme.header);
     const claims = jwtPayload(answer.access_token);
+    const { iat, exp, jti, ...shown } = readme.payload;
+    expect(Object.keys(claims)).toEqual(Object.keys(readme.payload));
+    expect(claims).toMatchObject(shown);
+    expect((claims.exp as number) - (claims.iat as number)).toBe((exp as number) - (iat as number));
     expect(Object.keys(claims).sort()).toEqual(
       ['aud', 'azp', 'client_id', 'exp', 'gty', 'iat', 'iss', 'jti', 'scope', 'sub'].sort(),
     );
@@ -177,7 +209,7 @@ describe("the seed partner's token", () => {
     const other = await token('m2m', OWN_API, 'read:claims');
     expect(decodeProtectedHeader(other.access_token)).toEqual({
       alg: 'ES256',
-      kid: 'es-1',
+      kid: readme.kids.es,
       typ: 'at+jwt',
     });
     expect(jwtPayload(other.access_token).scope).toBe('read:claims');
@@ -190,7 +222,11 @@ describe("the seed partner's token", () => {
   it('is not what the same client gets for another audience', async () => {
     // The rule names the partner's API: partner-x's tokens for another API are the default ones.
     const elsewhere = await token('partner-x', OWN_API, 'read:claims');
-    expect(jwtHeader(elsewhere.access_token)).toEqual({ alg: 'ES256', kid: 'es-1', typ: 'at+jwt' });
+    expect(jwtHeader(elsewhere.access_token)).toEqual({
+      alg: 'ES256',
+      kid: readme.kids.es,
+      typ: 'at+jwt',
+    });
     expect(jwtPayload(elsewhere.access_token).scope).toBe('read:claims');
   });
 });
@@ -198,7 +234,7 @@ describe("the seed partner's token", () => {
 describe('keys of several algorithms', () => {
   it('publishes every active and next key, and advertises only the ID-token algorithm', async () => {
     const jwks = (await (await fetch(jwksUrl())).json()) as { keys: Array<{ kid: string }> };
-    expect(jwks.keys.map((key) => key.kid)).toEqual(['es-1', 'rs-1']);
+    expect(jwks.keys.map((key) => key.kid)).toEqual([readme.kids.es, readme.kids.rs]);
     const discovery = (await (
       await fetch(`${gateway.url}/.well-known/openid-configuration`)
     ).json()) as Record<string, unknown>;
@@ -211,8 +247,8 @@ describe('keys of several algorithms', () => {
     const base = structuredClone(gateway.config) as Record<string, unknown> & {
       signing: { keys: Array<Record<string, unknown>> };
     };
-    const es = base.signing.keys.find((key) => key.kid === 'es-1');
-    const rs1 = base.signing.keys.find((key) => key.kid === 'rs-1');
+    const es = base.signing.keys.find((key) => key.kid === readme.kids.es);
+    const rs1 = base.signing.keys.find((key) => key.kid === readme.kids.rs);
     const rs2 = {
       kid: 'rs-2',
       alg: 'RS256',
@@ -226,11 +262,11 @@ describe('keys of several algorithms', () => {
     await gateway.writeConfig(rotated([{ ...es }, { ...rs1 }, { ...rs2, status: 'next' }]));
     expect(await gateway.instance.reload()).toBe(true);
     let jwks = (await (await fetch(jwksUrl())).json()) as { keys: Array<{ kid: string }> };
-    expect(jwks.keys.map((key) => key.kid)).toEqual(['es-1', 'rs-1', 'rs-2']);
+    expect(jwks.keys.map((key) => key.kid)).toEqual([readme.kids.es, readme.kids.rs, 'rs-2']);
     expect(jwtHeader((await token('partner-x', PARTNER_API, 'read:msg')).access_token).kid).toBe(
-      'rs-1',
+      readme.kids.rs,
     );
-    // Activate: rs-2 active, rs-1 retired (still published), es-1 untouched.
+    // Activate: rs-2 active, the old RS256 key retired (still published), ES256 untouched.
     await gateway.writeConfig(
       rotated([
         { ...es },
@@ -240,10 +276,12 @@ describe('keys of several algorithms', () => {
     );
     expect(await gateway.instance.reload()).toBe(true);
     jwks = (await (await fetch(jwksUrl())).json()) as { keys: Array<{ kid: string }> };
-    expect(jwks.keys.map((key) => key.kid)).toEqual(['es-1', 'rs-1', 'rs-2']);
+    expect(jwks.keys.map((key) => key.kid)).toEqual([readme.kids.es, readme.kids.rs, 'rs-2']);
     const after = await token('partner-x', PARTNER_API, 'read:msg');
     expect(jwtHeader(after.access_token)).toEqual({ alg: 'RS256', kid: 'rs-2', typ: 'JWT' });
-    expect(jwtHeader((await token('m2m', OWN_API, 'read:claims')).access_token).kid).toBe('es-1');
+    expect(jwtHeader((await token('m2m', OWN_API, 'read:claims')).access_token).kid).toBe(
+      readme.kids.es,
+    );
     // A resource server that cached nothing verifies both the old and the new partner token.
     const keys = createRemoteJWKSet(new URL(jwksUrl()));
     for (const issued of [before, after]) {
