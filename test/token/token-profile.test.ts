@@ -129,6 +129,13 @@ describe('a token profile shapes the issued token', () => {
       { scope: ISSUED },
     ],
     [
+      'scope_format array beside a profile without scope_claims: still the shorthand',
+      '  - client_id: partner-x\n    scope_format: array\n    token: { typ: JWT }\n',
+      { alg: 'ES256', typ: 'JWT' },
+      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
+      { scope: ISSUED },
+    ],
+    [
       'lifetime alone',
       '  - client_id: partner-x\n    token: { lifetime: 5m }\n',
       { alg: 'ES256', typ: 'at+jwt' },
