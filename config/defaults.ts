@@ -46,6 +46,9 @@ export const DEFAULTS = {
     } as Record<string, 'keep' | 'drop'>,
     identity_claims: {} as Record<string, string[]>,
   },
+  token_profile: {
+    typ: 'at+jwt',
+  },
   token_exchange: {
     enabled: true,
     client_auth: 'optional',

@@ -5,11 +5,18 @@
 import * as z from 'zod';
 import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
+import { TOKEN_TYPS } from '../proxy/keys/jwt-signer.js';
 import { configuredClaimRefusal } from '../proxy/oidc/id-token-claims.js';
 import { keepListRefusal } from '../proxy/oidc/metadata-fields.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
 import { templateSyntaxError } from '../proxy/scope/template.js';
+import { SCOPE_CARRYING_CLAIMS } from '../proxy/token/authorization-claims.js';
+import {
+  ALWAYS_CARRIED_CLAIMS,
+  RESERVED_CLAIMS,
+  UNFIXABLE_CLAIMS,
+} from '../proxy/token/claim-names.js';
 import { DEFAULTS } from './defaults.js';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 
@@ -207,13 +214,116 @@ const scopePolicy = z
     }
   });
 
+/** Names a scope claim may take: `scope`, `scp` or a name of the profile's own. */
+const SCOPE_CLAIM_NAMES_REFUSED = new Set(
+  [...UNFIXABLE_CLAIMS].filter((name) => name !== 'scope' && name !== 'scp'),
+);
+
+const scopeClaim = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .refine((name) => !SCOPE_CLAIM_NAMES_REFUSED.has(name), {
+      message: 'scopegate sets this claim itself; a scope claim needs another name',
+    })
+    .describe('Claim name: scope, scp, or another (scopes, a namespaced claim)'),
+  format: z
+    .enum(['string', 'array'])
+    .describe('string: space-delimited (RFC 9068); array: a JSON array of scope names'),
+});
+
+/**
+ * What a client's token looks like: it reshapes and renames what was issued, never widens it.
+ * Lifetimes only shorten, scope claims carry the issued scopes only, fixed claims cannot name an
+ * authorization claim, and carried claims are an allowlist of the upstream's.
+ */
+const tokenProfile = z
+  .strictObject({
+    lifetime: duration(
+      'Longest lifetime of this client’s tokens; never longer than tokens.max_lifetime or the upstream token',
+    )
+      .optional()
+      .refine((ms) => ms === undefined || ms >= 1000, { message: 'lifetime must be at least 1s' }),
+    alg: z
+      .enum(SIGNING_ALGORITHMS)
+      .optional()
+      .describe(
+        'Sign with the active key of this algorithm (default: signing.default_alg); one must be configured',
+      ),
+    typ: z
+      .enum(TOKEN_TYPS)
+      .default(DEFAULTS.token_profile.typ)
+      .describe('JWT header typ: at+jwt (RFC 9068), JWT, or none (no typ header)'),
+    scope_claims: z
+      .array(scopeClaim)
+      .min(1)
+      .optional()
+      .describe(
+        'Claims that carry the issued scopes, each in its shape (default: scope, in the rule’s scope_format or tokens.scope_format)',
+      ),
+    claims: z
+      .record(z.string().min(1), z.json())
+      .superRefine((claims, ctx) => {
+        for (const name of Object.keys(claims)) {
+          if (!UNFIXABLE_CLAIMS.has(name)) continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message:
+              'a fixed claim cannot be scope, scp, permissions, an authorization claim or a claim scopegate sets',
+          });
+        }
+      })
+      .optional()
+      .describe(
+        'Fixed claims added to every token (never scope, scp, permissions, an authorization claim or a claim scopegate sets)',
+      ),
+    carry: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((name) => !RESERVED_CLAIMS.has(name), {
+            message: `scopegate sets this claim itself (${[...SCOPE_CARRYING_CLAIMS].join(', ')} from the issued scopes)`,
+          }),
+      )
+      .optional()
+      .describe(
+        `Upstream claims kept (an allowlist; default: every claim but those scopegate sets and tokens.authorization_claims marked drop); ${[...ALWAYS_CARRIED_CLAIMS].join(', ')} are always kept`,
+      ),
+  })
+  .superRefine((profile, ctx) => {
+    const named = new Map<string, string>();
+    const claim = (name: string, where: (string | number)[]) => {
+      const first = named.get(name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: where, message: `"${name}" is already ${first}` });
+      }
+      named.set(name, `named in ${where[0]}`);
+    };
+    profile.scope_claims?.forEach((scope, index) => {
+      claim(scope.name, ['scope_claims', index, 'name']);
+    });
+    for (const name of Object.keys(profile.claims ?? {})) claim(name, ['claims', name]);
+    profile.carry?.forEach((name, index) => {
+      claim(name, ['carry', index]);
+    });
+  });
+
 const clientRule = z.strictObject({
   client_id: z.string().min(1).describe('Client id the rule applies to'),
   audience: z.string().min(1).optional().describe('Only for this audience'),
   scope_format: z
     .enum(['string', 'array'])
     .optional()
-    .describe('Shape of the scope claim for this client'),
+    .describe(
+      'Shape of the scope claim for this client (shorthand for token.scope_claims [{name: scope, format}])',
+    ),
+  token: tokenProfile
+    .optional()
+    .describe(
+      'Token profile: lifetime, signing algorithm, typ, scope claims, fixed and carried claims',
+    ),
   cache: z
     .boolean()
     .optional()
@@ -469,15 +579,24 @@ export const configSchema = z
       keys: z
         .array(signingKey)
         .min(1)
-        .describe('Signing keys; exactly one active')
+        .describe('Signing keys; one active per algorithm')
         .superRefine((keys, ctx) => {
-          const active = keys.filter((key) => key.status === 'active').length;
-          if (active !== 1) {
-            ctx.addIssue({
-              code: 'custom',
-              message: `exactly one key must have status active (found ${active})`,
-            });
+          const active = keys.filter((key) => key.status === 'active');
+          if (active.length === 0) {
+            ctx.addIssue({ code: 'custom', message: 'a key must have status active (found none)' });
           }
+          const activeAlgs = new Set<string>();
+          keys.forEach((key, index) => {
+            if (key.status !== 'active') return;
+            if (activeAlgs.has(key.alg)) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [index, 'status'],
+                message: `a second active ${key.alg} key: one key per algorithm signs (make one next or retired)`,
+              });
+            }
+            activeAlgs.add(key.alg);
+          });
           const seen = new Set<string>();
           keys.forEach((key, index) => {
             if (seen.has(key.kid)) {
@@ -490,6 +609,12 @@ export const configSchema = z
             seen.add(key.kid);
           });
         }),
+      default_alg: z
+        .enum(SIGNING_ALGORITHMS)
+        .optional()
+        .describe(
+          'Algorithm of the active key that signs tokens without a profile alg, and ID tokens; required when several algorithms have an active key',
+        ),
     }),
     tokens: z
       .strictObject({
@@ -692,6 +817,10 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    checkSigningAlgorithms(config, ctx);
+    config.clients.forEach((rule, index) => {
+      checkTokenProfile(config, rule, index, ctx);
+    });
     const caching = config.clients.some((rule) => rule.cache === true);
     if (caching && config.cache.upstream_tokens.key === undefined) {
       ctx.addIssue({
@@ -702,6 +831,97 @@ export const configSchema = z
     }
   })
   .describe('scopegate configuration');
+
+type ParsedConfig = z.output<typeof configSchema>;
+type RefinementContext = z.core.$RefinementCtx<ParsedConfig>;
+
+/** The algorithms with an active key; signing.default_alg and every profile alg must be one. */
+function activeAlgorithms(config: ParsedConfig): Set<string> {
+  return new Set(
+    config.signing.keys.filter((key) => key.status === 'active').map((key) => key.alg),
+  );
+}
+
+function checkSigningAlgorithms(config: ParsedConfig, ctx: RefinementContext): void {
+  const active = activeAlgorithms(config);
+  const defaultAlg = config.signing.default_alg;
+  if (defaultAlg === undefined && active.size > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['signing', 'default_alg'],
+      message: `active keys of ${[...active].join(', ')}: name the one that signs by default`,
+    });
+  } else if (defaultAlg !== undefined && !active.has(defaultAlg)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['signing', 'default_alg'],
+      message: `no active ${defaultAlg} key in signing.keys`,
+    });
+  }
+}
+
+/** What a profile can only be checked against with the rest of the config in view. */
+function checkTokenProfile(
+  config: ParsedConfig,
+  rule: ClientRule,
+  index: number,
+  ctx: RefinementContext,
+): void {
+  const profile = rule.token;
+  if (profile === undefined) return;
+  const at = (...path: (string | number)[]) => ['clients', index, 'token', ...path];
+  if (profile.alg !== undefined && !activeAlgorithms(config).has(profile.alg)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: at('alg'),
+      message: `no active ${profile.alg} key in signing.keys`,
+    });
+  }
+  if (profile.lifetime !== undefined && profile.lifetime > config.tokens.max_lifetime) {
+    ctx.addIssue({
+      code: 'custom',
+      path: at('lifetime'),
+      message: 'longer than tokens.max_lifetime, which bounds every token',
+    });
+  }
+  if (rule.scope_format !== undefined && profile.scope_claims !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clients', index, 'scope_format'],
+      message: 'set either scope_format or token.scope_claims, not both',
+    });
+  }
+  const authorization = config.tokens.authorization_claims;
+  profile.scope_claims?.forEach((claim, position) => {
+    if (Object.hasOwn(authorization, claim.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('scope_claims', position, 'name'),
+        message: 'an authorization claim (tokens.authorization_claims) cannot carry scopes',
+      });
+    }
+  });
+  for (const name of Object.keys(profile.claims ?? {})) {
+    if (Object.hasOwn(authorization, name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('claims', name),
+        message: 'an authorization claim (tokens.authorization_claims) cannot be fixed',
+      });
+    }
+  }
+  profile.carry?.forEach((name, position) => {
+    if (authorization[name] === 'drop') {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('carry', position),
+        message: 'tokens.authorization_claims drops this claim from every token',
+      });
+    }
+  });
+}
+
+type ClientRule = z.output<typeof clientRule>;
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

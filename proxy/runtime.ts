@@ -77,7 +77,7 @@ export async function buildRuntime(
   previous?: Runtime,
 ): Promise<Runtime> {
   const { config, file } = loaded;
-  const signingKeys = await loadSigningKeys(config.signing.keys, file);
+  const signingKeys = await loadSigningKeys(config.signing.keys, file, config.signing.default_alg);
   const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
   const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
   const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);

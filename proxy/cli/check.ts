@@ -48,7 +48,11 @@ export async function checkConfig(
   }
   const { config } = result.loaded;
   try {
-    const keys = await loadSigningKeys(config.signing.keys, result.loaded.file);
+    const keys = await loadSigningKeys(
+      config.signing.keys,
+      result.loaded.file,
+      config.signing.default_alg,
+    );
     const tokenPath = await resolveTokenPath(
       config.upstream,
       new UpstreamDiscovery(config.upstream),

@@ -12,6 +12,7 @@ import { parseScopeParameter } from '../scope/grammar.js';
 import { ScopePolicies } from '../scope/policies.js';
 import { upstreamScope } from '../scope/upstream-scope.js';
 import { clientRuleFor } from '../token/client-rule.js';
+import { type TokenProfile, tokenProfileFor } from '../token/token-profile.js';
 import { EXIT } from './usage.js';
 
 export interface ExplainArgs {
@@ -152,6 +153,44 @@ function scopeClaimLine(
   return `scope claim: ${shape} (${claim.source})`;
 }
 
+/** The key that would sign: the active key of the profile's algorithm, or the default key. */
+function signingKeyOf(
+  config: Config,
+  profile: TokenProfile,
+): { alg: string | undefined; kid: string | undefined } {
+  const active = config.signing.keys.filter((key) => key.status === 'active');
+  const alg = profile.alg ?? config.signing.default_alg ?? active[0]?.alg;
+  return { alg, kid: active.find((key) => key.alg === alg)?.kid };
+}
+
+/** What a client's token profile (clients[].token) makes of the issued scopes. */
+function profileLines(
+  config: Config,
+  profile: TokenProfile,
+  rule: { client_id: string; audience?: string | undefined },
+  issued: readonly string[],
+): string[] {
+  const scopeClaims = profile.scopeClaims.map((claim) =>
+    claim.format === 'array'
+      ? `${claim.name} ${json(issued)}`
+      : `${claim.name} ${json(issued.join(' '))}`,
+  );
+  const carried =
+    profile.carry === undefined
+      ? 'every upstream claim but those scopegate sets and dropped authorization claims'
+      : `${[...profile.carry].join(', ') || 'nothing'} (act and cnf always)`;
+  const audience = rule.audience === undefined ? '' : `, audience ${rule.audience}`;
+  const signer = signingKeyOf(config, profile);
+  return [
+    `token profile (${profile.source}.token, client ${rule.client_id}${audience}):`,
+    `  signed with ${signer.alg} (key ${signer.kid ?? 'none active'}), typ ${profile.typ === 'none' ? '(none)' : profile.typ}`,
+    `  lifetime at most ${profile.lifetimeSec}s, never past the upstream token's exp`,
+    `  scope claims: ${scopeClaims.join(', ')}`,
+    `  fixed claims: ${Object.keys(profile.claims).length > 0 ? json(profile.claims) : '(none)'}`,
+    `  carried from the upstream token: ${carried}`,
+  ];
+}
+
 function header(config: Config, args: ExplainArgs, granted: readonly string[]): string[] {
   return [
     `client ${args.client ?? '(none)'}, grant ${args.grant}${args.audience ? `, audience ${args.audience}` : ''}`,
@@ -203,25 +242,50 @@ export async function explain(args: ExplainArgs): Promise<ExplainOutput> {
   // Scriptable: a request that would lose a scope it asked for (refused or dropped) exits 3.
   const code = decision.refused.length > 0 ? EXIT.refused : EXIT.ok;
   const claim = scopeClaim(config, args.client, audiences);
+  const rule = clientRuleFor(config, args.client, audiences);
+  const profile = tokenProfileFor(config, args.client, audiences);
   const asked = upstreamScope(config.upstream.scope_request, requested, policies.templates);
   // Token exchange served by scopegate never asks the upstream (proxy/exchange/).
   const exchange = isExchangeGrant(args.grant);
   const servedHere = exchange && config.token_exchange.enabled;
   if (args.json) {
     const upstreamScopeAsked = servedHere ? null : (asked ?? null);
-    const body = { ...decision, scope_format: claim.format, upstream_scope: upstreamScopeAsked };
+    const body = {
+      ...decision,
+      scope_format: claim.format,
+      token_profile: jsonProfile(config, profile),
+      upstream_scope: upstreamScopeAsked,
+    };
     return { code, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };
   }
   const text = [
     ...header(config, args, granted),
     ...(exchange ? [...exchangeNotes(config, args.client), ''] : []),
     formatDecision(decision, config.tokens.on_unauthorized_scope, requested).trimEnd(),
-    ...(decision.issued.length > 0 ? [scopeClaimLine(claim, decision.issued)] : []),
+    ...(decision.issued.length === 0
+      ? []
+      : rule?.token !== undefined
+        ? profileLines(config, profile, rule, decision.issued)
+        : [scopeClaimLine(claim, decision.issued)]),
     servedHere
       ? 'upstream asked for: nothing (scopegate answers token exchange itself)'
       : `upstream asked for (scope_request ${config.upstream.scope_request}): ${asked === undefined ? '(no scope parameter)' : `"${asked}"`}`,
   ];
   return { code, stdout: `${text.join('\n')}\n`, stderr: '' };
+}
+
+function jsonProfile(config: Config, profile: TokenProfile): Record<string, unknown> {
+  const signer = signingKeyOf(config, profile);
+  return {
+    source: profile.source,
+    alg: signer.alg,
+    kid: signer.kid ?? null,
+    typ: profile.typ,
+    lifetime_seconds: profile.lifetimeSec,
+    scope_claims: profile.scopeClaims,
+    claims: profile.claims,
+    carry: profile.carry === undefined ? null : [...profile.carry],
+  };
 }
 
 export async function runExplain(args: ExplainArgs): Promise<number> {

@@ -1,11 +1,29 @@
 /**
  * Verifies a token scopegate issued itself: signed by one of its own keys that is still
- * published (next, active, or retired inside its window), its own issuer, `typ` at+jwt, and not
- * expired. Keys come from the configuration, never from the token.
+ * published (next, active, or retired inside its window), its own issuer, `typ` at+jwt (or the
+ * `typ` the token profile of its client and audience gives), and not expired. Keys come from the
+ * configuration, never from the token.
  */
-import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
 import { withoutPrototypes } from '../http/untrusted-json.js';
 import type { Runtime } from '../runtime.js';
+import { tokenAudiences } from '../token/identity.js';
+import { tokenProfileFor } from '../token/token-profile.js';
+
+/** Claims of an ID token that scopegate's access tokens never carry (the schema refuses them). */
+const ID_TOKEN_MARKERS = ['at_hash', 'nonce'];
+
+/**
+ * Whether a token whose `typ` is not at+jwt is an access token scopegate issued with that typ:
+ * the profile of the client and audience it names says so. ID tokens share the keys and may say
+ * `typ: JWT`; they carry at_hash (or nonce) and are never taken for access tokens.
+ */
+function profileTyp(payload: JWTPayload, typ: string, runtime: Runtime): boolean {
+  if (ID_TOKEN_MARKERS.some((name) => Object.hasOwn(payload, name))) return false;
+  const clientId = payload.client_id;
+  if (typeof clientId !== 'string') return false;
+  return tokenProfileFor(runtime.config, clientId, tokenAudiences(payload)).typ === typ;
+}
 
 export async function verifyOwnToken(
   token: string,
@@ -22,14 +40,17 @@ export async function verifyOwnToken(
   const exp = options.acceptExpired === true ? expiryOf(token) : undefined;
   const at = exp !== undefined && exp * 1000 <= now ? (exp - 1) * 1000 : now;
   const published = signingKeys.jwks(now);
-  const { payload } = await jwtVerify(token, createLocalJWKSet(published), {
+  const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(published), {
     issuer: config.issuer,
-    typ: 'at+jwt',
     algorithms: [...new Set(signingKeys.keys.map((key) => key.alg))],
     clockTolerance: Math.ceil(config.tokens.clock_tolerance / 1000),
     requiredClaims: ['exp'],
     currentDate: new Date(at),
   });
+  const typ = protectedHeader.typ ?? 'none';
+  if (typ !== 'at+jwt' && !profileTyp(payload, typ, runtime)) {
+    throw new errors.JWTClaimValidationFailed('unexpected "typ" JWT header value', payload, 'typ');
+  }
   // Claims scopegate signed were once the upstream's: read them as untrusted JSON all the same.
   return withoutPrototypes(payload);
 }

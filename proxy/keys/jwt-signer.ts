@@ -9,9 +9,16 @@ import { constants, type KeyObject, type SignKeyObjectInput, sign } from 'node:c
 import type { SigningAlgorithm } from './key-material.js';
 
 export interface JwtSigner {
-  /** The compact JWS of `claims` with header `{alg, kid, typ: "at+jwt"}`. */
+  /** The compact JWS of `claims` with header `{alg, kid, typ}` (no `typ` for `none`). */
   sign(claims: object): string;
 }
+
+/**
+ * The `typ` header values an access token can carry: RFC 9068's `at+jwt` (the default), `JWT`
+ * for verifiers that refuse anything else, or none at all (`none`: the header has no `typ`).
+ */
+export const TOKEN_TYPS = ['at+jwt', 'JWT', 'none'] as const;
+export type TokenTyp = (typeof TOKEN_TYPS)[number];
 
 /** Digest per algorithm; EdDSA signs the message itself (no separate digest). */
 const DIGESTS: Record<SigningAlgorithm, string | null> = {
@@ -41,8 +48,14 @@ function signOptions(alg: SigningAlgorithm, key: KeyObject): KeyObject | SignKey
   return key;
 }
 
-export function createJwtSigner(alg: SigningAlgorithm, kid: string, key: KeyObject): JwtSigner {
-  const header = Buffer.from(JSON.stringify({ alg, kid, typ: 'at+jwt' })).toString('base64url');
+export function createJwtSigner(
+  alg: SigningAlgorithm,
+  kid: string,
+  key: KeyObject,
+  typ: TokenTyp = 'at+jwt',
+): JwtSigner {
+  const fields = typ === 'none' ? { alg, kid } : { alg, kid, typ };
+  const header = Buffer.from(JSON.stringify(fields)).toString('base64url');
   const prefix = `${header}.`;
   const digest = DIGESTS[alg];
   const options = signOptions(alg, key);

@@ -1,13 +1,14 @@
 /**
- * scopegate's own keys: the one that signs, and the set it publishes. Every replica given the
- * same key files publishes the same JWKS (same kids, same order, no per-process state).
+ * scopegate's own keys: the ones that sign (one active key per algorithm), and the set it
+ * publishes. Every replica given the same key files publishes the same JWKS (same kids, same
+ * order, no per-process state).
  */
 
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SigningKeyConfig } from '../../config/schema.js';
-import { createJwtSigner, type JwtSigner } from './jwt-signer.js';
+import { createJwtSigner, type JwtSigner, TOKEN_TYPS, type TokenTyp } from './jwt-signer.js';
 import {
   keyAlgorithmMismatch,
   type PublicJwk,
@@ -22,19 +23,54 @@ export interface SigningKey {
   status: 'next' | 'active' | 'retired';
   privateKey: KeyObject;
   publicJwk: PublicJwk;
-  /** Signs with this key; prepared once when the key loads, not per token. */
+  /** Signs with this key and `typ` at+jwt; prepared once when the key loads, not per token. */
   signer: JwtSigner;
+  /** Signs with this key, per `typ` header (token profiles choose one). */
+  signers: Readonly<Record<TokenTyp, JwtSigner>>;
   /** Retired keys stop being published after this instant (ms since epoch). */
   publishUntil?: number;
 }
 
 export class SigningKeySet {
+  /** The key that signs what names no algorithm: tokens without a profile `alg`, ID tokens. */
   readonly active: SigningKey;
+  private readonly activeByAlg = new Map<SigningAlgorithm, SigningKey>();
 
-  constructor(readonly keys: readonly SigningKey[]) {
-    const active = keys.filter((key) => key.status === 'active');
-    if (active.length !== 1) throw new Error('exactly one signing key must be active');
-    this.active = active[0] as SigningKey;
+  /**
+   * `defaultAlg` (signing.default_alg) picks the default key when several algorithms have an
+   * active key; with one, it may be left out. The schema checks the same rules with paths.
+   */
+  constructor(
+    readonly keys: readonly SigningKey[],
+    defaultAlg?: SigningAlgorithm,
+  ) {
+    for (const key of keys) {
+      if (key.status !== 'active') continue;
+      if (this.activeByAlg.has(key.alg)) {
+        throw new Error(`more than one active ${key.alg} signing key`);
+      }
+      this.activeByAlg.set(key.alg, key);
+    }
+    if (this.activeByAlg.size === 0) throw new Error('no signing key is active');
+    if (defaultAlg === undefined && this.activeByAlg.size > 1) {
+      throw new Error('several algorithms have an active key: signing.default_alg must pick one');
+    }
+    const active =
+      defaultAlg === undefined
+        ? [...this.activeByAlg.values()][0]
+        : this.activeByAlg.get(defaultAlg);
+    if (active === undefined) throw new Error(`no active ${defaultAlg} signing key`);
+    this.active = active;
+  }
+
+  /** The active key of `alg`, or undefined when none is configured (the config check refuses). */
+  activeFor(alg: SigningAlgorithm): SigningKey | undefined {
+    return this.activeByAlg.get(alg);
+  }
+
+  /** The algorithms that sign something: one per active key. */
+  activeAlgorithms(): SigningAlgorithm[] {
+    return [...this.activeByAlg.keys()];
   }
 
   /**
@@ -88,16 +124,28 @@ export async function loadSigningKey(
       status: config.status,
       privateKey,
       publicJwk: publicJwk(privateKey, config.kid, config.alg),
-      signer: createJwtSigner(config.alg, config.kid, privateKey),
+      ...signersOf(config.alg, config.kid, privateKey),
       ...(config.publish_until ? { publishUntil: Date.parse(config.publish_until) } : {}),
     },
   };
+}
+
+function signersOf(
+  alg: SigningAlgorithm,
+  kid: string,
+  privateKey: KeyObject,
+): { signer: JwtSigner; signers: Record<TokenTyp, JwtSigner> } {
+  const signers = Object.fromEntries(
+    TOKEN_TYPS.map((typ) => [typ, createJwtSigner(alg, kid, privateKey, typ)]),
+  ) as Record<TokenTyp, JwtSigner>;
+  return { signer: signers['at+jwt'], signers };
 }
 
 /** Loads every configured key, collecting all problems before failing. */
 export async function loadSigningKeys(
   configs: readonly SigningKeyConfig[],
   configFile: string,
+  defaultAlg?: SigningAlgorithm,
 ): Promise<SigningKeySet> {
   const problems: string[] = [];
   const keys: SigningKey[] = [];
@@ -107,7 +155,7 @@ export async function loadSigningKeys(
     else problems.push(loaded.problem);
   }
   if (problems.length > 0) throw new KeyLoadError(problems);
-  return new SigningKeySet(keys);
+  return new SigningKeySet(keys, defaultAlg);
 }
 
 export class KeyLoadError extends Error {

@@ -53,11 +53,11 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   token_endpoint: { kind: 'own', why: 'intercepted by scopegate, which narrows and re-signs' },
   id_token_signing_alg_values_supported: {
     kind: 'own',
-    why: 'scopegate re-signs ID tokens: the algorithms of its published keys',
+    why: "scopegate re-signs ID tokens: its default key's algorithm, and a next key's of an algorithm no key signs yet",
   },
   access_token_signing_alg_values_supported: {
     kind: 'own',
-    why: 'scopegate signs the access tokens it issues: the algorithms of its published keys',
+    why: 'scopegate signs the access tokens it issues: the algorithms of its active and next keys',
   },
   request_parameter_supported: {
     kind: 'own',

@@ -3,7 +3,7 @@
  * algorithms scopegate's own, and what cannot work through scopegate removed (the field table
  * is in metadata-fields.ts and the README).
  */
-import { isPublished, type SigningKeySet } from '../keys/signing-keys.js';
+import type { SigningKeySet } from '../keys/signing-keys.js';
 import type { Runtime } from '../runtime.js';
 import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
 import { embeddingKeyOf } from './embedded-upstream-token.js';
@@ -18,8 +18,13 @@ export interface MetadataContext {
   tokenPath: string;
   /** `upstream.url`: where proxied requests go (its path is the base they are appended to). */
   upstreamUrl: string;
-  /** Algorithms of scopegate's published keys, the active key's first. */
+  /** Algorithms that sign ID tokens: the default key's first (idTokenSigningAlgorithms). */
   signingAlgorithms: readonly string[];
+  /**
+   * Algorithms that sign access tokens: every active key's (token profiles pick theirs) and a next
+   * key's. Defaults to signingAlgorithms.
+   */
+  accessTokenAlgorithms?: readonly string[];
   /** Whether scopegate refuses to proxy this upstream path (blocked paths). */
   isBlocked(path: string): boolean;
   /** Whether tokens.upstream_token_key is set, which userinfo through scopegate needs. */
@@ -30,7 +35,9 @@ export interface MetadataContext {
 
 const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
   id_token_signing_alg_values_supported: (context) => [...context.signingAlgorithms],
-  access_token_signing_alg_values_supported: (context) => [...context.signingAlgorithms],
+  access_token_signing_alg_values_supported: (context) => [
+    ...(context.accessTokenAlgorithms ?? context.signingAlgorithms),
+  ],
   request_parameter_supported: () => false,
   request_uri_parameter_supported: () => false,
 };
@@ -143,10 +150,29 @@ export function publicMetadata(
   return document;
 }
 
-/** The algorithms of the published keys, the active key's first, each once. */
-export function publishedAlgorithms(keys: SigningKeySet, now = Date.now()): string[] {
-  const published = keys.keys.filter((key) => isPublished(key, now)).map((key) => key.alg);
-  return [...new Set([keys.active.alg, ...published])];
+/**
+ * The algorithms ID tokens are signed with: the default key's (signing.default_alg), then those of
+ * `next` keys of an algorithm no key signs yet, which can only start signing by becoming the
+ * default (a rotation to another algorithm: replicas sign with both while it rolls out).
+ * Algorithms that only token profiles use, and retired keys', are left out: no ID token
+ * carries them.
+ */
+export function idTokenSigningAlgorithms(keys: SigningKeySet): string[] {
+  const signing = new Set<string>(keys.activeAlgorithms());
+  const upcoming = keys.keys
+    .filter((key) => key.status === 'next' && !signing.has(key.alg))
+    .map((key) => key.alg);
+  return [...new Set([keys.active.alg, ...upcoming])];
+}
+
+/** Algorithms of the keys that sign access tokens now (active) or next: retired keys sign none. */
+export function accessTokenSigningAlgorithms(keys: SigningKeySet): string[] {
+  return [
+    ...new Set([
+      keys.active.alg,
+      ...keys.keys.filter((key) => key.status !== 'retired').map((key) => key.alg),
+    ]),
+  ];
 }
 
 /** The context for one configuration generation. */
@@ -156,7 +182,8 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     issuer: config.issuer,
     tokenPath: runtime.tokenPath,
     upstreamUrl: config.upstream.url,
-    signingAlgorithms: publishedAlgorithms(runtime.signingKeys),
+    signingAlgorithms: idTokenSigningAlgorithms(runtime.signingKeys),
+    accessTokenAlgorithms: accessTokenSigningAlgorithms(runtime.signingKeys),
     isBlocked: (path) => runtime.routes.isRefused(path),
     upstreamTokenKey: embeddingKeyOf(config) !== undefined,
     keepFields: config.discovery.keep_fields,

@@ -1,7 +1,8 @@
 /**
- * Step "issue": scopegate's token from verified claims, signed with the active key, with the
- * configured lifetime bound and the scope shape for this client and audience. Shared by the
- * token endpoint and token exchange. A signing failure is logged and ends in 500.
+ * Step "issue": scopegate's token from verified claims, in the token profile of this client and
+ * audience (lifetime bound, signing algorithm, typ, scope claims, fixed and carried claims), signed
+ * with the active key of the profile's algorithm. Shared by the token endpoint and token
+ * exchange. A signing failure is logged and ends in 500.
  */
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
@@ -11,7 +12,7 @@ import { embeddingFor } from '../oidc/embedded-upstream-token.js';
 import type { Runtime } from '../runtime.js';
 import { droppedAuthorizationClaims } from './authorization-claims.js';
 import { type IssuedToken, issueToken } from './issue-token.js';
-import { scopeFormatFor } from './scope-format.js';
+import { tokenProfileFor } from './token-profile.js';
 
 export interface IssueContext {
   runtime: Runtime;
@@ -31,16 +32,20 @@ export async function issue(
   try {
     // With openid and tokens.upstream_token_key: the upstream's token sealed inside, for userinfo.
     const embedding = await embeddingFor(claims, scopes, upstreamAccessToken, config, randomUUID);
+    const profile = tokenProfileFor(config, clientId, audiences);
+    const { signingKeys } = context.runtime;
+    const key = profile.alg === undefined ? signingKeys.active : signingKeys.activeFor(profile.alg);
+    // The config check refuses a profile alg without an active key; fail closed all the same.
+    if (key === undefined) throw new Error(`no active ${profile.alg} signing key`);
     return await issueToken({
       upstreamClaims: embedding.claims,
       jti: embedding.jti,
       issuer: config.issuer,
       clientId,
       scopes,
-      scopeFormat: scopeFormatFor(config, clientId, audiences),
-      maxLifetimeSec: Math.floor(config.tokens.max_lifetime / 1000),
+      profile,
       nowSec: Math.floor(Date.now() / 1000),
-      key: context.runtime.signingKeys.active,
+      key,
       droppedClaims: droppedAuthorizationClaims(config.tokens.authorization_claims),
     });
   } catch (error) {

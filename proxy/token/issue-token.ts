@@ -1,12 +1,13 @@
 /**
- * Builds and signs scopegate's access token (RFC 9068). Two kinds of claims, kept apart:
+ * Builds and signs scopegate's access token (RFC 9068) in the shape of a token profile:
  *
- * - PROTOCOL_CLAIMS are scopegate's: set from the decision and the verified upstream token
- *   (iss, sub, aud, client_id, iat, exp, jti, scope, permissions) or left out (nbf, scp), never
- *   copied as the upstream wrote them.
- * - Every other upstream claim is carried, except the authorization claims marked `drop`
- *   (authorization-claims.ts, the one list shared with the ID token and userinfo), which would
- *   give back what narrowing took away.
+ * - RESERVED_CLAIMS are scopegate's: set from the decision and the verified upstream token
+ *   (iss, sub, aud, client_id, iat, exp, jti, the scope claims, permissions) or left out (nbf,
+ *   scp), never copied as the upstream wrote them.
+ * - The upstream's other claims are carried: all but the authorization claims marked `drop`
+ *   (authorization-claims.ts, the one list shared with the ID token and userinfo), or only the
+ *   profile's `carry` allowlist; then the profile's fixed claims; the reserved and scope claims
+ *   are set last so nothing upstream or configured can override them.
  *
  * The claims object has no prototype and is filled by assignment only from own members of the
  * verified token, which has none either (untrusted-json.ts): a `__proto__` member can neither
@@ -17,21 +18,9 @@ import type { JWTPayload } from 'jose';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { GrantedScopes } from '../scope/coverage.js';
 import { issuedAudience } from './audience-claim.js';
-import { SCOPE_CARRYING_CLAIMS } from './authorization-claims.js';
+import { ALWAYS_CARRIED_CLAIMS, RESERVED_CLAIMS } from './claim-names.js';
 import { tokenScopes } from './identity.js';
-
-/** Claims scopegate sets itself in the issued token, or leaves out because they would widen it. */
-const PROTOCOL_CLAIMS: ReadonlySet<string> = new Set([
-  'iss',
-  'sub',
-  'aud',
-  'client_id',
-  'iat',
-  'exp',
-  'nbf',
-  'jti',
-  ...SCOPE_CARRYING_CLAIMS,
-]);
+import type { TokenProfile } from './token-profile.js';
 
 /** Never a claim name of anything scopegate signs (see untrusted-json.ts). */
 const PROTOTYPE_MEMBER = '__proto__';
@@ -41,9 +30,10 @@ export interface IssueInput {
   issuer: string;
   clientId: string | undefined;
   scopes: readonly string[];
-  scopeFormat: 'string' | 'array';
-  maxLifetimeSec: number;
+  /** Lifetime bound, typ, scope claims, fixed and carried claims (proxy/token/token-profile.ts). */
+  profile: TokenProfile;
   nowSec: number;
+  /** The active key of the profile's algorithm. */
   key: SigningKey;
   /**
    * Claims that grant access other than scope (roles, groups, Keycloak realm_access, ...), left
@@ -60,18 +50,28 @@ export interface IssuedToken {
   claims: JWTPayload;
 }
 
+/** Whether the upstream's claim `name` goes into the token built with `profile`. */
+function carried(name: string, profile: TokenProfile, dropped: ReadonlySet<string>): boolean {
+  if (RESERVED_CLAIMS.has(name) || dropped.has(name)) return false;
+  // A scope claim of the profile is rebuilt from the issued scopes, never the upstream's value.
+  if (profile.scopeClaims.some((claim) => claim.name === name)) return false;
+  return profile.carry === undefined || profile.carry.has(name) || ALWAYS_CARRIED_CLAIMS.has(name);
+}
+
 export function buildClaims(input: IssueInput): JWTPayload {
   const upstream = input.upstreamClaims;
+  const { profile } = input;
   const claims: JWTPayload = Object.create(null);
   for (const [name, value] of Object.entries(upstream)) {
-    if (PROTOCOL_CLAIMS.has(name) || input.droppedClaims.has(name)) continue;
     if (name === PROTOTYPE_MEMBER) continue;
-    claims[name] = value;
+    if (carried(name, profile, input.droppedClaims)) claims[name] = value;
   }
   // Auth0 RBAC puts every granted permission in `permissions`. The issued token lists the issued
   // scopes that an upstream permission covers (exactly, or as a template: a permission
-  // `accounts.*` lists an issued `accounts.read.1234`), and nothing else.
-  if (Array.isArray(upstream.permissions)) {
+  // `accounts.*` lists an issued `accounts.read.1234`), and nothing else. A profile with a
+  // `carry` allowlist leaves it out, like every upstream claim it does not list (and it cannot
+  // list this one).
+  if (profile.carry === undefined && Array.isArray(upstream.permissions)) {
     const permitted = new GrantedScopes(
       upstream.permissions.filter(
         (permission): permission is string => typeof permission === 'string',
@@ -81,7 +81,10 @@ export function buildClaims(input: IssueInput): JWTPayload {
   }
   // Whole seconds (RFC 7519 NumericDate may be fractional): expires_in is always an integer.
   const upstreamExp = typeof upstream.exp === 'number' ? Math.floor(upstream.exp) : input.nowSec;
-  const exp = Math.min(upstreamExp, input.nowSec + input.maxLifetimeSec);
+  const exp = Math.min(upstreamExp, input.nowSec + profile.lifetimeSec);
+  // Fixed claims before the reserved ones: the schema refuses reserved names, and should one get
+  // through, scopegate's value still wins.
+  for (const [name, value] of Object.entries(profile.claims)) claims[name] = value;
   claims.iss = input.issuer;
   const sub = typeof upstream.sub === 'string' ? upstream.sub : input.clientId;
   if (sub !== undefined) claims.sub = sub;
@@ -92,7 +95,9 @@ export function buildClaims(input: IssueInput): JWTPayload {
   claims.exp = exp;
   claims.jti = input.jti ?? randomUUID();
   if (input.scopes.length > 0) {
-    claims.scope = input.scopeFormat === 'array' ? [...input.scopes] : input.scopes.join(' ');
+    for (const claim of profile.scopeClaims) {
+      claims[claim.name] = claim.format === 'array' ? [...input.scopes] : input.scopes.join(' ');
+    }
   }
   return claims;
 }
@@ -103,6 +108,6 @@ export function buildClaims(input: IssueInput): JWTPayload {
  */
 export async function issueToken(input: IssueInput): Promise<IssuedToken> {
   const claims = buildClaims(input);
-  const token = input.key.signer.sign(claims);
+  const token = input.key.signers[input.profile.typ].sign(claims);
   return { token, expiresIn: Math.max(0, (claims.exp as number) - input.nowSec), claims };
 }

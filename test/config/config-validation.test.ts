@@ -55,9 +55,9 @@ tokens:
   it.each([
     ['a missing section', MINIMAL.replace(/upstream:\n {2}url: .*\n/, ''), 'upstream: is required'],
     [
-      'two active keys',
+      'two active keys of one algorithm',
       `${MINIMAL}    - kid: "k2"\n      alg: ES256\n      private_key_file: "k2.pem"\n`,
-      'signing.keys: exactly one key must have status active (found 2)',
+      'signing.keys[1].status: a second active ES256 key',
     ],
     [
       'a duplicate kid',

@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
-import { createJwtSigner } from '../../proxy/keys/jwt-signer.js';
+import { createJwtSigner, TOKEN_TYPS } from '../../proxy/keys/jwt-signer.js';
 import { publicJwk } from '../../proxy/keys/key-material.js';
 import type { SigningKey } from '../../proxy/keys/signing-keys.js';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../../proxy/token/identity.js';
 import { buildClaims, type IssueInput, issueToken } from '../../proxy/token/issue-token.js';
 import { scopeFormatFor } from '../../proxy/token/scope-format.js';
+import type { TokenProfile } from '../../proxy/token/token-profile.js';
 
 const NOW = 1_800_000_000;
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -27,20 +28,38 @@ const KEY: SigningKey = {
   privateKey,
   publicJwk: publicJwk(privateKey, 'unit', 'ES256'),
   signer: createJwtSigner('ES256', 'unit', privateKey),
+  signers: Object.fromEntries(
+    TOKEN_TYPS.map((typ) => [typ, createJwtSigner('ES256', 'unit', privateKey, typ)]),
+  ) as SigningKey['signers'],
 };
 
-function input(overrides: Partial<IssueInput> = {}): IssueInput {
+/** The default profile's shape, with the two settings these tests vary spelled as before. */
+type InputOverrides = Partial<Omit<IssueInput, 'profile'>> & {
+  scopeFormat?: 'string' | 'array';
+  maxLifetimeSec?: number;
+};
+
+function input(overrides: InputOverrides = {}): IssueInput {
+  const { scopeFormat = 'string', maxLifetimeSec = 3600, ...rest } = overrides;
+  const profile: TokenProfile = {
+    source: 'defaults',
+    lifetimeSec: maxLifetimeSec,
+    alg: undefined,
+    typ: 'at+jwt',
+    scopeClaims: [{ name: 'scope', format: scopeFormat }],
+    claims: {},
+    carry: undefined,
+  };
   return {
     upstreamClaims: { iss: 'https://idp/', sub: 'svc@clients', aud: 'api', exp: NOW + 86_400 },
     issuer: 'https://gateway.test',
     clientId: 'svc',
     scopes: ['read'],
-    scopeFormat: 'string',
-    maxLifetimeSec: 3600,
+    profile,
     nowSec: NOW,
     key: KEY,
     droppedClaims: new Set(),
-    ...overrides,
+    ...rest,
   };
 }
 

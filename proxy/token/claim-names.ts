@@ -1,0 +1,51 @@
+/**
+ * The claim names every issued access token treats specially, in one place: the issuer builds
+ * tokens from them, and the configuration refuses token profiles that would fix, carry or rename
+ * them (config/schema.ts).
+ */
+import { EMBEDDED_CLAIM } from '../oidc/embedded-upstream-token.js';
+import { SCOPE_CARRYING_CLAIMS } from './authorization-claims.js';
+
+/** Claims scopegate sets itself from what it verified (RFC 9068 §2.2): never carried or fixed. */
+export const ISSUER_SET_CLAIMS = [
+  'iss',
+  'sub',
+  'aud',
+  'client_id',
+  'iat',
+  'exp',
+  'nbf',
+  'jti',
+] as const;
+
+/** Never copied from the upstream's claims: scopegate sets them or rebuilds them. */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set<string>([
+  ...ISSUER_SET_CLAIMS,
+  // Rebuilt from the issued scopes only, never carried or fixed (authorization-claims.ts).
+  ...SCOPE_CARRYING_CLAIMS,
+]);
+
+/**
+ * Claims that constrain a token or belong to scopegate: a token profile's `carry` list cannot
+ * drop them (dropping `act` would hide a delegation, dropping `cnf` would turn a
+ * sender-constrained token into a bearer token), and its fixed claims cannot set them.
+ */
+export const ALWAYS_CARRIED_CLAIMS: ReadonlySet<string> = new Set(['act', 'cnf', EMBEDDED_CLAIM]);
+
+/**
+ * Names a token profile may not give a fixed value, besides tokens.authorization_claims: the
+ * reserved and always-carried claims, `may_act` (who may act for the subject), and the claims
+ * that tell an ID token apart from an access token.
+ */
+export const UNFIXABLE_CLAIMS: ReadonlySet<string> = new Set([
+  ...RESERVED_CLAIMS,
+  ...ALWAYS_CARRIED_CLAIMS,
+  'may_act',
+  'nonce',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'auth_time',
+  'acr',
+  'amr',
+]);
