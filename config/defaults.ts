@@ -44,6 +44,11 @@ export const DEFAULTS = {
       // RFC 9396 rich authorization requests
       authorization_details: 'drop',
     } as Record<string, 'keep' | 'drop'>,
+    revocation: {
+      store: 'memory',
+      max_entries: 100000,
+      redis: { key_prefix: 'scopegate:revoked:', timeout: '250ms' },
+    },
   },
   token_exchange: {
     enabled: true,

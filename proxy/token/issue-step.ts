@@ -25,6 +25,8 @@ export async function issue(
   audiences: string[],
   context: IssueContext,
   upstreamAccessToken?: unknown,
+  /** Token exchange: the subject's revocation references (revocation-refs.ts). */
+  revocationRefs?: readonly string[],
 ): Promise<IssuedToken> {
   const { config } = context.runtime;
   try {
@@ -41,6 +43,7 @@ export async function issue(
       nowSec: Math.floor(Date.now() / 1000),
       key: context.runtime.signingKeys.active,
       droppedClaims: droppedAuthorizationClaims(config.tokens.authorization_claims),
+      revocationRefs,
     });
   } catch (error) {
     context.logger.error({ err: error, requestId: context.requestId }, 'signing failed');

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { SigningKey } from '../keys/signing-keys.js';
+import { REVOCATION_CLAIM } from '../oidc/revocation-refs.js';
 import { GrantedScopes } from '../scope/coverage.js';
 import { issuedAudience } from './audience-claim.js';
 import { tokenScopes } from './identity.js';
@@ -22,6 +23,8 @@ const RESERVED = new Set([
   'scope',
   'scp',
   'permissions',
+  // scopegate's revocation references: only ever the ones it derived itself (revocation-refs.ts).
+  REVOCATION_CLAIM,
 ]);
 
 export interface IssueInput {
@@ -40,6 +43,8 @@ export interface IssueInput {
   droppedClaims: ReadonlySet<string>;
   /** The jti to use when something in the claims is bound to it (default: a new one). */
   jti?: string | undefined;
+  /** Token exchange: the references that revoke the subject, which revoke this token too. */
+  revocationRefs?: readonly string[] | undefined;
 }
 
 /** Per configuration: the claim map of a loaded config never changes. */
@@ -96,6 +101,9 @@ export function buildClaims(input: IssueInput): JWTPayload {
   claims.iat = input.nowSec;
   claims.exp = exp;
   claims.jti = input.jti ?? randomUUID();
+  if (input.revocationRefs !== undefined && input.revocationRefs.length > 0) {
+    claims[REVOCATION_CLAIM] = [...input.revocationRefs];
+  }
   if (input.scopes.length > 0) {
     claims.scope = input.scopeFormat === 'array' ? [...input.scopes] : input.scopes.join(' ');
   }

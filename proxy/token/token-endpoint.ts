@@ -79,7 +79,7 @@ export async function handleTokenRequest(
     const exchange = await forwardOrReuse(req, request, runtime, context.requestId, metrics);
     const { upstream } = exchange;
     record.upstreamStatus = upstream.status;
-    if (upstream.status !== 200) throw upstreamErrorAnswer(upstream);
+    if (upstream.status !== 200) throw upstreamErrorAnswer(upstream, refresh?.upstreamToken);
     const upstreamBody = parseTokenResponse(upstream);
 
     const timer = metrics.reissueDuration.startTimer();
