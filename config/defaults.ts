@@ -45,6 +45,11 @@ export const DEFAULTS = {
       authorization_details: 'drop',
     } as Record<string, 'keep' | 'drop'>,
     identity_claims: {} as Record<string, string[]>,
+    revocation: {
+      store: 'memory',
+      max_entries: 100000,
+      redis: { key_prefix: 'scopegate:revoked:', timeout: '250ms' },
+    },
   },
   token_profile: {
     typ: 'at+jwt',

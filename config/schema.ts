@@ -448,21 +448,57 @@ const tokenExchange = z
     }
   });
 
-const redisSettings = z.strictObject({
-  url: z
-    .string()
-    .regex(/^(?:rediss?:\/\/|unix:\/)/, {
-      message: 'expected redis://host:port, rediss://host:port or unix:///path/to/socket',
-    })
-    .describe('Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path'),
-  key_prefix: z
-    .string()
-    .default(DEFAULTS.cache.upstream_tokens.redis.key_prefix)
-    .describe('Prefix of every key scopegate writes'),
-  timeout: duration(
-    'Deadline per Redis command; beyond it the in-process cache answers instead',
-  ).prefault(DEFAULTS.cache.upstream_tokens.redis.timeout),
-});
+/** A Redis connection: its defaults, and what happens when a command misses its deadline. */
+const redisConnection = (defaults: { key_prefix: string; timeout: string }, onTimeout: string) =>
+  z.strictObject({
+    url: z
+      .string()
+      .regex(/^(?:rediss?:\/\/|unix:\/)/, {
+        message: 'expected redis://host:port, rediss://host:port or unix:///path/to/socket',
+      })
+      .describe(
+        'Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path',
+      ),
+    key_prefix: z
+      .string()
+      .default(defaults.key_prefix)
+      .describe('Prefix of every key scopegate writes'),
+    timeout: duration(`Deadline per Redis command; ${onTimeout}`).prefault(defaults.timeout),
+  });
+
+const redisSettings = redisConnection(
+  DEFAULTS.cache.upstream_tokens.redis,
+  'beyond it the in-process cache answers instead',
+);
+
+const revocationSettings = z
+  .strictObject({
+    store: z
+      .enum(['memory', 'redis'])
+      .default(DEFAULTS.tokens.revocation.store)
+      .describe(
+        'Where revoked scopegate tokens are remembered until they expire: memory (per process) or redis (shared by replicas)',
+      ),
+    max_entries: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULTS.tokens.revocation.max_entries)
+      .describe(
+        'Revoked tokens remembered in process at once; when full, a revocation is 503 until one expires',
+      ),
+    redis: redisConnection(
+      DEFAULTS.tokens.revocation.redis,
+      'beyond it (or with Redis unreachable) requests that need the list are 503',
+    )
+      .optional()
+      .describe('Required when store is redis'),
+  })
+  .superRefine((revocation, ctx) => {
+    if (revocation.store === 'redis' && revocation.redis === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'store redis needs redis.url' });
+    }
+  });
 
 const upstreamTokenCache = z
   .strictObject({
@@ -686,6 +722,11 @@ export const configSchema = z
           .optional()
           .describe(
             "Secret (32 bytes, base64url) from which the key that encrypts the upstream's access token into tokens with openid is derived; with it scopegate serves the upstream's userinfo endpoint for its own tokens",
+          ),
+        revocation: revocationSettings
+          .prefault({})
+          .describe(
+            'Revocation of scopegate access tokens: which tokens revocation refused are remembered, and where',
           ),
       })
       .superRefine((tokens, ctx) => {

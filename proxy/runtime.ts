@@ -18,6 +18,7 @@ import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
 import { configuredClientIds, type Metrics } from './metrics.js';
 import { IssuerPath } from './oidc/issuer-path.js';
+import { RevokedTokens } from './oidc/revoked-tokens.js';
 import { type Decider, ScopeDecider } from './scope/decider.js';
 import { cachedDecider } from './scope/decision-cache.js';
 import { ScopePolicies } from './scope/policies.js';
@@ -63,6 +64,12 @@ export interface Runtime {
   verifiedTokens: VerifiedTokenCache;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
   trustedProxies: TrustedProxies;
+  /**
+   * scopegate tokens revoked at its revocation endpoint, until they expire. The in-process list
+   * carries over every reload (a reload never makes a revoked token good again); the Redis
+   * connection while its settings are unchanged.
+   */
+  revokedTokens: RevokedTokens;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -134,12 +141,19 @@ export async function buildRuntime(
     tokenCache,
     verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
+    revokedTokens: new RevokedTokens(config.tokens.revocation, previous?.revokedTokens),
   };
 }
 
-/** Releases what `previous` holds that `next` no longer uses (the token cache's connection). */
+/**
+ * Releases what `previous` holds that `next` no longer uses (the token cache's and the revocation
+ * list's Redis connections).
+ */
 export async function closeReplaced(previous: Runtime, next: Runtime | undefined): Promise<void> {
   if (previous.tokenCache !== undefined && previous.tokenCache !== next?.tokenCache) {
     await previous.tokenCache.close();
+  }
+  if (previous.revokedTokens.shared !== next?.revokedTokens.shared) {
+    await previous.revokedTokens.close();
   }
 }

@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../../config/schema.js';
 import { invalidRequest, sendSerializedJson } from '../http/oauth-error.js';
+import { derivedRevocationRefs } from '../oidc/revocation-refs.js';
 import type { AccessRecord } from '../token/access-record.js';
 import { decideScopes } from '../token/decide-scopes.js';
 import { tokenAudiences, tokenClientId } from '../token/identity.js';
@@ -116,7 +117,17 @@ export async function handleTokenExchange(
       client,
       config.tokens.client_id_claims,
     );
-    const issued = await issue(claims, clientId, scopes, target.audiences, context);
+    // Revoking the subject (or a token it was exchanged from) revokes this one too.
+    const refs = subject.source === 'scopegate' ? derivedRevocationRefs(subject.claims) : undefined;
+    const issued = await issue(
+      claims,
+      clientId,
+      scopes,
+      target.audiences,
+      context,
+      undefined,
+      refs,
+    );
     // RFC 8693 §2.2.1: the members of a token response, plus the type of what was issued.
     const answer = tokenAnswer({ token_type: 'Bearer' }, {}, issued, scopes, {
       issued_token_type: ACCESS_TOKEN_TYPE,

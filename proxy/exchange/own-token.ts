@@ -1,11 +1,14 @@
 /**
  * Verifies a token scopegate issued itself: signed by one of its own keys that is still
  * published (next, active, or retired inside its window), its own issuer, `typ` at+jwt (or the
- * `typ` the token profile of its client and audience gives), and not expired. Keys come from the
- * configuration, never from the token.
+ * `typ` the token profile of its client and audience gives), not expired, and not revoked
+ * (neither it nor a token it was exchanged from: revocation-refs.ts). Keys come from the
+ * configuration, never from the token. Every endpoint that accepts one of scopegate's tokens
+ * verifies it here, so none can forget the revocation check.
  */
 import { createLocalJWKSet, decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
 import { withoutPrototypes } from '../http/untrusted-json.js';
+import { revocationRefsOf } from '../oidc/revocation-refs.js';
 import type { Runtime } from '../runtime.js';
 import { tokenAudiences } from '../token/identity.js';
 import { tokenProfileFor } from '../token/token-profile.js';
@@ -25,6 +28,16 @@ function profileTyp(payload: JWTPayload, typ: string, runtime: Runtime): boolean
   return tokenProfileFor(runtime.config, clientId, tokenAudiences(payload)).typ === typ;
 }
 
+/** The token, or one it was derived from, was revoked at scopegate's revocation endpoint. */
+export class TokenRevoked extends errors.JOSEError {
+  static override code = 'ERR_SCOPEGATE_TOKEN_REVOKED';
+  override code = 'ERR_SCOPEGATE_TOKEN_REVOKED';
+  constructor() {
+    super('the token has been revoked');
+    this.name = 'TokenRevoked';
+  }
+}
+
 export async function verifyOwnToken(
   token: string,
   runtime: Runtime,
@@ -32,8 +45,9 @@ export async function verifyOwnToken(
    * Revocation only: an expired token still names what it carried (RFC 7009 §2: revoking a
    * token that is no longer valid is no error), so its signature and issuer are checked as of
    * just before its `exp`.
+   * acceptRevoked, revocation only: revoking a revoked token again is no error either.
    */
-  options: { acceptExpired?: boolean } = {},
+  options: { acceptExpired?: boolean; acceptRevoked?: boolean } = {},
 ): Promise<JWTPayload> {
   const { config, signingKeys } = runtime;
   const now = Date.now();
@@ -50,6 +64,10 @@ export async function verifyOwnToken(
   const typ = protectedHeader.typ ?? 'none';
   if (typ !== 'at+jwt' && !profileTyp(payload, typ, runtime)) {
     throw new errors.JWTClaimValidationFailed('unexpected "typ" JWT header value', payload, 'typ');
+  }
+  // 503 when the revocation state cannot be read: never taken for "not revoked".
+  if (options.acceptRevoked !== true) {
+    if (await runtime.revokedTokens.anyRevoked(revocationRefsOf(payload))) throw new TokenRevoked();
   }
   // Claims scopegate signed were once the upstream's: read them as untrusted JSON all the same.
   return withoutPrototypes(payload);

@@ -28,6 +28,7 @@ const JOSE_REASONS: Record<string, string> = {
   ERR_JWKS_NO_MATCHING_KEY: 'unknown signing key',
   ERR_JWT_CLAIM_VALIDATION_FAILED: 'a claim check failed',
   ERR_JOSE_ALG_NOT_ALLOWED: 'algorithm not allowed',
+  ERR_SCOPEGATE_TOKEN_REVOKED: 'revoked',
 };
 
 function rejected(role: TokenRole, reason: string): OAuthError {

@@ -25,7 +25,9 @@ export type OAuthErrorCode =
   | 'temporarily_unavailable'
   // RFC 6750 §3.1: answers of the endpoints scopegate serves as a resource server (userinfo).
   | 'invalid_token'
-  | 'insufficient_scope';
+  | 'insufficient_scope'
+  // RFC 7009 §2.2.1: the revocation endpoint's own.
+  | 'unsupported_token_type';
 
 /**
  * Every code a token endpoint may answer with: RFC 6749 §5.2, RFC 8707 (invalid_target),

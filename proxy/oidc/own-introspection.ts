@@ -6,9 +6,13 @@
  * forwards the request with the caller's authentication as received (Authorization header, or
  * client_id/client_secret in the form) and `token` replaced by the upstream's token sealed inside
  * the presented one, so that a revocation at the upstream shows here, or, when there is none, by
- * a random token the upstream answers inactive for. An upstream 400/401/403 is rebuilt as
- * scopegate's OAuth error; a 200 means the caller is authenticated, and scopegate answers from
- * the presented token itself.
+ * a random token the upstream answers inactive for. An upstream refusal becomes scopegate's own
+ * OAuth error from a fixed table, never the upstream's words (they may quote the sealed token);
+ * a 200 means the caller is authenticated, and scopegate answers from the presented token
+ * itself. A token revoked at scopegate's revocation endpoint is inactive.
+ *
+ * No client binding here (RFC 7662 §2.1): the callers are resource servers, which introspect
+ * tokens issued to other clients; the answer names the token's client in `client_id`.
  *
  * Only scopegate's own valid tokens are ever active here. An upstream token is answered
  * `{active: false}`, even though the upstream would call it active: resource servers behind
@@ -27,7 +31,7 @@ import {
   sendOAuthError,
 } from '../http/oauth-error.js';
 import type { Runtime } from '../runtime.js';
-import { rebuiltUpstreamError } from '../token/upstream-error.js';
+import { basicCredentials } from '../token/token-request.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
 import { type OwnToken, readOwnToken } from './own-token-state.js';
 import { readTokenForm } from './token-form.js';
@@ -37,6 +41,7 @@ import {
   unsupportedTokenType,
   upstreamJson,
 } from './upstream-call.js';
+import { upstreamRefusal } from './upstream-refusal.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
@@ -45,19 +50,13 @@ function unknownToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** The upstream's refusal of the caller, rebuilt; the upstream token never appears in it. */
-function refusal(answer: UpstreamResponse, forwarded: string): OAuthError {
-  if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
-    const rebuilt = rebuiltUpstreamError(answer);
-    if (!rebuilt.description.includes(forwarded)) return rebuilt;
-    const error = new OAuthError(rebuilt.error, 'the upstream refused the request', rebuilt.status);
-    error.headers = rebuilt.headers;
-    return error;
-  }
-  if (answer.status === 429 || answer.status === 503) {
-    return new OAuthError('temporarily_unavailable', 'the upstream introspection is busy', 503);
-  }
-  return badUpstream(`the upstream introspection endpoint answered ${answer.status}`);
+/**
+ * The upstream's refusal of the caller, from scopegate's fixed table (upstream-refusal.ts): the
+ * upstream was sent a token the caller must never see, and may quote it.
+ */
+function refusal(answer: UpstreamResponse, forwarding: Forwarding): OAuthError {
+  const basic = basicCredentials(forwarding.req.headers.authorization) !== undefined;
+  return upstreamRefusal(answer, 'introspection', basic);
 }
 
 interface Forwarding {
@@ -105,11 +104,11 @@ async function upstreamVerdict(
     }
     // The upstream cannot say (a JWT it does not introspect): scopegate's own checks decide,
     // its token never outlives the upstream's. The caller is still authenticated below.
-    if (!unsupportedTokenType(answer)) throw refusal(answer, sealed);
+    if (!unsupportedTokenType(answer)) throw refusal(answer, forwarding);
   }
   const probe = unknownToken();
   const answer = await introspect(probe, forwarding);
-  if (answer.status !== 200) throw refusal(answer, probe);
+  if (answer.status !== 200) throw refusal(answer, forwarding);
   return undefined;
 }
 

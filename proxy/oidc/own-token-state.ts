@@ -1,11 +1,12 @@
 /**
  * A presented token read as one of scopegate's own access tokens, for introspection and
  * revocation: its verified claims and the upstream token sealed inside, when there is one. A
- * token that is not scopegate's, or fails a check, is simply not one (those endpoints answer
- * such tokens without saying why).
+ * token that is not scopegate's, or fails a check (revoked included), is simply not one (those
+ * endpoints answer such tokens without saying why).
  */
 import { decodeJwt, type JWTPayload } from 'jose';
 import { verifyOwnToken } from '../exchange/own-token.js';
+import { OAuthError } from '../http/oauth-error.js';
 import { isCompactJws } from '../introspection/upstream-access-token.js';
 import type { Runtime } from '../runtime.js';
 import { embeddingKeyOf, openEmbeddedToken } from './embedded-upstream-token.js';
@@ -29,13 +30,15 @@ export function claimsOwnIssuer(token: string, runtime: Runtime): boolean {
 export async function readOwnToken(
   token: string,
   runtime: Runtime,
-  options: { acceptExpired?: boolean } = {},
+  options: { acceptExpired?: boolean; acceptRevoked?: boolean } = {},
 ): Promise<OwnToken | undefined> {
   if (!claimsOwnIssuer(token, runtime)) return undefined;
   let claims: JWTPayload;
   try {
     claims = await verifyOwnToken(token, runtime, options);
-  } catch {
+  } catch (error) {
+    // The revocation state could not be read (503): not the same as a token that is not good.
+    if (error instanceof OAuthError) throw error;
     return undefined;
   }
   const key = embeddingKeyOf(runtime.config);

@@ -1,11 +1,11 @@
 /**
  * The refresh token a client holds is scopegate's: the upstream's refresh token, the client it
- * was issued to and the scopes first issued, encrypted together (compact JWE, `dir` + A256GCM,
+ * was issued to and every scope first issued in the grant, encrypted together (compact JWE, `dir` + A256GCM,
  * with `tokens.refresh_token_key`). Nothing in it is readable or changeable by the client, and
  * any replica with the same key can open it, so no state is shared and no session is sticky.
  *
  * On a refresh, scopegate opens it, checks the client and the scope asked for against what it
- * binds (RFC 6749 §6: at most the scopes first issued), and sends the upstream its own token.
+ * binds (RFC 6749 §6: at most the scopes originally granted), and sends the upstream its own token.
  */
 import { createHash } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt } from 'jose';
@@ -16,8 +16,16 @@ export interface RefreshBinding {
   upstreamToken: string;
   /** The client it was issued to (from the verified upstream access token). */
   clientId: string;
-  /** The scopes first issued: a refresh never gets more. */
+  /** The scopes first issued in the access token: a refresh never gets more. */
   scopes: string[];
+  /**
+   * Scopes the grant holds beyond its access token (RFC 6749 §6 "originally granted"): `openid`
+   * and `offline_access` when the upstream's access token is bound to a resource server and
+   * carries only that server's scopes, while the grant also issued an ID token and a refresh
+   * token. A refresh may ask for them again; they never enter an access token the upstream's
+   * does not cover.
+   */
+  grantScopes: string[];
 }
 
 const FORMAT = 1;
@@ -33,10 +41,15 @@ export async function wrapRefreshToken(binding: RefreshBinding, key: Uint8Array)
     rt: binding.upstreamToken,
     cid: binding.clientId,
     scp: binding.scopes,
+    ...(binding.grantScopes.length > 0 ? { gs: binding.grantScopes } : {}),
   });
   return new CompactEncrypt(new TextEncoder().encode(payload))
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: refreshKeyId(key) })
     .encrypt(key);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 /** The binding, or undefined when the token is not one of scopegate's (or was altered). */
@@ -51,10 +64,12 @@ export async function unwrapRefreshToken(
     });
     const data = parseUntrustedObject(new TextDecoder().decode(plaintext));
     if (data === undefined) return undefined;
-    const { v, rt, cid, scp } = data;
+    const { v, rt, cid, scp, gs } = data;
     if (v !== FORMAT || typeof rt !== 'string' || typeof cid !== 'string') return undefined;
-    if (!Array.isArray(scp) || !scp.every((scope) => typeof scope === 'string')) return undefined;
-    return { upstreamToken: rt, clientId: cid, scopes: scp };
+    if (!isStringList(scp)) return undefined;
+    // Tokens wrapped before grant scopes were recorded have none: they bind the access token's.
+    if (gs !== undefined && !isStringList(gs)) return undefined;
+    return { upstreamToken: rt, clientId: cid, scopes: scp, grantScopes: gs ?? [] };
   } catch {
     return undefined;
   }

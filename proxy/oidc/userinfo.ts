@@ -40,6 +40,8 @@ const JOSE_REASONS: Record<string, string> = {
   ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'the token is not signed by a key of this issuer',
   ERR_JWT_CLAIM_VALIDATION_FAILED: 'a claim check failed',
   ERR_JOSE_ALG_NOT_ALLOWED: 'the algorithm is not allowed',
+  // Revoked at scopegate's revocation endpoint (verifyOwnToken checks it).
+  ERR_SCOPEGATE_TOKEN_REVOKED: 'the token has been revoked',
 };
 
 const invalidToken = (description: string) => bearerError('invalid_token', description);

@@ -4,6 +4,7 @@
  * them (config/schema.ts).
  */
 import { EMBEDDED_CLAIM } from '../oidc/embedded-upstream-token.js';
+import { REVOCATION_CLAIM } from '../oidc/revocation-refs.js';
 import { SCOPE_CARRYING_CLAIMS } from './authorization-claims.js';
 
 /** Claims scopegate sets itself from what it verified (RFC 9068 §2.2): never carried or fixed. */
@@ -23,6 +24,8 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set<string>([
   ...ISSUER_SET_CLAIMS,
   // Rebuilt from the issued scopes only, never carried or fixed (authorization-claims.ts).
   ...SCOPE_CARRYING_CLAIMS,
+  // scopegate's revocation references: only ever the ones it derived itself (revocation-refs.ts).
+  REVOCATION_CLAIM,
 ]);
 
 /**

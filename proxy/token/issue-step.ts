@@ -27,6 +27,8 @@ export async function issue(
   audiences: string[],
   context: IssueContext,
   upstreamAccessToken?: unknown,
+  /** Token exchange: the subject's revocation references (revocation-refs.ts). */
+  revocationRefs?: readonly string[],
 ): Promise<IssuedToken> {
   const { config } = context.runtime;
   try {
@@ -47,6 +49,7 @@ export async function issue(
       nowSec: Math.floor(Date.now() / 1000),
       key,
       droppedClaims: droppedAuthorizationClaims(config.tokens.authorization_claims),
+      revocationRefs,
     });
   } catch (error) {
     context.logger.error({ err: error, requestId: context.requestId }, 'signing failed');

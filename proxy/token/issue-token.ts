@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { SigningKey } from '../keys/signing-keys.js';
+import { REVOCATION_CLAIM } from '../oidc/revocation-refs.js';
 import { GrantedScopes } from '../scope/coverage.js';
 import { issuedAudience } from './audience-claim.js';
 import { ALWAYS_CARRIED_CLAIMS, RESERVED_CLAIMS } from './claim-names.js';
@@ -42,6 +43,8 @@ export interface IssueInput {
   droppedClaims: ReadonlySet<string>;
   /** The jti to use when something in the claims is bound to it (default: a new one). */
   jti?: string | undefined;
+  /** Token exchange: the references that revoke the subject, which revoke this token too. */
+  revocationRefs?: readonly string[] | undefined;
 }
 
 export interface IssuedToken {
@@ -94,6 +97,9 @@ export function buildClaims(input: IssueInput): JWTPayload {
   claims.iat = input.nowSec;
   claims.exp = exp;
   claims.jti = input.jti ?? randomUUID();
+  if (input.revocationRefs !== undefined && input.revocationRefs.length > 0) {
+    claims[REVOCATION_CLAIM] = [...input.revocationRefs];
+  }
   if (input.scopes.length > 0) {
     for (const claim of profile.scopeClaims) {
       claims[claim.name] = claim.format === 'array' ? [...input.scopes] : input.scopes.join(' ');

@@ -79,7 +79,7 @@ export async function handleTokenRequest(
     const exchange = await forwardOrReuse(req, request, runtime, context.requestId, metrics);
     const { upstream } = exchange;
     record.upstreamStatus = upstream.status;
-    if (upstream.status !== 200) throw upstreamErrorAnswer(upstream);
+    if (upstream.status !== 200) throw upstreamErrorAnswer(upstream, refresh?.upstreamToken);
     const upstreamBody = parseTokenResponse(upstream);
 
     const timer = metrics.reissueDuration.startTimer();
@@ -93,7 +93,7 @@ export async function handleTokenRequest(
       const identity = identify(claims, request, runtime.config.tokens.client_id_claims);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
-      applyRefreshBinding(request, refresh, identity.clientId);
+      applyRefreshBinding(request, refresh, identity.clientId, claims);
       const outcome = decideScopes(request, claims, identity, runtime, metrics);
       scopes = outcome.decision.issued;
       narrowed = outcome.narrowed;
@@ -114,7 +114,7 @@ export async function handleTokenRequest(
         runtime,
       );
       const refreshToken = refreshTokenMembers(
-        upstreamBody,
+        { upstreamBody, accessClaims: claims, requested: request.requestedScopes },
         refresh,
         identity.clientId,
         scopes,

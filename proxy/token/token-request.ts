@@ -45,7 +45,7 @@ function assertionClientId(assertion: string | undefined): string | undefined {
  * assertion's sub) are refused: which one the upstream authenticates is its choice, and logs or
  * policies must never read the other.
  */
-function namedClient(
+export function namedClient(
   params: Map<string, string>,
   authorization: string | undefined,
 ): string | undefined {

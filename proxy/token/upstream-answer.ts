@@ -18,8 +18,10 @@ const TOKEN_MEMBERS = ['access_token', 'refresh_token', 'id_token'];
  * The error the client gets for a non-200 answer. Any other 1xx-3xx could carry or lead to
  * the upstream's own token: a 201 with a token body, or a 307/308 that makes the client re-POST
  * its credentials to the upstream itself. Those, and error bodies carrying tokens, fail closed.
+ * `sent`: the upstream token scopegate sent in the client's stead (a refresh grant's), which the
+ * rebuilt error never quotes.
  */
-export function upstreamErrorAnswer(upstream: UpstreamResponse): OAuthError {
+export function upstreamErrorAnswer(upstream: UpstreamResponse, sent?: string): OAuthError {
   if (upstream.status < 400 || upstream.status > 599) {
     return badUpstream(`the upstream token endpoint answered ${upstream.status}`);
   }
@@ -34,7 +36,7 @@ export function upstreamErrorAnswer(upstream: UpstreamResponse): OAuthError {
       if (member in body) return badUpstream('the upstream error response carries a token');
     }
   }
-  return rebuiltUpstreamError(upstream);
+  return rebuiltUpstreamError(upstream, sent);
 }
 
 /** The upstream's successful token response, as a JSON object with a string access token. */

@@ -100,11 +100,50 @@ function readError(upstream: UpstreamResponse): ReadError {
   };
 }
 
-/** The OAuth error the client gets for an upstream 4xx/5xx answer. */
-export function rebuiltUpstreamError(upstream: UpstreamResponse): OAuthError {
+/** The shortest piece of a token that counts as quoting it. */
+const QUOTE_WINDOW = 12;
+
+/**
+ * Whether `text` holds `secret` or any run of QUOTE_WINDOW of its characters (an upstream that
+ * quotes the token it was given, whole or cut: "token rt-02f8a1c9... cannot be revoked").
+ * Linear: the secret's windows in a set, then one pass over the text.
+ */
+export function quotesSecret(text: string, secret: string): boolean {
+  if (secret === '') return false;
+  const window = Math.min(QUOTE_WINDOW, secret.length);
+  if (text.length < window) return false;
+  const pieces = new Set<string>();
+  for (let at = 0; at + window <= secret.length; at++) pieces.add(secret.slice(at, at + window));
+  for (let at = 0; at + window <= text.length; at++) {
+    if (pieces.has(text.slice(at, at + window))) return true;
+  }
+  return false;
+}
+
+/**
+ * The OAuth error the client gets for an upstream 4xx/5xx answer. `sent`: a token scopegate put
+ * in the request in the client's stead (the upstream's refresh token it unwrapped), which the
+ * client must never see: then nothing the upstream wrote travels but its error code (from the
+ * known set) and the headers that do not quote the token; the description is scopegate's.
+ */
+export function rebuiltUpstreamError(upstream: UpstreamResponse, sent?: string): OAuthError {
   const { code, description, errorUri } = readError(upstream);
-  const error = new OAuthError(code, description, upstream.status, 'upstream_error');
-  error.errorUri = errorUri;
-  error.headers = safeErrorHeaders(upstream.headers);
+  if (sent === undefined) {
+    const error = new OAuthError(code, description, upstream.status, 'upstream_error');
+    error.errorUri = errorUri;
+    error.headers = safeErrorHeaders(upstream.headers);
+    return error;
+  }
+  const error = new OAuthError(
+    code,
+    `the upstream refused the request (${upstream.status} ${code})`,
+    upstream.status,
+    'upstream_error',
+  );
+  error.headers = Object.fromEntries(
+    Object.entries(safeErrorHeaders(upstream.headers)).filter(
+      ([, value]) => !quotesSecret(value, sent),
+    ),
+  );
   return error;
 }

@@ -158,11 +158,12 @@ describe('OIDC login at glewlwyd through scopegate', () => {
     await client.refreshTokenGrant(config, wrapped);
     await client.tokenRevocation(config, wrapped);
     // glewlwyd refuses a revoked refresh token with an empty 400 (not invalid_grant), which
-    // scopegate turns into an OAuth error of that status.
+    // scopegate turns into an OAuth error of that status, in its own words (it sent glewlwyd
+    // the upstream refresh token, which an upstream's words may quote).
     await expect(client.refreshTokenGrant(config, wrapped)).rejects.toMatchObject({
       status: 400,
       error: 'invalid_request',
-      error_description: 'the upstream answered 400 without an error body',
+      error_description: 'the upstream refused the request (400 invalid_request)',
     });
   });
 });

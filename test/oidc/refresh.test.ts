@@ -174,4 +174,96 @@ describe('refresh tokens', () => {
     );
     expect(refreshed.claims?.scope).toBe('read');
   });
+
+  describe('bind every scope the grant issued (RFC 6749 §6: any scope originally granted)', () => {
+    /**
+     * An OIDC upstream whose access tokens are bound to one resource server (RFC 8707): they
+     * carry only that server's scope, while the grant also holds openid and offline_access (it
+     * issued an ID token and a refresh token). `saysGrant`: its answer's `scope` names the whole
+     * grant (as most IdPs write it) rather than the access token's (as node-oidc-provider does).
+     */
+    const resourceBound =
+      (saysGrant: boolean): CustomTokenHandler =>
+      async (_request, idp) => {
+        issuedRefreshTokens += 1;
+        const idToken = await idp.sign({ sub: 'user-1', aud: 'rp' }, { header: { typ: 'JWT' } });
+        return idp.tokenResponse(
+          { sub: 'user-1', client_id: 'rp', aud: 'https://claims-api', scope: 'read:claims' },
+          {
+            scope: saysGrant ? 'openid offline_access read:claims' : 'read:claims',
+            id_token: idToken,
+            refresh_token: `upstream-rt-${issuedRefreshTokens}`,
+          },
+        );
+      };
+
+    for (const saysGrant of [true, false]) {
+      it(`accepts a refresh repeating the login's scope (answer scope: ${saysGrant ? 'the grant' : 'the access token'})`, async () => {
+        upstream.setHandler(resourceBound(saysGrant));
+        try {
+          // mod_auth_openidc: the code is redeemed without scope, every refresh repeats it.
+          const login = await grant({
+            grant_type: 'authorization_code',
+            client_id: 'rp',
+            code: 'the-code',
+          });
+          expect(login.status, JSON.stringify(login.body)).toBe(200);
+          expect(login.claims?.scope).toBe('read:claims');
+          let refreshToken = login.body.refresh_token as string;
+          for (const round of [1, 2]) {
+            const refreshed = await grant({
+              grant_type: 'refresh_token',
+              client_id: 'rp',
+              refresh_token: refreshToken,
+              scope: 'openid offline_access read:claims',
+            });
+            expect(refreshed.status, `${round}: ${JSON.stringify(refreshed.body)}`).toBe(200);
+            // The access token still carries only what the upstream's covers.
+            expect(refreshed.claims?.scope).toBe('read:claims');
+            expect(refreshed.body.scope).toBe('read:claims');
+            refreshToken = refreshed.body.refresh_token as string;
+          }
+          // Nothing beyond the grant: a scope it never held is refused before the upstream.
+          const before = upstream.requests.length;
+          const wider = await grant({
+            grant_type: 'refresh_token',
+            client_id: 'rp',
+            refresh_token: refreshToken,
+            scope: 'openid offline_access read:claims write:claims',
+          });
+          expect(wider.status).toBe(400);
+          expect(wider.body).toMatchObject({ error: 'invalid_scope' });
+          expect(upstream.requests.length).toBe(before);
+        } finally {
+          upstream.setHandler(grantEverything);
+        }
+      });
+    }
+
+    it('never binds what the upstream granted but the client did not ask for or was not issued', async () => {
+      // Auth0-like: every scope granted, and the answer's scope says so.
+      upstream.setHandler((request, idp) => {
+        issuedRefreshTokens += 1;
+        return idp.tokenResponse(
+          { sub: 'user-1', client_id: request.params.client_id ?? 'x', scope: 'read write admin' },
+          { scope: 'read write admin openid', refresh_token: `upstream-rt-${issuedRefreshTokens}` },
+        );
+      });
+      try {
+        const first = await firstTokens('read');
+        for (const scope of ['read write', 'read openid', 'admin']) {
+          const refused = await grant({
+            grant_type: 'refresh_token',
+            client_id: 'app',
+            refresh_token: first,
+            scope,
+          });
+          expect(refused.status, scope).toBe(400);
+          expect(refused.body, scope).toMatchObject({ error: 'invalid_scope' });
+        }
+      } finally {
+        upstream.setHandler(grantEverything);
+      }
+    });
+  });
 });

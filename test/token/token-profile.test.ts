@@ -17,6 +17,7 @@ import { verifyOwnToken } from '../../proxy/exchange/own-token.js';
 import { createJwtSigner, TOKEN_TYPS, type TokenTyp } from '../../proxy/keys/jwt-signer.js';
 import { publicJwk, type SigningAlgorithm } from '../../proxy/keys/key-material.js';
 import { type SigningKey, SigningKeySet } from '../../proxy/keys/signing-keys.js';
+import { RevokedTokens } from '../../proxy/oidc/revoked-tokens.js';
 import type { Runtime } from '../../proxy/runtime.js';
 import { droppedAuthorizationClaims } from '../../proxy/token/authorization-claims.js';
 import { issueToken } from '../../proxy/token/issue-token.js';
@@ -598,7 +599,11 @@ describe("scopegate reads back its own tokens of a profile's typ", () => {
     token: { typ: none }
 `;
   const config = parsed(clients);
-  const runtime = { config, signingKeys: new SigningKeySet([ES, RS], 'ES256') } as Runtime;
+  const runtime = {
+    config,
+    signingKeys: new SigningKeySet([ES, RS], 'ES256'),
+    revokedTokens: new RevokedTokens(config.tokens.revocation),
+  } as Runtime;
   const claims = (clientId: string, extra: JWTPayload = {}): JWTPayload => ({
     iss: config.issuer,
     sub: `${clientId}@clients`,

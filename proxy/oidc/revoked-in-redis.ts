@@ -1,0 +1,71 @@
+/**
+ * The revoked tokens every replica shares: one Redis key per revocation reference, expiring with
+ * the revoked token. Commands have a deadline and are never queued while the connection is down,
+ * so an absent Redis is an error at once (the caller fails closed), not a held request.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface RevokedInRedisOptions {
+  url: string;
+  keyPrefix: string;
+  timeoutMs: number;
+  /** Called with each connection error (rate-limited by reconnect backoff). */
+  onError?: (error: Error) => void;
+}
+
+export class RevocationStoreUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RevocationStoreUnavailable';
+  }
+}
+
+function connectionOptions(options: RevokedInRedisOptions): [string | undefined, RedisOptions] {
+  const common: RedisOptions = {
+    commandTimeout: options.timeoutMs,
+    connectTimeout: Math.max(options.timeoutMs, 1000),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    lazyConnect: false,
+  };
+  if (options.url.startsWith('unix:')) {
+    return [undefined, { ...common, path: new URL(options.url).pathname }];
+  }
+  return [options.url, common];
+}
+
+export class RevokedInRedis {
+  private readonly client: Redis;
+
+  constructor(readonly options: RevokedInRedisOptions) {
+    const [url, redisOptions] = connectionOptions(options);
+    this.client = url === undefined ? new Redis(redisOptions) : new Redis(url, redisOptions);
+    this.client.on('error', (error: Error) => options.onError?.(error));
+  }
+
+  async add(ref: string, expiresAtMs: number): Promise<void> {
+    const ttlMs = Math.floor(expiresAtMs - Date.now());
+    if (ttlMs <= 0) return;
+    try {
+      await this.client.set(this.options.keyPrefix + ref, '1', 'PX', ttlMs);
+    } catch (error) {
+      throw new RevocationStoreUnavailable(`redis SET failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Whether any of the references is revoked. */
+  async hasAny(refs: readonly string[]): Promise<boolean> {
+    if (refs.length === 0) return false;
+    try {
+      const found = await this.client.exists(...refs.map((ref) => this.options.keyPrefix + ref));
+      return found > 0;
+    } catch (error) {
+      throw new RevocationStoreUnavailable(`redis EXISTS failed: ${(error as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect(false);
+  }
+}
