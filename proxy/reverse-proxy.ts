@@ -121,6 +121,9 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
     for (const name of hopByHopNames(proxyRes.headers)) {
       if (name !== 'transfer-encoding') delete proxyRes.headers[name];
     }
+    // The status line is rebuilt, never relayed: the client gets the standard reason phrase of
+    // the status (Node.js writes it when none is set), not text the upstream chose.
+    proxyRes.statusMessage = '';
     // While draining, the gateway marks responses `Connection: close`; http-proxy-3 would
     // otherwise copy keep-alive over it and the client would reuse a closing connection.
     const settings = stateOf(req);

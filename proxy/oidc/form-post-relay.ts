@@ -120,10 +120,8 @@ function writeHead(
     if (value !== undefined) res.setHeader(name, value);
   }
   if (length !== undefined) res.setHeader('content-length', length);
+  // The standard reason phrase of the status: the upstream's own is never relayed.
   res.statusCode = proxyRes.statusCode ?? 502;
-  if (proxyRes.statusMessage && req.httpVersionMajor === 1) {
-    res.statusMessage = proxyRes.statusMessage;
-  }
 }
 
 export interface ScreenedRelay {

@@ -17,17 +17,18 @@
  * A held body larger than the limit is refused, not passed on: a page scopegate cannot read could
  * be a form_post answer.
  *
- * Set-Cookie values are screened by name only: IdPs keep their own signed session state in
- * cookies (Keycloak's KEYCLOAK_IDENTITY is a JWT under the realm's issuer) on scopegate's origin,
- * where no client script reads HttpOnly state and no resource server accepts it.
+ * Set-Cookie values are screened for token names, any JWE and any upstream JWS that carries a
+ * bearer claim (an audience, scopes, a client, an ID token's nonce or at_hash): IdPs keep their
+ * own signed session state in cookies (Keycloak's KEYCLOAK_IDENTITY is a JWT under the realm's
+ * issuer), which carries none of them and which no resource server accepts.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { canonicalParamName } from '../http/canonical-param.js';
 import { configuredSegments, furthestReach, routeSegments } from '../http/route-key.js';
 import type { Runtime } from '../runtime.js';
 import {
-  findTokenParameter,
   findUpstreamToken,
+  findUpstreamTokenInCookie,
   type UpstreamIdentity,
 } from './upstream-token-scan.js';
 
@@ -36,12 +37,13 @@ export const SCREEN_LIMIT = 1024 * 1024;
 
 /**
  * Media types relayed unread (streamed) on requests that are not screened: static assets, and
- * streams no browser renders as a document that navigates or posts (plain text, octet streams,
- * server-sent events), which proxied APIs stream as the upstream produces them. Everything else
- * is held. On a screened request nothing is streamed unread.
+ * streams no browser renders as a document that navigates or posts (octet streams, server-sent
+ * events), which proxied APIs stream as the upstream produces them. Plain text is held: it is
+ * text a client reads, and a form_post page served as text/plain still hands over its fields.
+ * Everything else is held. On a screened request nothing is streamed unread.
  */
 const PASSED_UNREAD =
-  /^\s*(?:(?:image|font|audio|video)\/[^;]*|text\/(?:css|javascript|plain|event-stream)|application\/(?:javascript|ecmascript|wasm|octet-stream))\s*(?:;|$)/i;
+  /^\s*(?:(?:image|font|audio|video)\/[^;]*|text\/(?:css|javascript|event-stream)|application\/(?:javascript|ecmascript|wasm|octet-stream))\s*(?:;|$)/i;
 
 /** Discovery members naming the endpoints whose answers are authorization or logout responses. */
 const SCREENED_ENDPOINTS = [
@@ -94,7 +96,9 @@ export function screenHeaders(
     const text = headerText(value);
     if (text === '') continue;
     const why =
-      name === 'set-cookie' ? findTokenParameter(text) : findUpstreamToken(text, identity);
+      name === 'set-cookie'
+        ? findUpstreamTokenInCookie(text, identity)
+        : findUpstreamToken(text, identity);
     if (why !== undefined) return `the ${name} header carries ${why}`;
   }
   return undefined;

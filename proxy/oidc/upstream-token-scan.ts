@@ -179,8 +179,37 @@ function upstreamProduced(
 
 const RUN = /[A-Za-z0-9_\-.]+/g;
 
-/** Why a compact JOSE object in `text` is the upstream's, or undefined. */
-export function upstreamJose(text: string, identity: UpstreamIdentity): string | undefined {
+/**
+ * Claims that make a JWT something a party other than its issuer accepts: an audience, scopes, a
+ * client, an ID token's binding, a confirmation key. Session-state JWTs an IdP keeps in its own
+ * cookies (Keycloak's KEYCLOAK_IDENTITY: iss, sub, sid, typ Serialized-ID) carry none of them.
+ */
+const BEARER_CLAIMS = [
+  'aud',
+  'scope',
+  'scp',
+  'permissions',
+  'azp',
+  'client_id',
+  'cid',
+  'nonce',
+  'at_hash',
+  'cnf',
+] as const;
+
+function isBearerToken(payload: Record<string, unknown> | undefined): boolean {
+  return payload === undefined || BEARER_CLAIMS.some((name) => Object.hasOwn(payload, name));
+}
+
+/**
+ * Why a compact JOSE object in `text` is the upstream's, or undefined. With `bearerOnly`, a JWS
+ * of the upstream's that carries no bearer claim (an IdP's own session state) is not counted.
+ */
+export function upstreamJose(
+  text: string,
+  identity: UpstreamIdentity,
+  bearerOnly = false,
+): string | undefined {
   RUN.lastIndex = 0;
   for (let match = RUN.exec(text); match !== null; match = RUN.exec(text)) {
     const run = match[0];
@@ -190,7 +219,9 @@ export function upstreamJose(text: string, identity: UpstreamIdentity): string |
       const header = jsonObjectOf(segments[at] as string);
       if (header === undefined || typeof header.alg !== 'string') continue;
       if (typeof header.enc === 'string') return 'a JWE (its producer cannot be told)';
-      const why = upstreamProduced(header, jsonObjectOf(segments[at + 1] as string), identity);
+      const payload = jsonObjectOf(segments[at + 1] as string);
+      if (bearerOnly && !isBearerToken(payload)) continue;
+      const why = upstreamProduced(header, payload, identity);
       if (why !== undefined) return why;
     }
   }
@@ -208,11 +239,21 @@ export function findUpstreamToken(text: string, identity: UpstreamIdentity): str
   return undefined;
 }
 
-/** Why `text` names a token parameter in any escaping (names only: see Set-Cookie), or undefined. */
-export function findTokenParameter(text: string): string | undefined {
+/**
+ * Why a Set-Cookie value carries an upstream token, or undefined: by name, any JWE, and an
+ * upstream JWS that carries a bearer claim. IdPs keep their own signed session state in cookies
+ * on scopegate's origin (Keycloak's KEYCLOAK_IDENTITY is a JWT under the realm's issuer); such a
+ * JWT names no audience, scope or client, and no resource server accepts it.
+ */
+export function findUpstreamTokenInCookie(
+  text: string,
+  identity: UpstreamIdentity,
+): string | undefined {
   for (const view of decodedViews(text)) {
     const name = tokenParameterName(view);
     if (name !== undefined) return `a parameter named ${name}`;
+    const jose = upstreamJose(view, identity, true);
+    if (jose !== undefined) return jose;
   }
   return undefined;
 }

@@ -225,20 +225,29 @@ describe('every carrier of an answer is screened', () => {
     }
   });
 
-  it("passes the upstream's own session cookie (Set-Cookie is screened by name only)", async () => {
+  it("passes the upstream's own session state in a cookie, never a token a party would accept", async () => {
     upstream.leakOn('/session', (res) => {
       res.writeHead(200, {
-        'set-cookie': `IDENTITY=${upstream.tokens.id}; HttpOnly; Path=/`,
+        'set-cookie': `IDENTITY=${upstream.tokens.session}; HttpOnly; Path=/`,
         'content-type': 'image/gif',
       });
       res.end('gif');
     });
     expect((await exchange(`${gateway.url}/session`)).status).toBe(200);
-    upstream.leakOn('/session-named', (res) => {
-      res.writeHead(200, { 'set-cookie': `access_token=${upstream.tokens.refresh}; Path=/` });
-      res.end();
-    });
-    await expectRefusedAnswer(await exchange(`${gateway.url}/session-named`));
+    // The upstream's ID token and access token carry an audience, a scope or a client: refused
+    // under any cookie name, as is anything named like a token.
+    for (const [path, cookie] of [
+      ['/session-id-token', `IDENTITY=${upstream.tokens.id}; HttpOnly; Path=/`],
+      ['/session-access-token', `S=${encodeURIComponent(upstream.tokens.access)}; Path=/`],
+      ['/session-jwe', `S=${upstream.tokens.jwe}; Path=/`],
+      ['/session-named', `access_token=${upstream.tokens.refresh}; Path=/`],
+    ] as const) {
+      upstream.leakOn(path, (res) => {
+        res.writeHead(200, { 'set-cookie': cookie });
+        res.end();
+      });
+      await expectRefusedAnswer(await exchange(`${gateway.url}${path}`));
+    }
   });
 });
 

@@ -23,6 +23,8 @@ export interface LeakyTokens {
   unsigned: string;
   /** A compact JWE. */
   jwe: string;
+  /** The IdP's own session state as a JWT (Keycloak's KEYCLOAK_IDENTITY): no audience, scope or client. */
+  session: string;
 }
 
 /** Answers a request with the upstream's tokens in some carrier. */
@@ -182,6 +184,7 @@ export async function startLeakyUpstream(): Promise<LeakyUpstream> {
     refresh: `rt-${randomBytes(24).toString('hex')}`,
     foreignIssuer: await sign({ iss: 'https://elsewhere.example', sub: 'alice', scope: 'admin' }),
     unsigned: `${part({ alg: 'none' })}.${part({ iss: url, sub: 'alice', scope: 'admin', n: randomBytes(8).toString('hex') })}.`,
+    session: await sign({ iss: url, sub: 'alice', sid: 's-1', typ: 'Serialized-ID' }),
     jwe: `${part({ alg: 'dir', enc: 'A256GCM' })}..${randomBytes(12).toString('base64url')}.${randomBytes(40).toString('base64url')}.${randomBytes(16).toString('base64url')}`,
   };
   const issued = tokens;
