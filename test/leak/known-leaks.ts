@@ -17,6 +17,13 @@ export interface KnownLeak {
 
 export const KNOWN_LEAKS_ON_THIS_BRANCH: readonly KnownLeak[] = [
   {
+    route: 'proxied-path',
+    carrier: 'form-post',
+    variants: ['text-plain'],
+    what: 'upstream token in a text/plain body answering a request that is not screened',
+    issue: 'plain text streams unread off the screened routes (proxied APIs stream it)',
+  },
+  {
     route: 'token:authorization_code',
     carrier: 'access-token-claims',
     variants: ['authorization-and-identity-claims'],
