@@ -34,6 +34,7 @@ export class UpstreamTokenCache {
     this.shared = redis
       ? new RedisBackend({
           url: redis.url,
+          password: redis.password,
           keyPrefix: redis.key_prefix,
           timeoutMs: redis.timeout,
           secrets: this.secrets,
