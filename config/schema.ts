@@ -688,6 +688,19 @@ export const configSchema = z
           .max(268_435_456)
           .default(DEFAULTS.log.buffer_bytes)
           .describe('Log output allowed to wait for a slow reader; beyond it lines are dropped'),
+        access: z
+          .strictObject({
+            sample_proxied: z
+              .number()
+              .min(0)
+              .max(1)
+              .default(DEFAULTS.log.access.sample_proxied)
+              .describe(
+                'Share of proxied requests answered below 400 that write an access line (0 to 1); every other request always writes one',
+              ),
+          })
+          .prefault({})
+          .describe('The access line every request on the public listener writes'),
       })
       .prefault({}),
     metrics: z

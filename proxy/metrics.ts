@@ -4,6 +4,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Config, GRANT_TYPES } from '../config/schema.js';
+import { packageVersion } from './cli/version.js';
 
 export const TOKEN_OUTCOMES = [
   'issued',
@@ -70,6 +71,8 @@ export class Metrics {
   readonly tokenRequests: Counter<'grant_type' | 'outcome' | 'client_id'>;
   readonly scopesRemoved: Counter<'reason'>;
   readonly upstreamDuration: Histogram<'route' | 'status_class'>;
+  readonly requestDuration: Histogram<'route' | 'status_class'>;
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
   readonly reissueDuration: Histogram;
   readonly upstreamJwksFetches: Counter<'result'>;
   readonly cacheHits: Counter<'cache'>;
@@ -107,6 +110,21 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    // Route values are the gateway's route classes (access-log.ts), never a path.
+    this.requestDuration = new Histogram({
+      name: 'scopegate_request_duration_seconds',
+      help: 'Duration of requests on the public listener, from arrival to the end of the response, by route class and status class',
+      labelNames: ['route', 'status_class'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.buildInfo = new Gauge({
+      name: 'scopegate_build_info',
+      help: 'Always 1: the scopegate version and the Node.js version this process runs on',
+      labelNames: ['version', 'node_version'],
+      registers,
+    });
+    this.buildInfo.set({ version: packageVersion(), node_version: process.versions.node }, 1);
     this.reissueDuration = new Histogram({
       name: 'scopegate_reissue_duration_seconds',
       help: 'Time spent verifying, narrowing and re-signing an upstream token',

@@ -160,6 +160,7 @@ export async function handleTokenRequest(
       metrics,
       context.logger,
       runtime.labelledClients,
+      res,
     );
   }
 }
