@@ -19,7 +19,8 @@ export const TOKEN_OUTCOMES = [
 ] as const;
 export type TokenOutcome = (typeof TOKEN_OUTCOMES)[number];
 
-export type UpstreamRoute = 'token' | 'jwks' | 'discovery' | 'proxy' | 'introspection';
+export const UPSTREAM_ROUTES = ['token', 'jwks', 'discovery', 'proxy', 'introspection'] as const;
+export type UpstreamRoute = (typeof UPSTREAM_ROUTES)[number];
 export const CACHE_NAMES = [
   'upstream_jwks',
   'discovery',
@@ -72,6 +73,7 @@ export class Metrics {
   readonly scopesRemoved: Counter<'reason'>;
   readonly upstreamDuration: Histogram<'route' | 'status_class'>;
   readonly requestDuration: Histogram<'route' | 'status_class'>;
+  readonly upstreamRateLimited: Counter<'route'>;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
   readonly reissueDuration: Histogram;
   readonly upstreamJwksFetches: Counter<'result'>;
@@ -116,6 +118,12 @@ export class Metrics {
       help: 'Duration of requests on the public listener, from arrival to the end of the response, by route class and status class',
       labelNames: ['route', 'status_class'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.upstreamRateLimited = new Counter({
+      name: 'scopegate_upstream_rate_limited_total',
+      help: 'Upstream answers with status 429 (a rate limit or quota of the IdP), by route',
+      labelNames: ['route'],
       registers,
     });
     this.buildInfo = new Gauge({
@@ -202,6 +210,7 @@ export class Metrics {
     for (const result of RELOAD_RESULTS) this.configReloads.inc({ result }, 0);
     for (const result of JWKS_FETCH_RESULTS) this.upstreamJwksFetches.inc({ result }, 0);
     for (const backend of TOKEN_CACHE_BACKENDS) this.tokenCacheBackendErrors.inc({ backend }, 0);
+    for (const route of UPSTREAM_ROUTES) this.upstreamRateLimited.inc({ route }, 0);
     for (const cache of CACHE_NAMES) {
       this.cacheHits.inc({ cache }, 0);
       this.cacheMisses.inc({ cache }, 0);

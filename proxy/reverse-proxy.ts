@@ -98,6 +98,7 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   proxy.on('proxyRes', (proxyRes, req, res) => {
     const access = accessOf(res);
     if (access !== undefined) access.upstreamStatus = proxyRes.statusCode;
+    if (proxyRes.statusCode === 429) metrics.upstreamRateLimited.inc({ route: 'proxy' });
     // An upstream that dies mid-response: http-proxy-3 pipes what arrived and would leave the
     // client waiting for the rest. Closing the client's connection at once tells it the response
     // is incomplete (a truncated body never looks complete).
