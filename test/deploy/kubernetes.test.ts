@@ -442,7 +442,7 @@ describe.each([
 
 describe('the monitoring overlay (Prometheus Operator)', () => {
   const MONITORING = path.join(KUBERNETES, 'overlays', 'monitoring');
-  const REGENERATE = `node -e 'const fs=require("fs"),Y=require("yaml");const f="deploy/kubernetes/overlays/monitoring/prometheusrule.yaml";const d=Y.parseAllDocuments(fs.readFileSync(f,"utf8"))[0];d.setIn(["spec","groups"],Y.parse(fs.readFileSync("deploy/prometheus/alerts.yaml","utf8")).groups);fs.writeFileSync(f,d.toString({lineWidth:100}))'`;
+  const REGENERATE = `node -e 'const fs=require("fs"),Y=require("yaml");const f="deploy/kubernetes/overlays/monitoring/prometheusrule.yaml";const d=Y.parseAllDocuments(fs.readFileSync(f,"utf8"))[0];d.setIn(["spec","groups"],Y.parse(fs.readFileSync("deploy/prometheus/alerts.yaml","utf8")).groups);fs.writeFileSync(f,d.toString({lineWidth:100}))' && npx biome format --write deploy/kubernetes/overlays/monitoring/prometheusrule.yaml`;
 
   it('carries exactly the alert rules of deploy/prometheus/alerts.yaml', () => {
     const rules = readYaml(deployPath('prometheus', 'alerts.yaml')) as { groups: unknown };
