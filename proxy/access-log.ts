@@ -29,6 +29,8 @@ export type AccessRoute = (typeof ACCESS_ROUTES)[number];
 
 /** What the token endpoint adds to its request's line (see token/access-record.ts). */
 export interface TokenAccessFields {
+  /** What the token endpoint answered, or would have answered to a client that went away. */
+  status: number;
   clientId: string | undefined;
   clientIdHint: string | undefined;
   grantType: string | undefined;
@@ -54,6 +56,19 @@ export interface RequestAccess {
   path: string;
   /** Set by the token endpoint: its fields replace the generic line's. */
   token: TokenAccessFields | undefined;
+  /**
+   * The token endpoint handles the request and adds its fields (addTokenFields): a response that
+   * closes before it has (the client went away mid-body) waits for them, so the line is still one.
+   */
+  awaitingToken: boolean;
+}
+
+/** What is known when the response closed. */
+interface Closed {
+  seconds: number;
+  status: number;
+  bytes: number;
+  aborted: true | undefined;
 }
 
 interface AccessState extends RequestAccess {
@@ -61,6 +76,9 @@ interface AccessState extends RequestAccess {
   started: bigint;
   bytesBefore: number;
   sampleProxied: number;
+  log: AccessLog;
+  /** Set when the response closed while the token endpoint's fields were still to come. */
+  closed: Closed | undefined;
 }
 
 const ACCESS = Symbol('scopegate.access');
@@ -69,6 +87,18 @@ type Tracked = ServerResponse & { [ACCESS]?: AccessState };
 /** The access record of the request `res` answers, when the gateway opened one. */
 export function accessOf(res: ServerResponse): RequestAccess | undefined {
   return (res as Tracked)[ACCESS];
+}
+
+/**
+ * The token endpoint's fields for the line of the request `res` answers; false when no access
+ * record is open (the caller logs them itself). Written at once if the response already closed.
+ */
+export function addTokenFields(res: ServerResponse, fields: TokenAccessFields): boolean {
+  const state = (res as Tracked)[ACCESS];
+  if (state === undefined) return false;
+  state.token = fields;
+  if (state.closed !== undefined) state.log.write(res, state, state.closed);
+  return true;
 }
 
 export class AccessLog {
@@ -95,10 +125,13 @@ export class AccessLog {
       upstreamStatus: undefined,
       path: '',
       token: undefined,
+      awaitingToken: false,
       requestId,
       started: process.hrtime.bigint(),
       bytesBefore: res.req.socket.bytesWritten,
       sampleProxied,
+      log: this,
+      closed: undefined,
     };
     (res as Tracked)[ACCESS] = state;
     res.once('close', this.onClose);
@@ -109,6 +142,16 @@ export class AccessLog {
     const seconds = Number(process.hrtime.bigint() - state.started) / 1e9;
     const status = res.headersSent ? res.statusCode : CLIENT_CLOSED;
     this.durationFor(state.route, statusClass(status)).observe(seconds);
+    const closed: Closed = {
+      seconds,
+      status,
+      bytes: res.req.socket.bytesWritten - state.bytesBefore,
+      aborted: res.writableFinished ? undefined : true,
+    };
+    if (state.awaitingToken && state.token === undefined) {
+      state.closed = closed;
+      return;
+    }
     if (
       state.route === 'proxy' &&
       status < 400 &&
@@ -117,23 +160,30 @@ export class AccessLog {
     ) {
       return;
     }
+    this.write(res, state, closed);
+  }
+
+  /** The line itself (exactly once per request). */
+  write(res: ServerResponse, state: AccessState, closed: Closed): void {
+    state.closed = undefined;
     const req = res.req;
     const line = {
       requestId: state.requestId,
       route: state.route,
       method: req.method,
       path: state.path.length > MAX_PATH ? `${state.path.slice(0, MAX_PATH)}…` : state.path,
-      status,
-      durationMs: Math.round(seconds * 1e6) / 1e3,
-      bytes: req.socket.bytesWritten - state.bytesBefore,
+      status: closed.status,
+      durationMs: Math.round(closed.seconds * 1e6) / 1e3,
+      bytes: closed.bytes,
       peer: req.socket.remoteAddress,
       upstreamStatus: state.upstreamStatus,
-      aborted: res.writableFinished ? undefined : true,
+      aborted: closed.aborted,
     };
     if (state.token === undefined) {
       this.logger.info(line, 'request');
     } else {
-      // The token endpoint's own fields: one line per token request, under its documented name.
+      // The token endpoint's own fields, its status included: one line per token request, under
+      // its documented name.
       this.logger.info({ ...line, ...state.token }, 'token request');
     }
   }

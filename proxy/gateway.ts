@@ -138,6 +138,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
         // Every method is scopegate's: some IdPs still hand out tokens on GET, and a preflight
         // forwarded with a body would be a token request scopegate never saw.
         if (method === 'POST') {
+          access.awaitingToken = true;
           void handleTokenRequest(req, res, { runtime, metrics, logger, requestId });
         } else if (method === 'OPTIONS') {
           answerTokenPreflight(req, res);

@@ -3,7 +3,7 @@
  * outcome comes from the error's kind, never from its wording.
  */
 import type { ServerResponse } from 'node:http';
-import { accessOf, type TokenAccessFields } from '../access-log.js';
+import { addTokenFields, type TokenAccessFields } from '../access-log.js';
 
 import type { OAuthError, OAuthErrorKind } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
@@ -56,6 +56,7 @@ export function recordAccess(
     clientLabel(record.clientId, labelledClients),
   );
   const fields: TokenAccessFields = {
+    status: record.status,
     clientId: record.clientId,
     clientIdHint: record.clientIdHint,
     grantType: record.grantType,
@@ -66,17 +67,12 @@ export function recordAccess(
     reason: record.reason,
     exchange: record.exchange,
   };
-  const access = res === undefined ? undefined : accessOf(res);
-  if (access !== undefined) {
-    // Written with the request's access line, when the response has closed (one line).
-    access.token = fields;
-    return;
-  }
+  // Written with the request's access line, when the response has closed (one line).
+  if (res !== undefined && addTokenFields(res, fields)) return;
   logger.info(
     {
       requestId,
       route: 'token',
-      status: record.status,
       durationMs: Number(process.hrtime.bigint() - started) / 1e6,
       ...fields,
     },
