@@ -86,6 +86,7 @@ export const DEFAULTS = {
     level: 'info',
     format: 'auto',
     buffer_bytes: 4_194_304,
+    access: { sample_proxied: 1 },
   },
   metrics: {
     client_id_label: false,

@@ -9,6 +9,7 @@ import type * as z from 'zod';
 import { interpolateEnv } from './interpolate.js';
 import { closestKey, issueWording, knownKeysAt } from './issue-wording.js';
 import { type Config, configSchema } from './schema.js';
+import { readSecretFiles, withSecretValues } from './secret-files.js';
 import { describeYamlError } from './yaml-errors.js';
 
 export interface LoadedConfig {
@@ -86,14 +87,42 @@ function describeIssues(
   return out.sort((a, b) => a.line - b.line).map((entry) => entry.text);
 }
 
-/** Validates YAML text; `label` names the source in messages. */
+type ParsedText = { ok: true; config: Config } | { ok: false; errors: string[]; raw?: unknown };
+
+/**
+ * Validates YAML text; `label` names the source in messages. `_file` secrets are named, not read:
+ * loadConfigFile reads them.
+ */
 export function parseConfigText(
   text: string,
   label: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): { ok: true; config: Config } | { ok: false; errors: string[]; raw?: unknown } {
+): ParsedText {
+  return parseLocated(text, label, env).parsed;
+}
+
+/** parseConfigText, and where a path is in the text (`label:line`, or `label`). */
+function parseLocated(
+  text: string,
+  label: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { parsed: ParsedText; locate: (segments: readonly PathSegment[]) => string } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  const locate = (segments: readonly PathSegment[]) => {
+    const line = lineOf(doc, lines, segments);
+    return `${label}${line ? `:${line}` : ''}`;
+  };
+  return { parsed: parseDocumentText(doc, lines, text, label, env), locate };
+}
+
+function parseDocumentText(
+  doc: Document,
+  lines: LineCounter,
+  text: string,
+  label: string,
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedText {
   const errors: string[] = [];
   for (const error of [...doc.errors, ...doc.warnings]) {
     errors.push(describeYamlError(error, doc, lines, text, label));
@@ -147,7 +176,14 @@ export async function loadConfigFile(
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     return { ok: false, errors: [`${file}: cannot read the config file (${code})`] };
   }
-  const result = parseConfigText(text, file, env);
-  if (!result.ok) return { ...result, file: absolute };
-  return { ok: true, loaded: { config: result.config, file: absolute } };
+  const { parsed, locate } = parseLocated(text, file, env);
+  if (!parsed.ok && parsed.raw === undefined) return { ...parsed, file: absolute };
+  // Read even when the schema refused the file, so that `check` lists every problem in one run.
+  const secrets = await readSecretFiles(parsed.ok ? parsed.config : parsed.raw, absolute);
+  const secretErrors = secrets.problems.map((problem) => `${locate(problem.at)}: ${problem.text}`);
+  if (!parsed.ok) return { ...parsed, errors: [...parsed.errors, ...secretErrors], file: absolute };
+  if (secretErrors.length > 0) {
+    return { ok: false, errors: secretErrors, raw: parsed.config, file: absolute };
+  }
+  return { ok: true, loaded: { config: withSecretValues(parsed.config, secrets), file: absolute } };
 }

@@ -70,9 +70,46 @@ const upstreamPath = z
   });
 
 /** A 32-byte secret, base64url without padding. */
-const key32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, {
+export const key32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, {
   message: 'expected 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)',
 });
+
+/** The upstream token cache's secret. */
+export const cacheKeyValue = z
+  .string()
+  .min(32, { message: 'the cache key must be at least 32 characters' });
+
+/** A password or client secret: any non-empty text. */
+export const secretText = z.string().min(1);
+
+/**
+ * The `_file` form of a secret (Kubernetes mounts Secrets as files): read with the configuration,
+ * at start and on every reload, by config/secret-files.ts, which checks its content as the inline
+ * form is checked.
+ */
+const secretFile = (secret: string) =>
+  z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      `File holding ${secret} (one trailing newline ignored; read again on every reload); relative to the config file`,
+    );
+
+/** One source per secret: the inline form (which may be \${ENV}) or the `_file` form, not both. */
+function oneSecretSource(
+  holder: Readonly<Record<string, unknown>>,
+  name: string,
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (holder[name] !== undefined && holder[`${name}_file`] !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [`${name}_file`],
+      message: `set ${name} or ${name}_file, not both`,
+    });
+  }
+}
 
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
@@ -348,11 +385,7 @@ const introspectionClient = z
       .min(1)
       .optional()
       .describe('Its secret, usually from an environment variable'),
-    client_secret_file: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('File holding the secret (trailing newline ignored); relative to the config file'),
+    client_secret_file: secretFile('the secret'),
     auth_method: z
       .enum(['client_secret_basic', 'client_secret_post'])
       .default(DEFAULTS.upstream.introspection.auth_method)
@@ -450,21 +483,41 @@ const tokenExchange = z
 
 /** A Redis connection: its defaults, and what happens when a command misses its deadline. */
 const redisConnection = (defaults: { key_prefix: string; timeout: string }, onTimeout: string) =>
-  z.strictObject({
-    url: z
-      .string()
-      .regex(/^(?:rediss?:\/\/|unix:\/)/, {
-        message: 'expected redis://host:port, rediss://host:port or unix:///path/to/socket',
-      })
-      .describe(
-        'Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path',
-      ),
-    key_prefix: z
-      .string()
-      .default(defaults.key_prefix)
-      .describe('Prefix of every key scopegate writes'),
-    timeout: duration(`Deadline per Redis command; ${onTimeout}`).prefault(defaults.timeout),
-  });
+  z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^(?:rediss?:\/\/|unix:\/)/, {
+          message: 'expected redis://host:port, rediss://host:port or unix:///path/to/socket',
+        })
+        .describe(
+          'Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path',
+        ),
+      key_prefix: z
+        .string()
+        .default(defaults.key_prefix)
+        .describe('Prefix of every key scopegate writes'),
+      timeout: duration(`Deadline per Redis command; ${onTimeout}`).prefault(defaults.timeout),
+      password: secretText
+        .optional()
+        .describe(
+          'Redis password (AUTH), usually from an environment variable; instead of one in url',
+        ),
+      password_file: secretFile('the Redis password'),
+    })
+    .superRefine((redis, ctx) => {
+      oneSecretSource(redis, 'password', ctx);
+      if (
+        (redis.password !== undefined || redis.password_file !== undefined) &&
+        /^rediss?:\/\/[^/@]*:[^/@]*@/.test(redis.url)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['url'],
+          message: 'the password is in url and in password or password_file: give it once',
+        });
+      }
+    });
 
 const redisSettings = redisConnection(
   DEFAULTS.cache.upstream_tokens.redis,
@@ -506,13 +559,12 @@ const upstreamTokenCache = z
       .enum(['memory', 'redis'])
       .default(DEFAULTS.cache.upstream_tokens.backend)
       .describe('memory: per process; redis: shared by replicas (in-process when Redis fails)'),
-    key: z
-      .string()
-      .min(32, { message: 'the cache key must be at least 32 characters' })
+    key: cacheKeyValue
       .optional()
       .describe(
-        'Secret (at least 32 characters) that cache keys are HMACed and Redis entries encrypted with; required when a client rule sets cache',
+        'Secret (at least 32 characters) that cache keys are HMACed and Redis entries encrypted with; required (or key_file) when a client rule sets cache',
       ),
+    key_file: secretFile('the cache key'),
     max_ttl: duration(
       'Longest time an upstream answer is used, whoever kept it: checked on every read',
     ).prefault(DEFAULTS.cache.upstream_tokens.max_ttl),
@@ -531,6 +583,7 @@ const upstreamTokenCache = z
     if (cache.backend === 'redis' && cache.redis === undefined) {
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'backend redis needs redis.url' });
     }
+    oneSecretSource(cache, 'key', ctx);
   });
 
 export const configSchema = z
@@ -718,11 +771,13 @@ export const configSchema = z
           .describe(
             "AES-256-GCM key that wraps the upstream's refresh tokens (32 bytes, base64url); without it refresh tokens are withheld",
           ),
+        refresh_token_key_file: secretFile('refresh_token_key'),
         upstream_token_key: key32
           .optional()
           .describe(
             "Secret (32 bytes, base64url) from which the key that encrypts the upstream's access token into tokens with openid is derived; with it scopegate serves the upstream's userinfo endpoint for its own tokens",
           ),
+        upstream_token_key_file: secretFile('upstream_token_key'),
         revocation: revocationSettings
           .prefault({})
           .describe(
@@ -730,6 +785,8 @@ export const configSchema = z
           ),
       })
       .superRefine((tokens, ctx) => {
+        oneSecretSource(tokens, 'refresh_token_key', ctx);
+        oneSecretSource(tokens, 'upstream_token_key', ctx);
         if (tokens.min_lifetime >= tokens.max_lifetime) {
           ctx.addIssue({
             code: 'custom',
@@ -778,7 +835,7 @@ export const configSchema = z
         watch_config: z
           .boolean()
           .default(DEFAULTS.server.watch_config)
-          .describe('Reload when the config file or one of its key files changes'),
+          .describe('Reload when the config file or one of its key or secret files changes'),
         trusted_proxies: z
           .array(
             z.string().refine((entry) => parseProxyEntry(entry) !== undefined, {
@@ -846,6 +903,19 @@ export const configSchema = z
           .max(268_435_456)
           .default(DEFAULTS.log.buffer_bytes)
           .describe('Log output allowed to wait for a slow reader; beyond it lines are dropped'),
+        access: z
+          .strictObject({
+            sample_proxied: z
+              .number()
+              .min(0)
+              .max(1)
+              .default(DEFAULTS.log.access.sample_proxied)
+              .describe(
+                'Share of proxied requests answered below 400 that write an access line (0 to 1); every other request always writes one',
+              ),
+          })
+          .prefault({})
+          .describe('The access line every request on the public listener writes'),
       })
       .prefault({}),
     metrics: z
@@ -863,11 +933,12 @@ export const configSchema = z
       checkTokenProfile(config, rule, index, ctx);
     });
     const caching = config.clients.some((rule) => rule.cache === true);
-    if (caching && config.cache.upstream_tokens.key === undefined) {
+    const upstreamTokens = config.cache.upstream_tokens;
+    if (caching && upstreamTokens.key === undefined && upstreamTokens.key_file === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['cache', 'upstream_tokens', 'key'],
-        message: 'a client rule sets cache: true, so a cache key is required',
+        message: 'a client rule sets cache: true, so a cache key (key or key_file) is required',
       });
     }
   })

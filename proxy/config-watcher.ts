@@ -1,5 +1,6 @@
 /**
- * Notices when the configuration on disk changes: the config file and the key files it names.
+ * Notices when the configuration on disk changes: the config file, the key files and the secret
+ * files (`*_file`, config/secret-files.ts) it names.
  *
  * Directories are watched, not files: editors save by writing a new file and renaming it over
  * the old one, and Kubernetes updates ConfigMap and Secret volumes by swapping a symlink, and a
@@ -14,6 +15,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { parseConfigText } from '../config/load.js';
+import { secretFilesOf } from '../config/secret-files.js';
 import type { Logger } from './log.js';
 
 export interface ConfigWatcherOptions {
@@ -43,14 +45,16 @@ async function directoriesOf(file: string): Promise<string[]> {
   return [path.dirname(file), path.dirname(target)];
 }
 
-/** Key files the config text names, resolved the way the key loader resolves them. */
+/** Key and secret files the config text names, resolved the way their loaders resolve them. */
 function keyFilesOf(text: string, configFile: string, env: ConfigWatcherOptions['env']): string[] {
   const parsed = parseConfigText(text, configFile, env);
   if (!parsed.ok) return [];
-  return parsed.config.signing.keys
+  const keyFiles = parsed.config.signing.keys
     .map((key) => key.private_key_file)
     .filter((file): file is string => file !== undefined)
     .map((file) => path.resolve(path.dirname(configFile), file));
+  const secretFiles = secretFilesOf(parsed.config, configFile).map((found) => found.absolute);
+  return [...keyFiles, ...secretFiles];
 }
 
 export class ConfigWatcher {

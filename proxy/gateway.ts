@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AccessLog } from './access-log.js';
 import { advertiseTokenExchange } from './exchange/discovery-grant.js';
 import { readBody } from './http/body.js';
 import { frontChannelRefusal, queryParams } from './http/front-channel.js';
@@ -110,6 +111,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
   // Bound once: a labelled inc/dec hashes its labels object on every call.
   const inFlight = metrics.inFlight.labels({ listener: 'public' });
   const finished = () => inFlight.dec();
+  const accessLog = new AccessLog(logger, metrics);
   return (req: IncomingMessage, res: ServerResponse): void => {
     inFlight.inc();
     res.on('close', finished);
@@ -117,12 +119,16 @@ export function createGatewayHandler(deps: GatewayDeps) {
     res.setHeader('x-request-id', requestId);
     // One generation serves the whole request, even if a reload lands midway.
     const runtime = deps.runtime();
+    // Every request writes one access line when its response closes; each branch names its route.
+    const access = accessLog.begin(res, requestId, runtime.config.log.access.sample_proxied);
     const target = canonicalTarget(req.url ?? '/', req.headers.host);
     if (!target.ok) {
+      access.route = 'refused';
       logger.info({ requestId, reason: target.reason }, 'request target refused');
       refuse(req, res, invalidRequest(`the request target is refused: ${target.reason}`));
       return;
     }
+    access.path = target.path;
     // An issuer with a path serves everything under it: the path is removed, and what is routed
     // is still exactly what is proxied.
     const below = runtime.issuerPath.below(target.path);
@@ -134,9 +140,11 @@ export function createGatewayHandler(deps: GatewayDeps) {
 
     switch (runtime.routes.classify(path)) {
       case 'token':
+        access.route = 'token';
         // Every method is scopegate's: some IdPs still hand out tokens on GET, and a preflight
         // forwarded with a body would be a token request scopegate never saw.
         if (method === 'POST') {
+          access.awaitingToken = true;
           void handleTokenRequest(req, res, { runtime, metrics, logger, requestId });
         } else if (method === 'OPTIONS') {
           answerTokenPreflight(req, res);
@@ -146,10 +154,12 @@ export function createGatewayHandler(deps: GatewayDeps) {
         return;
       case 'beyond_token':
       case 'blocked':
+        access.route = 'not_served';
         notServed(req, res);
         return;
       case 'jwks':
         if (!isRead) break;
+        access.route = 'jwks';
         req.resume();
         sendJson(res, 200, runtime.signingKeys.jwks(), {
           ...PUBLIC_DOCUMENT_HEADERS,
@@ -157,6 +167,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
         });
         return;
       case 'discovery':
+        access.route = 'discovery';
         if (!isRead) {
           methodNotAllowed(req, res, 'GET, HEAD');
           return;
@@ -172,11 +183,13 @@ export function createGatewayHandler(deps: GatewayDeps) {
     // Userinfo and introspection of scopegate's own tokens (the upstream does not know them).
     const served = servedEndpointFor(path, runtime);
     if (served !== undefined) {
+      access.route = served.reach === 'beyond' ? 'not_served' : served.endpoint;
       serveEndpoint(req, res, served, target.query, runtime, requestId);
       return;
     }
     const revocation = method === 'POST' ? revocationPathFor(routeKey(path), runtime) : undefined;
     if (revocation !== undefined) {
+      access.route = 'revocation';
       void handleRevocation(req, res, revocation, runtime, requestId);
       return;
     }

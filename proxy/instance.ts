@@ -78,7 +78,7 @@ async function start(
   const metrics = new Metrics(config.metrics.client_id_label);
   metrics.logLinesDropped.inc(stdout?.dropped ?? 0);
   stdout?.onDrop((lines) => metrics.logLinesDropped.inc(lines));
-  let runtime = await buildRuntime(first.loaded, 1, metrics);
+  let runtime = await buildRuntime(first.loaded, 1, metrics, undefined, logger);
   let shuttingDown = false;
 
   const publishKeyMetrics = (current: Runtime) => {
@@ -167,7 +167,7 @@ async function start(
     const current = runtime;
     let next: Runtime;
     try {
-      next = await buildRuntime(result.loaded, current.generation + 1, metrics, current);
+      next = await buildRuntime(result.loaded, current.generation + 1, metrics, current, logger);
     } catch (error) {
       return fail(error instanceof KeyLoadError ? error.problems : [(error as Error).message]);
     }

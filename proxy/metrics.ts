@@ -4,6 +4,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Config, GRANT_TYPES } from '../config/schema.js';
+import { packageVersion } from './cli/version.js';
 
 export const TOKEN_OUTCOMES = [
   'issued',
@@ -18,7 +19,8 @@ export const TOKEN_OUTCOMES = [
 ] as const;
 export type TokenOutcome = (typeof TOKEN_OUTCOMES)[number];
 
-export type UpstreamRoute = 'token' | 'jwks' | 'discovery' | 'proxy' | 'introspection';
+export const UPSTREAM_ROUTES = ['token', 'jwks', 'discovery', 'proxy', 'introspection'] as const;
+export type UpstreamRoute = (typeof UPSTREAM_ROUTES)[number];
 export const CACHE_NAMES = [
   'upstream_jwks',
   'discovery',
@@ -70,6 +72,9 @@ export class Metrics {
   readonly tokenRequests: Counter<'grant_type' | 'outcome' | 'client_id'>;
   readonly scopesRemoved: Counter<'reason'>;
   readonly upstreamDuration: Histogram<'route' | 'status_class'>;
+  readonly requestDuration: Histogram<'route' | 'status_class'>;
+  readonly upstreamRateLimited: Counter<'route'>;
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
   readonly reissueDuration: Histogram;
   readonly upstreamJwksFetches: Counter<'result'>;
   readonly cacheHits: Counter<'cache'>;
@@ -107,6 +112,27 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    // Route values are the gateway's route classes (access-log.ts), never a path.
+    this.requestDuration = new Histogram({
+      name: 'scopegate_request_duration_seconds',
+      help: 'Duration of requests on the public listener, from arrival to the end of the response, by route class and status class',
+      labelNames: ['route', 'status_class'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.upstreamRateLimited = new Counter({
+      name: 'scopegate_upstream_rate_limited_total',
+      help: 'Upstream answers with status 429 (a rate limit or quota of the IdP), by route',
+      labelNames: ['route'],
+      registers,
+    });
+    this.buildInfo = new Gauge({
+      name: 'scopegate_build_info',
+      help: 'Always 1: the scopegate version and the Node.js version this process runs on',
+      labelNames: ['version', 'node_version'],
+      registers,
+    });
+    this.buildInfo.set({ version: packageVersion(), node_version: process.versions.node }, 1);
     this.reissueDuration = new Histogram({
       name: 'scopegate_reissue_duration_seconds',
       help: 'Time spent verifying, narrowing and re-signing an upstream token',
@@ -184,6 +210,7 @@ export class Metrics {
     for (const result of RELOAD_RESULTS) this.configReloads.inc({ result }, 0);
     for (const result of JWKS_FETCH_RESULTS) this.upstreamJwksFetches.inc({ result }, 0);
     for (const backend of TOKEN_CACHE_BACKENDS) this.tokenCacheBackendErrors.inc({ backend }, 0);
+    for (const route of UPSTREAM_ROUTES) this.upstreamRateLimited.inc({ route }, 0);
     for (const cache of CACHE_NAMES) {
       this.cacheHits.inc({ cache }, 0);
       this.cacheMisses.inc({ cache }, 0);

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { createProxyServer, type ServerOptions } from 'http-proxy-3';
+import { accessOf } from './access-log.js';
 import { prefixCookiePaths } from './http/cookie-path.js';
 import { forwardedHeaders, hopByHopNames, isForwardedHeader } from './http/headers.js';
 import { badUpstream, sendOAuthError, unavailable } from './http/oauth-error.js';
@@ -112,6 +113,9 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
   });
 
   proxy.on('proxyRes', (proxyRes, req, res) => {
+    const access = accessOf(res);
+    if (access !== undefined) access.upstreamStatus = proxyRes.statusCode;
+    if (proxyRes.statusCode === 429) metrics.upstreamRateLimited.inc({ route: 'proxy' });
     // An upstream that dies mid-response: http-proxy-3 pipes what arrived and would leave the
     // client waiting for the rest. Closing the client's connection at once tells it the response
     // is incomplete (a truncated body never looks complete).

@@ -16,6 +16,7 @@ import {
 } from './introspection/introspection-client.js';
 import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.js';
 import { UpstreamKeys } from './keys/upstream-keys.js';
+import type { Logger } from './log.js';
 import { configuredClientIds, type Metrics } from './metrics.js';
 import { IssuerPath } from './oidc/issuer-path.js';
 import { RevokedTokens } from './oidc/revoked-tokens.js';
@@ -82,6 +83,8 @@ export async function buildRuntime(
   generation: number,
   metrics: Metrics | undefined,
   previous?: Runtime,
+  /** Where the token cache logs Redis failures. */
+  logger?: Logger,
 ): Promise<Runtime> {
   const { config, file } = loaded;
   const signingKeys = await loadSigningKeys(config.signing.keys, file, config.signing.default_alg);
@@ -111,7 +114,9 @@ export async function buildRuntime(
     cacheIdentity(previous.config.cache.upstream_tokens) ===
       cacheIdentity(config.cache.upstream_tokens) &&
     config.clients.some((rule) => rule.cache === true);
-  const tokenCache = keepCache ? previous.tokenCache : upstreamTokenCacheFor(config, metrics);
+  const tokenCache = keepCache
+    ? previous.tokenCache
+    : upstreamTokenCacheFor(config, metrics, logger);
   const policies = new ScopePolicies(config.scopes);
   const decider = cachedDecider(new ScopeDecider(policies), {
     generation,

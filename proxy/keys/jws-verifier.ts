@@ -21,7 +21,7 @@
 import {
   constants,
   createPublicKey,
-  type JsonWebKey,
+  type JsonWebKeyInput,
   type KeyObject,
   type VerifyKeyObjectInput,
   verify,
@@ -109,7 +109,7 @@ export function prepareKeys(keys: readonly Jwk[]): PreparedKey[] {
     if (jwk.ext !== undefined && typeof jwk.ext !== 'boolean') continue;
     let key: KeyObject;
     try {
-      key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+      key = createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' });
     } catch {
       continue;
     }

@@ -9,6 +9,8 @@ export interface RevokedInRedisOptions {
   url: string;
   keyPrefix: string;
   timeoutMs: number;
+  /** tokens.revocation.redis.password (or its file), for a url without one. */
+  password?: string | undefined;
   /** Called with each connection error (rate-limited by reconnect backoff). */
   onError?: (error: Error) => void;
 }
@@ -28,6 +30,7 @@ function connectionOptions(options: RevokedInRedisOptions): [string | undefined,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
     lazyConnect: false,
+    ...(options.password === undefined ? {} : { password: options.password }),
   };
   if (options.url.startsWith('unix:')) {
     return [undefined, { ...common, path: new URL(options.url).pathname }];

@@ -46,6 +46,7 @@ export class RevokedTokens {
             url: redis.url,
             keyPrefix: redis.key_prefix,
             timeoutMs: redis.timeout,
+            password: redis.password,
             onError: (error) => logger?.warn({ error: error.message }, 'redis revocation error'),
           });
   }

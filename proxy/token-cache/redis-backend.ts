@@ -10,6 +10,8 @@ import type { CacheSecrets } from './cache-secrets.js';
 
 export interface RedisBackendOptions {
   url: string;
+  /** cache.upstream_tokens.redis.password (or its file), for a url without one. */
+  password?: string | undefined;
   keyPrefix: string;
   timeoutMs: number;
   secrets: CacheSecrets;
@@ -26,6 +28,7 @@ function connectionOptions(options: RedisBackendOptions): [string | undefined, R
     // Keep reconnecting in the background, at most every 2 s, for as long as the process runs.
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
     lazyConnect: false,
+    ...(options.password === undefined ? {} : { password: options.password }),
   };
   if (options.url.startsWith('unix:')) {
     return [undefined, { ...common, path: new URL(options.url).pathname }];

@@ -9,6 +9,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
+import { RateLimitedWarning } from '../log-rate-limit.js';
 import type { Metrics } from '../metrics.js';
 import { type CacheBackend, CacheBackendUnavailable } from './cache-backend.js';
 import { packEntry, type ReaderRules, unpackEntry, usableUntil } from './cache-entry.js';
@@ -31,23 +32,27 @@ export class UpstreamTokenCache {
   private readonly secrets: CacheSecrets;
   private readonly memory: MemoryBackend;
   private readonly shared: CacheBackend | undefined;
+  /** Connection and command failures of Redis: logged, at most one line per 10 s. */
+  private readonly sharedErrors: RateLimitedWarning;
 
   constructor(
     readonly settings: UpstreamTokenCacheSettings & { key: string },
     private readonly metrics?: Metrics,
-    private readonly logger?: Logger,
+    logger?: Logger,
     private readonly now: () => number = Date.now,
   ) {
     this.secrets = new CacheSecrets(settings.key);
     this.memory = new MemoryBackend(settings.max_entries);
+    this.sharedErrors = new RateLimitedWarning(logger, 'redis cache error');
     const redis = settings.backend === 'redis' ? settings.redis : undefined;
     this.shared = redis
       ? new RedisBackend({
           url: redis.url,
+          password: redis.password,
           keyPrefix: redis.key_prefix,
           timeoutMs: redis.timeout,
           secrets: this.secrets,
-          onError: (error) => this.logger?.warn({ error: error.message }, 'redis cache error'),
+          onError: (error) => this.sharedErrors.warn({ error: error.message }),
         })
       : undefined;
   }
@@ -99,6 +104,7 @@ export class UpstreamTokenCache {
     } catch (error) {
       if (!(error instanceof CacheBackendUnavailable)) throw error;
       this.metrics?.tokenCacheBackendErrors.inc({ backend: this.shared.name });
+      this.sharedErrors.warn({ error: error.message });
       return undefined;
     }
   }

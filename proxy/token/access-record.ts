@@ -2,6 +2,8 @@
  * What one token request did, for the access log line and the token request counter. The
  * outcome comes from the error's kind, never from its wording.
  */
+import type { ServerResponse } from 'node:http';
+import { addTokenFields, type TokenAccessFields } from '../access-log.js';
 
 import type { OAuthError, OAuthErrorKind } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
@@ -45,27 +47,34 @@ export function recordAccess(
   logger: Logger,
   /** Client ids the configuration names: the only ones a metric label shows. */
   labelledClients: ReadonlySet<string>,
+  /** The response: its access line (access-log.ts) carries these fields when the gateway opened one. */
+  res?: ServerResponse,
 ): void {
   metrics.countToken(
     record.outcome,
     record.grantType,
     clientLabel(record.clientId, labelledClients),
   );
+  const fields: TokenAccessFields = {
+    status: record.status,
+    clientId: record.clientId,
+    clientIdHint: record.clientIdHint,
+    grantType: record.grantType,
+    requestedScopes: record.requested,
+    issuedScopes: record.issued,
+    outcome: record.outcome,
+    upstreamStatus: record.upstreamStatus,
+    reason: record.reason,
+    exchange: record.exchange,
+  };
+  // Written with the request's access line, when the response has closed (one line).
+  if (res !== undefined && addTokenFields(res, fields)) return;
   logger.info(
     {
       requestId,
       route: 'token',
-      clientId: record.clientId,
-      clientIdHint: record.clientIdHint,
-      grantType: record.grantType,
-      requestedScopes: record.requested,
-      issuedScopes: record.issued,
-      outcome: record.outcome,
-      status: record.status,
-      upstreamStatus: record.upstreamStatus,
-      reason: record.reason,
-      exchange: record.exchange,
-      latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+      ...fields,
     },
     'token request',
   );

@@ -161,6 +161,7 @@ export async function handleTokenRequest(
       metrics,
       context.logger,
       runtime.labelledClients,
+      res,
     );
   }
 }

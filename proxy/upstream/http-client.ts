@@ -76,6 +76,7 @@ export function upstreamRequest(
       { route: request.route, status_class: statusClass(status) },
       seconds,
     );
+    if (status === 429) metrics?.upstreamRateLimited.inc({ route: request.route });
   };
   const limit = request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;
   const secure = request.url.protocol === 'https:';

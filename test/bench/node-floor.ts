@@ -21,7 +21,7 @@
 import {
   createPublicKey,
   generateKeyPairSync,
-  type JsonWebKey,
+  type JsonWebKeyInput,
   randomUUID,
   sign,
   verify,
@@ -33,9 +33,12 @@ async function main(): Promise<void> {
   const upstream = new URL(process.argv[2] as string);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const jwks = (await (await fetch(new URL('/.well-known/jwks.json', upstream))).json()) as {
-    keys: JsonWebKey[];
+    keys: Array<JsonWebKeyInput['key']>;
   };
-  const upstreamKey = createPublicKey({ key: jwks.keys[0] as JsonWebKey, format: 'jwk' });
+  const upstreamKey = createPublicKey({
+    key: jwks.keys[0] as JsonWebKeyInput['key'],
+    format: 'jwk',
+  });
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const header = Buffer.from(
     JSON.stringify({ alg: 'ES256', kid: 'floor', typ: 'at+jwt' }),

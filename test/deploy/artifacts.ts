@@ -81,3 +81,6 @@ export function renderKustomization(dir: string): K8sObject[] {
   rendered.set(dir, objects);
   return objects;
 }
+
+/** The placeholder base of every runbook_url (deploy/prometheus/alerts.yaml says how to set it). */
+export const RUNBOOK_BASE = 'https://scopegate.invalid/deploy/README.md';

@@ -126,6 +126,20 @@ describe('deploy/Dockerfile', () => {
     expect(sources).toMatch(/^build .*config/m);
   });
 
+  it('generates an SBOM of the shipped dependencies and ships it in the image', () => {
+    const prodDeps = stages
+      .find((stage) => stage.name === 'prod-deps')!
+      .instructions.filter((instruction) => instruction.keyword === 'RUN')
+      .map((instruction) => instruction.args)
+      .join('\n');
+    // After the production install, from the same tree: the SBOM is what the image carries.
+    expect(prodDeps).toMatch(
+      /npm ci\b[^&]*--omit=dev[\s\S]*&&\s*npm sbom\b.*--omit=dev.*--sbom-format cyclonedx > \/src\/sbom\.cdx\.json/,
+    );
+    const copied = finalOf('COPY').map((copy) => `${fromFlag(copy)} ${copy.args}`);
+    expect(copied).toContain('prod-deps --from=prod-deps /src/sbom.cdx.json ./sbom.cdx.json');
+  });
+
   it('copies sources that exist in the repository', () => {
     const build = stages.find((stage) => stage.name === 'build')!;
     for (const copy of build.instructions.filter((i) => i.keyword === 'COPY' && !fromFlag(i))) {

@@ -14,6 +14,7 @@ import {
   isRecord,
   type K8sObject,
   listFiles,
+  RUNBOOK_BASE,
   readText,
   readYaml,
   renderKustomization,
@@ -435,6 +436,63 @@ describe.each([
         expect(value, `${key} is a placeholder, never a key`).toMatch(/^PLACEHOLDER-/);
         expect(value).not.toMatch(/PRIVATE KEY/);
       }
+    },
+  );
+});
+
+describe('the monitoring overlay (Prometheus Operator)', () => {
+  const MONITORING = path.join(KUBERNETES, 'overlays', 'monitoring');
+  const REGENERATE = `node -e 'const fs=require("fs"),Y=require("yaml");const f="deploy/kubernetes/overlays/monitoring/prometheusrule.yaml";const d=Y.parseAllDocuments(fs.readFileSync(f,"utf8"))[0];d.setIn(["spec","groups"],Y.parse(fs.readFileSync("deploy/prometheus/alerts.yaml","utf8")).groups);fs.writeFileSync(f,d.toString({lineWidth:100}))' && npx biome format --write deploy/kubernetes/overlays/monitoring/prometheusrule.yaml`;
+
+  it('carries exactly the alert rules of deploy/prometheus/alerts.yaml', () => {
+    const rules = readYaml(deployPath('prometheus', 'alerts.yaml')) as { groups: unknown };
+    const resource = readYaml(path.join(MONITORING, 'prometheusrule.yaml')) as K8sObject;
+    expect(resource.kind).toBe('PrometheusRule');
+    expect(
+      (resource.spec as { groups: unknown }).groups,
+      `prometheusrule.yaml is stale; regenerate it: ${REGENERATE}`,
+    ).toEqual(rules.groups);
+  });
+
+  it.skipIf(!hasKubectl)(
+    `renders a ServiceMonitor on the admin port and the rules with absolute runbook links from one base${KUBECTL_MISSING}`,
+    () => {
+      const objects = renderKustomization(MONITORING);
+      const base = (readYaml(path.join(MONITORING, 'runbooks.yaml')) as K8sObject).data?.base;
+      expect(base).toMatch(/^https:\/\//);
+      // The runbook base is configuration, never applied to the cluster.
+      expect(objects.filter((object) => object.metadata.name === 'scopegate-runbooks')).toEqual([]);
+      const monitor = one(objects, 'ServiceMonitor');
+      expect(monitor.metadata.namespace).toBe('identity');
+      const service = one(objects, 'Service');
+      const selector = (monitor.spec as { selector: { matchLabels: Record<string, string> } })
+        .selector.matchLabels;
+      for (const [label, value] of Object.entries(selector)) {
+        expect(service.metadata.labels?.[label], label).toBe(value);
+      }
+      const endpoints = (monitor.spec as { endpoints: Array<{ port: string; path: string }> })
+        .endpoints;
+      const ports = (service.spec as { ports: Array<{ name: string }> }).ports.map((p) => p.name);
+      expect(endpoints).toHaveLength(1);
+      expect(ports).toContain(endpoints[0]?.port);
+      expect(endpoints[0]).toMatchObject({ port: 'admin', path: '/metrics' });
+
+      const rule = one(objects, 'PrometheusRule');
+      expect(rule.metadata.namespace).toBe('identity');
+      const alerts = (
+        rule.spec as {
+          groups: Array<{ rules: Array<{ alert: string; annotations: Record<string, string> }> }>;
+        }
+      ).groups.flatMap((group) => group.rules);
+      expect(alerts.length).toBeGreaterThan(10);
+      for (const alert of alerts) {
+        expect(alert.annotations.runbook_url, alert.alert).toBe(
+          `${base}#${alert.alert.toLowerCase()}`,
+        );
+        expect(alert.annotations.runbook_url).not.toContain(RUNBOOK_BASE);
+      }
+      // The example overlay it builds on is all there too.
+      one(objects, 'Deployment');
     },
   );
 });

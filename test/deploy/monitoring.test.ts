@@ -4,7 +4,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deployPath, hasPromtool, isRecord, readText, readYaml } from './artifacts.js';
+import {
+  deployPath,
+  hasPromtool,
+  isRecord,
+  RUNBOOK_BASE,
+  readText,
+  readYaml,
+} from './artifacts.js';
 import { exportedFamilies, extractMetricNames, unknownMetrics } from './promql.js';
 
 interface Rule {
@@ -174,6 +181,11 @@ describe('deploy/prometheus/alerts.yaml', () => {
 
   it('gives every alert a duration, a severity, a summary, a description and a runbook', () => {
     const anchors = anchorsOf(readText(deployPath('README.md')));
+    // Absolute (Alertmanager resolves no relative link), all from one base an operator sets once.
+    const bases = new Set(
+      alerts.map((rule) => (rule.annotations?.runbook_url ?? '').split('#')[0]),
+    );
+    expect([...bases]).toEqual([RUNBOOK_BASE]);
     for (const rule of alerts) {
       const name = rule.alert ?? '(no name)';
       expect(rule.alert, name).toMatch(/^Scopegate[A-Z]\w+$/);
@@ -182,7 +194,7 @@ describe('deploy/prometheus/alerts.yaml', () => {
       expect(rule.annotations?.summary, name).toBeTruthy();
       expect(rule.annotations?.description, name).toBeTruthy();
       const runbook = rule.annotations?.runbook_url ?? '';
-      expect(runbook, name).toBe(`deploy/README.md#${name.toLowerCase()}`);
+      expect(runbook, name).toBe(`${RUNBOOK_BASE}#${name.toLowerCase()}`);
       expect(anchors.has(name.toLowerCase()), `README section for ${name}`).toBe(true);
     }
   });
@@ -198,6 +210,9 @@ describe('deploy/prometheus/alerts.yaml', () => {
         'ScopegateConfigReloadFailed',
         'ScopegateInstanceNotReady',
         'ScopegateNoActiveSigningKey',
+        'ScopegateLogLinesDropped',
+        'ScopegateRedisErrors',
+        'ScopegateUpstreamRateLimited',
       ]),
     );
     const errorRatio = alerts.find((rule) => rule.alert === 'ScopegateTokenErrorRatioHigh');
@@ -229,6 +244,35 @@ describe('deploy/prometheus/alerts.yaml', () => {
       expect(() => execFileSync('promtool', ['check', 'rules', file])).not.toThrow();
     },
   );
+
+  // CI installs promtool (.ci/run): there a missing one is a failure, not a skip.
+  const runPromtool = hasPromtool || process.env.CI === 'true';
+  it.skipIf(!runPromtool)(
+    `passes its promtool unit tests (alerts.test.yaml)${runPromtool ? '' : ' [SKIPPED: promtool is not installed]'}`,
+    () => {
+      const tests = deployPath('prometheus', 'alerts.test.yaml');
+      const output = execFileSync('promtool', ['test', 'rules', tests], { encoding: 'utf8' });
+      expect(output).toContain('SUCCESS');
+    },
+  );
+
+  it('has a unit test for each alert on dropped log lines, Redis errors and upstream 429s', () => {
+    const tests = readYaml(deployPath('prometheus', 'alerts.test.yaml')) as {
+      rule_files: string[];
+      tests: Array<{ alert_rule_test: Array<{ alertname: string }> }>;
+    };
+    expect(tests.rule_files).toEqual(['alerts.yaml']);
+    const tested = new Set(
+      tests.tests.flatMap((test) => test.alert_rule_test.map((rule) => rule.alertname)),
+    );
+    for (const name of [
+      'ScopegateLogLinesDropped',
+      'ScopegateRedisErrors',
+      'ScopegateUpstreamRateLimited',
+    ]) {
+      expect(tested.has(name), name).toBe(true);
+    }
+  });
 });
 
 describe('deploy/grafana/scopegate-dashboard.json', () => {

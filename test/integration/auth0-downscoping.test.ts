@@ -419,7 +419,14 @@ describe('a client that goes away', () => {
         .filter((record) => record.route === 'token')
         .slice(before);
     }
-    expect(lines[0]).toMatchObject({ outcome: 'invalid_request', status: 400 });
+    // One access line: the token endpoint's fields, and that the client did not wait for them.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      msg: 'token request',
+      outcome: 'invalid_request',
+      status: 400,
+      aborted: true,
+    });
     expect(gateway.logs.text()).not.toContain('token endpoint failed');
   });
 });

@@ -174,8 +174,10 @@ describe('logs carry no secrets', () => {
       status: 200,
       upstreamStatus: 200,
     });
+    expect(first).toMatchObject({ method: 'POST', path: '/oauth/token' });
     expect(first.requestId).toBeTypeOf('string');
-    expect(first.latencyMs).toBeTypeOf('number');
+    expect(first.durationMs).toBeTypeOf('number');
+    expect(first.bytes).toBeGreaterThan(0);
     expect(first.time).toBeTypeOf('string');
     const refused = lines[2] as Record<string, unknown>;
     expect(refused).toMatchObject({ outcome: 'upstream_error', status: 401, upstreamStatus: 401 });

@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRANT_TYPES } from '../../config/schema.js';
 import { TOKEN_OUTCOMES } from '../../proxy/metrics.js';
+import { packageRoot } from '../../proxy/package-root.js';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,
@@ -175,6 +178,17 @@ describe('metrics move with traffic', () => {
     ).toBe(1);
     expect(current.value('scopegate_ready')).toBe(1);
     expect(current.value('scopegate_config_generation')).toBe(1);
+    // The version of the package and the Node.js this process runs on, one series.
+    const manifest = JSON.parse(
+      await readFile(path.join(packageRoot(), 'package.json'), 'utf8'),
+    ) as { version: string };
+    expect(current.find('scopegate_build_info')).toEqual([
+      {
+        name: 'scopegate_build_info',
+        labels: { version: manifest.version, node_version: process.versions.node },
+        value: 1,
+      },
+    ]);
     expect(current.has('process_cpu_user_seconds_total')).toBe(true);
     expect(current.has('process_resident_memory_bytes')).toBe(true);
     expect(current.has('nodejs_eventloop_lag_seconds')).toBe(true);

@@ -1,0 +1,120 @@
+/**
+ * Every secret of the configuration, and its `_file` form: the one list that loading, `check`
+ * and the config watcher read. A secret is given inline (where `${ENV}` puts it in from the
+ * environment) or as a file (Kubernetes mounts Secrets as files), never both (config/schema.ts).
+ * A file is read each time the configuration is loaded, at start and on every reload; one
+ * trailing newline is ignored, and the content is checked as the inline form is checked. What a
+ * file holds is never repeated in a message: only its name and what is wrong with it.
+ *
+ * Signing keys are not here: `private_key_file` is their usual form and the key loader reads it
+ * (proxy/keys/signing-keys.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type * as z from 'zod';
+import { cacheKeyValue, key32, secretText } from './schema.js';
+
+export interface SecretSetting {
+  /** Path of the inline form; the `_file` form is its sibling with `_file` appended. */
+  path: readonly string[];
+  /** What the content must be: the inline form's own check. */
+  value: z.ZodType<string>;
+}
+
+export const SECRET_SETTINGS: readonly SecretSetting[] = [
+  { path: ['upstream', 'introspection', 'client_secret'], value: secretText },
+  { path: ['tokens', 'refresh_token_key'], value: key32 },
+  { path: ['tokens', 'upstream_token_key'], value: key32 },
+  { path: ['cache', 'upstream_tokens', 'key'], value: cacheKeyValue },
+  { path: ['cache', 'upstream_tokens', 'redis', 'password'], value: secretText },
+  { path: ['tokens', 'revocation', 'redis', 'password'], value: secretText },
+];
+
+/** A `_file` setting found in a configuration. */
+export interface SecretFileReference {
+  setting: SecretSetting;
+  /** Path of the `_file` key, for messages and line numbers. */
+  at: string[];
+  /** As written: relative to the config file's directory. */
+  file: string;
+  /** Resolved against the config file's directory. */
+  absolute: string;
+}
+
+function memberOf(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return (value as Record<string, unknown>)[key];
+}
+
+/**
+ * The `_file` settings `config` uses. `config` may be unvalidated (what `check` reports besides the
+ * schema's errors): a value that is not text is skipped, the schema names it.
+ */
+export function secretFilesOf(config: unknown, configFile: string): SecretFileReference[] {
+  const found: SecretFileReference[] = [];
+  for (const setting of SECRET_SETTINGS) {
+    const holderPath = setting.path.slice(0, -1);
+    const at = [...holderPath, `${setting.path.at(-1)}_file`];
+    let holder: unknown = config;
+    for (const key of holderPath) holder = memberOf(holder, key);
+    const file = memberOf(holder, at.at(-1) as string);
+    if (typeof file !== 'string' || file === '') continue;
+    found.push({ setting, at, file, absolute: path.resolve(path.dirname(configFile), file) });
+  }
+  return found;
+}
+
+export interface SecretFileProblem {
+  /** Path of the `_file` key it is about. */
+  at: string[];
+  /** `dotted.path_file: what is wrong`. */
+  text: string;
+}
+
+export interface ReadSecrets {
+  /** The content of each readable, valid file, by its setting. */
+  values: Map<SecretSetting, string>;
+  problems: SecretFileProblem[];
+}
+
+/** Reads every `_file` secret `config` names and checks its content. */
+export async function readSecretFiles(config: unknown, configFile: string): Promise<ReadSecrets> {
+  const values = new Map<SecretSetting, string>();
+  const problems: SecretFileProblem[] = [];
+  for (const reference of secretFilesOf(config, configFile)) {
+    const where = reference.at.join('.');
+    const problem = (text: string) =>
+      problems.push({ at: reference.at, text: `${where}: ${text}` });
+    let content: string;
+    try {
+      content = (await readFile(reference.absolute, 'utf8')).replace(/\r?\n$/, '');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      problem(`cannot read ${reference.file} (${code})`);
+      continue;
+    }
+    if (content === '') {
+      problem(`${reference.file} is empty`);
+      continue;
+    }
+    // The check's own message only: the content is a secret, never quoted back.
+    const checked = reference.setting.value.safeParse(content);
+    if (!checked.success) {
+      problem(`${reference.file}: ${checked.error.issues[0]?.message ?? 'not a valid value'}`);
+      continue;
+    }
+    values.set(reference.setting, checked.data);
+  }
+  return { values, problems };
+}
+
+/** Puts each secret read from a file into its inline setting, where the code reads it. */
+export function withSecretValues<T extends object>(config: T, secrets: ReadSecrets): T {
+  for (const [setting, value] of secrets.values) {
+    let holder: unknown = config;
+    for (const key of setting.path.slice(0, -1)) holder = memberOf(holder, key);
+    if (typeof holder !== 'object' || holder === null) continue;
+    (holder as Record<string, unknown>)[setting.path.at(-1) as string] = value;
+  }
+  return config;
+}
