@@ -18,13 +18,6 @@ export interface KnownLeak {
 export const KNOWN_LEAKS_ON_THIS_BRANCH: readonly KnownLeak[] = [
   {
     route: 'token:authorization_code',
-    carrier: 'access-token-claims',
-    variants: ['authorization-and-identity-claims'],
-    what: 'profile claim beyond the issued scope in body (JWT payload)',
-    issue: 'allowlist rule (access token)',
-  },
-  {
-    route: 'token:authorization_code',
     carrier: 'id-token-claims',
     what: 'claim admin.users in body (JWT payload)',
     issue: 'item 1',
@@ -46,30 +39,9 @@ export const KNOWN_LEAKS_ON_THIS_BRANCH: readonly KnownLeak[] = [
   },
   {
     route: 'token:refresh_token',
-    carrier: 'access-token-claims',
-    variants: ['authorization-and-identity-claims'],
-    what: 'profile claim beyond the issued scope in body (JWT payload)',
-    issue: 'allowlist rule (access token)',
-  },
-  {
-    route: 'token:refresh_token',
     carrier: 'id-token-claims',
     what: 'claim admin.users in body (JWT payload)',
     issue: 'item 1',
-  },
-  {
-    route: 'token:client_credentials',
-    carrier: 'access-token-claims',
-    variants: ['authorization-and-identity-claims'],
-    what: 'profile claim beyond the issued scope in body (JWT payload)',
-    issue: 'allowlist rule (access token)',
-  },
-  {
-    route: 'token-exchange',
-    carrier: 'access-token-claims',
-    variants: ['authorization-and-identity-claims'],
-    what: 'profile claim beyond the issued scope in body (JWT payload)',
-    issue: 'allowlist rule (access token)',
   },
   {
     route: 'authorize',
