@@ -583,6 +583,26 @@ describe('explain shows the profile a request would get', () => {
       'scope claim: string "read:appointments" (tokens.scope_format)',
     );
   });
+
+  it('for a profile without carry: the allowlist everyone gets', async () => {
+    const bare = path.join(dir, 'bare.yaml');
+    await writeFile(
+      bare,
+      configText(
+        '  - client_id: partner-x\n    token: { typ: JWT }\n',
+        'tokens:\n  carry_claims: [azp, "https://example.com/tenant"]\n',
+      ),
+    );
+    const output = await explain({
+      config: bare,
+      client: 'partner-x',
+      grant: 'client_credentials',
+      granted: 'read:appointments',
+    });
+    expect(output.stdout).toContain(
+      '  carried from the upstream token: tokens.carry_claims (azp, https://example.com/tenant), the identity claims the issued scopes release, authorization claims marked keep (act and cnf always)',
+    );
+  });
 });
 
 describe("scopegate reads back its own tokens of a profile's typ", () => {
