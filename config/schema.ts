@@ -11,12 +11,8 @@ import { keepListRefusal } from '../proxy/oidc/metadata-fields.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
 import { templateSyntaxError } from '../proxy/scope/template.js';
-import { SCOPE_CARRYING_CLAIMS } from '../proxy/token/authorization-claims.js';
-import {
-  ALWAYS_CARRIED_CLAIMS,
-  RESERVED_CLAIMS,
-  UNFIXABLE_CLAIMS,
-} from '../proxy/token/claim-names.js';
+import { carryNameRefusal, carryVerdictRefusal } from '../proxy/token/carried-claims.js';
+import { ALWAYS_CARRIED_CLAIMS, UNFIXABLE_CLAIMS } from '../proxy/token/claim-names.js';
 import { DEFAULTS } from './defaults.js';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 
@@ -270,6 +266,21 @@ const scopeClaim = z.strictObject({
 });
 
 /**
+ * A carry list (tokens.carry_claims, clients[].token.carry): upstream claim names an access token
+ * keeps. One rule for both (proxy/token/carried-claims.ts): never a claim scopegate sets or a
+ * scope carrier; a claim tokens.authorization_claims drops is refused where that map is known.
+ */
+const carryList = z.array(
+  z
+    .string()
+    .min(1)
+    .superRefine((name, ctx) => {
+      const refusal = carryNameRefusal(name);
+      if (refusal !== undefined) ctx.addIssue({ code: 'custom', message: refusal });
+    }),
+);
+
+/**
  * What a client's token looks like: it reshapes and renames what was issued, never widens it.
  * Lifetimes only shorten, scope claims carry the issued scopes only, fixed claims cannot name an
  * authorization claim, and carried claims are an allowlist of the upstream's.
@@ -315,18 +326,10 @@ const tokenProfile = z
       .describe(
         'Fixed claims added to every token (never scope, scp, permissions, an authorization claim or a claim scopegate sets)',
       ),
-    carry: z
-      .array(
-        z
-          .string()
-          .min(1)
-          .refine((name) => !RESERVED_CLAIMS.has(name), {
-            message: `scopegate sets this claim itself (${[...SCOPE_CARRYING_CLAIMS].join(', ')} from the issued scopes)`,
-          }),
-      )
+    carry: carryList
       .optional()
       .describe(
-        `Upstream claims kept (an allowlist; default: every claim but those scopegate sets and tokens.authorization_claims marked drop); ${[...ALWAYS_CARRIED_CLAIMS].join(', ')} are always kept`,
+        `This client’s upstream claims kept, replacing tokens.carry_claims, the scope-released identity claims and kept authorization claims (identity claims listed stay gated by the issued scopes); ${[...ALWAYS_CARRIED_CLAIMS].join(', ')} are always kept`,
       ),
   })
   .superRefine((profile, ctx) => {
@@ -751,6 +754,11 @@ export const configSchema = z
           .describe(
             'Claims granting access other than scope: drop (not carried into issued tokens) or keep; merged over the default list',
           ),
+        carry_claims: carryList
+          .default([...DEFAULTS.tokens.carry_claims])
+          .describe(
+            'Upstream claims every access token keeps when present (an allowlist, replacing the default; a client’s token.carry replaces it): identity claims only when the issued scopes release them, never a claim scopegate sets or an authorization claim marked drop; custom claims go here',
+          ),
         identity_claims: z
           .record(
             z.string().refine(
@@ -794,6 +802,12 @@ export const configSchema = z
             message: 'min_lifetime must be shorter than max_lifetime',
           });
         }
+        tokens.carry_claims.forEach((name, index) => {
+          const refusal = carryVerdictRefusal(name, tokens.authorization_claims);
+          if (refusal !== undefined) {
+            ctx.addIssue({ code: 'custom', path: ['carry_claims', index], message: refusal });
+          }
+        });
         for (const [scope, names] of Object.entries(tokens.identity_claims)) {
           names.forEach((name, index) => {
             const refusal = configuredClaimRefusal(name, tokens.authorization_claims);
@@ -1023,12 +1037,9 @@ function checkTokenProfile(
     }
   }
   profile.carry?.forEach((name, position) => {
-    if (authorization[name] === 'drop') {
-      ctx.addIssue({
-        code: 'custom',
-        path: at('carry', position),
-        message: 'tokens.authorization_claims drops this claim from every token',
-      });
+    const refusal = carryVerdictRefusal(name, authorization);
+    if (refusal !== undefined) {
+      ctx.addIssue({ code: 'custom', path: at('carry', position), message: refusal });
     }
   });
 }

@@ -177,7 +177,7 @@ function profileLines(
   );
   const carried =
     profile.carry === undefined
-      ? 'every upstream claim but those scopegate sets and dropped authorization claims'
+      ? `tokens.carry_claims (${config.tokens.carry_claims.join(', ') || 'none'}), the identity claims the issued scopes release, authorization claims marked keep (act and cnf always)`
       : `${[...profile.carry].join(', ') || 'nothing'} (act and cnf always)`;
   const audience = rule.audience === undefined ? '' : `, audience ${rule.audience}`;
   const signer = signingKeyOf(config, profile);

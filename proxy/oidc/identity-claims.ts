@@ -10,6 +10,8 @@
  *   claims; under `openid`, claims every ID token and userinfo answer may carry). Configured
  *   values are carried as the upstream wrote them (JSON values without prototypes).
  *
+ * The access token scopegate signs carries them by the same map (proxy/token/carried-claims.ts).
+ *
  * A scope the client asked for but was not issued (removed by narrowing, `drop`, a policy or a
  * narrower refresh) releases nothing. Authorization and protocol claims can never be listed
  * (the configuration refuses them: id-token-claims.ts), so this map never releases one.
@@ -76,6 +78,22 @@ const ADDRESS_MEMBERS = [
 
 /** tokens.identity_claims: scope → claim names, as validated by the schema. */
 export type ConfiguredIdentityClaims = Readonly<Record<string, readonly string[]>>;
+
+/** Standard identity claim names (OpenID Connect Core §5.4), for the lookup below. */
+const STANDARD_IDENTITY_CLAIMS: ReadonlySet<string> = new Set(
+  Object.values(STANDARD_SCOPE_CLAIMS).flat(),
+);
+
+/**
+ * Whether `name` is an identity claim, released by some scope (standard or configured): whoever
+ * wants to carry it (an access token's carry list) must ask releasedIdentityClaims, so that a
+ * scope that was not issued releases nothing.
+ */
+export function isIdentityClaim(name: string, configured: ConfiguredIdentityClaims): boolean {
+  if (STANDARD_IDENTITY_CLAIMS.has(name)) return true;
+  for (const names of Object.values(configured)) if (names.includes(name)) return true;
+  return false;
+}
 
 /** The claim names `issuedScopes` release, standard and configured. */
 export function releasedClaimNames(

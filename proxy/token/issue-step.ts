@@ -10,7 +10,7 @@ import { internalError } from '../http/oauth-error.js';
 import type { Logger } from '../log.js';
 import { embeddingFor } from '../oidc/embedded-upstream-token.js';
 import type { Runtime } from '../runtime.js';
-import { droppedAuthorizationClaims } from './authorization-claims.js';
+import { carryRulesOf } from './carried-claims.js';
 import { type IssuedToken, issueToken } from './issue-token.js';
 import { tokenProfileFor } from './token-profile.js';
 
@@ -48,7 +48,7 @@ export async function issue(
       profile,
       nowSec: Math.floor(Date.now() / 1000),
       key,
-      droppedClaims: droppedAuthorizationClaims(config.tokens.authorization_claims),
+      carryRules: carryRulesOf(config.tokens),
       revocationRefs,
     });
   } catch (error) {

@@ -4,10 +4,10 @@
  * - RESERVED_CLAIMS are scopegate's: set from the decision and the verified upstream token
  *   (iss, sub, aud, client_id, iat, exp, jti, the scope claims, permissions) or left out (nbf,
  *   scp), never copied as the upstream wrote them.
- * - The upstream's other claims are carried: all but the authorization claims marked `drop`
- *   (authorization-claims.ts, the one list shared with the ID token and userinfo), or only the
- *   profile's `carry` allowlist; then the profile's fixed claims; the reserved and scope claims
- *   are set last so nothing upstream or configured can override them.
+ * - Of the upstream's other claims, only those the allowlist of carried-claims.ts names are
+ *   carried (the carry list, the identity claims the issued scopes release, kept authorization
+ *   claims, act and cnf); then the profile's fixed claims; the reserved and scope claims are set
+ *   last so nothing upstream or configured can override them.
  *
  * The claims object has no prototype and is filled by assignment only from own members of the
  * verified token, which has none either (untrusted-json.ts): a `__proto__` member can neither
@@ -19,12 +19,9 @@ import type { SigningKey } from '../keys/signing-keys.js';
 import { REVOCATION_CLAIM } from '../oidc/revocation-refs.js';
 import { GrantedScopes } from '../scope/coverage.js';
 import { issuedAudience } from './audience-claim.js';
-import { ALWAYS_CARRIED_CLAIMS, RESERVED_CLAIMS } from './claim-names.js';
+import { type CarryRules, carriedClaims } from './carried-claims.js';
 import { tokenScopes } from './identity.js';
 import type { TokenProfile } from './token-profile.js';
-
-/** Never a claim name of anything scopegate signs (see untrusted-json.ts). */
-const PROTOTYPE_MEMBER = '__proto__';
 
 export interface IssueInput {
   upstreamClaims: JWTPayload;
@@ -37,10 +34,10 @@ export interface IssueInput {
   /** The active key of the profile's algorithm. */
   key: SigningKey;
   /**
-   * Claims that grant access other than scope (roles, groups, Keycloak realm_access, ...), left
-   * out of the issued token: they would give back what narrowing took away.
+   * What of the upstream token is carried besides what the profile says (carried-claims.ts):
+   * tokens.carry_claims, tokens.identity_claims, tokens.authorization_claims.
    */
-  droppedClaims: ReadonlySet<string>;
+  carryRules: CarryRules;
   /** The jti to use when something in the claims is bound to it (default: a new one). */
   jti?: string | undefined;
   /** Token exchange: the references that revoke the subject, which revoke this token too. */
@@ -53,22 +50,10 @@ export interface IssuedToken {
   claims: JWTPayload;
 }
 
-/** Whether the upstream's claim `name` goes into the token built with `profile`. */
-function carried(name: string, profile: TokenProfile, dropped: ReadonlySet<string>): boolean {
-  if (RESERVED_CLAIMS.has(name) || dropped.has(name)) return false;
-  // A scope claim of the profile is rebuilt from the issued scopes, never the upstream's value.
-  if (profile.scopeClaims.some((claim) => claim.name === name)) return false;
-  return profile.carry === undefined || profile.carry.has(name) || ALWAYS_CARRIED_CLAIMS.has(name);
-}
-
 export function buildClaims(input: IssueInput): JWTPayload {
   const upstream = input.upstreamClaims;
   const { profile } = input;
-  const claims: JWTPayload = Object.create(null);
-  for (const [name, value] of Object.entries(upstream)) {
-    if (name === PROTOTYPE_MEMBER) continue;
-    if (carried(name, profile, input.droppedClaims)) claims[name] = value;
-  }
+  const claims: JWTPayload = carriedClaims(upstream, input.scopes, profile, input.carryRules);
   // Auth0 RBAC puts every granted permission in `permissions`. The issued token lists the issued
   // scopes that an upstream permission covers (exactly, or as a template: a permission
   // `accounts.*` lists an issued `accounts.read.1234`), and nothing else. A profile with a

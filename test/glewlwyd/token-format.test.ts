@@ -33,11 +33,15 @@ beforeAll(async () => {
     client_id: CC_CLIENT.client_id,
     client_secret: CC_CLIENT.client_secret,
   };
+  // glewlwyd's vendor claim `type` carried, so that where a token was built from shows.
+  const carryType = { tokens: { carry_claims: ['azp', 'type'] } };
   [auto, opaque, foreign] = await Promise.all([
     startGlewlwydGateway(idp, {
+      config: carryType,
       upstream: { default_scope: BOTH, token_format: 'auto', introspection },
     }),
     startGlewlwydGateway(idp, {
+      config: carryType,
       upstream: { default_scope: BOTH, token_format: 'opaque', introspection },
     }),
     startGlewlwydGateway(idp, {
@@ -71,7 +75,7 @@ describe('token_format against glewlwyd', () => {
       iss: auto.issuer,
       client_id: CC_CLIENT.client_id,
       scope: 'api.read',
-      // Carried from glewlwyd's JWT.
+      // Carried from glewlwyd's JWT (listed in tokens.carry_claims).
       type: 'access_token',
     });
   });

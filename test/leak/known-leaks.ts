@@ -23,34 +23,6 @@ export const KNOWN_LEAKS_ON_THIS_BRANCH: readonly KnownLeak[] = [
     what: 'upstream token in a text/plain body answering a request that is not screened',
     issue: 'plain text streams unread off the screened routes (proxied APIs stream it)',
   },
-  {
-    route: 'token:authorization_code',
-    carrier: 'access-token-claims',
-    variants: ['authorization-and-identity-claims'],
-    what: 'profile claim beyond the issued scope in body (JWT payload)',
-    issue: 'allowlist rule (access token)',
-  },
-  {
-    route: 'token:refresh_token',
-    carrier: 'access-token-claims',
-    variants: ['authorization-and-identity-claims'],
-    what: 'profile claim beyond the issued scope in body (JWT payload)',
-    issue: 'allowlist rule (access token)',
-  },
-  {
-    route: 'token:client_credentials',
-    carrier: 'access-token-claims',
-    variants: ['authorization-and-identity-claims'],
-    what: 'profile claim beyond the issued scope in body (JWT payload)',
-    issue: 'allowlist rule (access token)',
-  },
-  {
-    route: 'token-exchange',
-    carrier: 'access-token-claims',
-    variants: ['authorization-and-identity-claims'],
-    what: 'profile claim beyond the issued scope in body (JWT payload)',
-    issue: 'allowlist rule (access token)',
-  },
 ];
 
 export function knownLeak(route: string, carrier: string, variant: string): KnownLeak | undefined {

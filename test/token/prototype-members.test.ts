@@ -19,7 +19,11 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   upstream = await startCustomUpstream({ alg: 'ES256' });
-  gateway = await startTestGateway({ upstreamUrl: upstream.url });
+  gateway = await startTestGateway({
+    upstreamUrl: upstream.url,
+    // `constructor` listed, so that a carried member of that name is seen to stay plain data.
+    config: { tokens: { carry_claims: ['azp', 'gty', 'constructor'] } },
+  });
 });
 
 afterAll(async () => {

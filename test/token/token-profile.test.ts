@@ -19,7 +19,7 @@ import { publicJwk, type SigningAlgorithm } from '../../proxy/keys/key-material.
 import { type SigningKey, SigningKeySet } from '../../proxy/keys/signing-keys.js';
 import { RevokedTokens } from '../../proxy/oidc/revoked-tokens.js';
 import type { Runtime } from '../../proxy/runtime.js';
-import { droppedAuthorizationClaims } from '../../proxy/token/authorization-claims.js';
+import { carryRulesOf } from '../../proxy/token/carried-claims.js';
 import { issueToken } from '../../proxy/token/issue-token.js';
 import { tokenProfileFor } from '../../proxy/token/token-profile.js';
 import { errorsOf } from '../config/minimal-config.js';
@@ -101,7 +101,7 @@ async function issuedFor(config: Config, upstream = UPSTREAM, scopes = ISSUED) {
     profile,
     nowSec: NOW,
     key,
-    droppedClaims: droppedAuthorizationClaims(config.tokens.authorization_claims),
+    carryRules: carryRulesOf(config.tokens),
   });
   return { ...issued, header: decodeProtectedHeader(issued.token), key };
 }
@@ -111,83 +111,77 @@ const OWN = ['iss', 'sub', 'aud', 'client_id', 'iat', 'exp', 'jti'];
 describe('a token profile shapes the issued token', () => {
   it.each<[string, string, Record<string, unknown>, string[], Record<string, unknown>]>([
     [
-      'no profile: ES256, at+jwt, string scope, every upstream claim but reserved and dropped ones',
+      'no profile: ES256, at+jwt, string scope, the tokens.carry_claims allowlist (custom claims left out)',
       '  - client_id: someone-else\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
       {
         scope: 'read:appointments read:prescriptions',
         permissions: ISSUED,
         exp: NOW + 3600,
-        // Not a scope claim of this profile: an upstream claim like any other.
-        scopes: ['read:msg', 'admin:all'],
       },
     ],
     [
       'scope_format array (the shorthand)',
       '  - client_id: partner-x\n    scope_format: array\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
       { scope: ISSUED },
     ],
     [
       'scope_format array beside a profile without scope_claims: still the shorthand',
       '  - client_id: partner-x\n    scope_format: array\n    token: { typ: JWT }\n',
       { alg: 'ES256', typ: 'JWT' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
       { scope: ISSUED },
     ],
     [
       'lifetime alone',
       '  - client_id: partner-x\n    token: { lifetime: 5m }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
       { exp: NOW + 300 },
     ],
     [
       'alg alone: the active RS256 key',
       '  - client_id: partner-x\n    token: { alg: RS256 }\n',
       { alg: 'RS256', kid: 'rs', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
       {},
     ],
     [
       'typ JWT alone',
       '  - client_id: partner-x\n    token: { typ: JWT }\n',
       { alg: 'ES256', typ: 'JWT' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
       {},
     ],
     [
       'typ none alone: no typ header',
       '  - client_id: partner-x\n    token: { typ: none }\n',
       { alg: 'ES256', kid: 'es' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
       {},
     ],
     [
       'scope_claims: renamed, and the upstream claim of that name never carried',
       '  - client_id: partner-x\n    token: { scope_claims: [{ name: scopes, format: array }] }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'cnf', 'scopes'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scopes'],
       { scopes: ISSUED },
     ],
     [
       'scope_claims: both shapes at once',
       '  - client_id: partner-x\n    token:\n      scope_claims:\n        - { name: scope, format: string }\n        - { name: scp, format: array }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope', 'scp'],
+      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope', 'scp'],
       { scope: 'read:appointments read:prescriptions', scp: ISSUED },
     ],
     [
       'claims alone: fixed values added',
       '  - client_id: partner-x\n    token: { claims: { partner_id: acme, limits: { rps: 5 } } }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [
-        ...OWN,
-        ...['azp', 'gty', 'permissions', 'tenant', 'scopes', 'cnf', 'scope'],
-        ...['partner_id', 'limits'],
-      ],
+      [...OWN, ...['azp', 'gty', 'permissions', 'cnf', 'scope'], ...['partner_id', 'limits']],
       { partner_id: 'acme', limits: { rps: 5 } },
     ],
     [
@@ -587,6 +581,26 @@ describe('explain shows the profile a request would get', () => {
     expect(output.stdout).not.toContain('token profile');
     expect(output.stdout).toContain(
       'scope claim: string "read:appointments" (tokens.scope_format)',
+    );
+  });
+
+  it('for a profile without carry: the allowlist everyone gets', async () => {
+    const bare = path.join(dir, 'bare.yaml');
+    await writeFile(
+      bare,
+      configText(
+        '  - client_id: partner-x\n    token: { typ: JWT }\n',
+        'tokens:\n  carry_claims: [azp, "https://example.com/tenant"]\n',
+      ),
+    );
+    const output = await explain({
+      config: bare,
+      client: 'partner-x',
+      grant: 'client_credentials',
+      granted: 'read:appointments',
+    });
+    expect(output.stdout).toContain(
+      '  carried from the upstream token: tokens.carry_claims (azp, https://example.com/tenant), the identity claims the issued scopes release, authorization claims marked keep (act and cnf always)',
     );
   });
 });

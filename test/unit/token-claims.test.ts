@@ -58,7 +58,7 @@ function input(overrides: InputOverrides = {}): IssueInput {
     profile,
     nowSec: NOW,
     key: KEY,
-    droppedClaims: new Set(),
+    carryRules: { carryClaims: ['department'], identityClaims: {}, authorizationClaims: {} },
     ...rest,
   };
 }
@@ -76,6 +76,7 @@ describe('buildClaims: reserved claims are scopegate’s', () => {
     scope: 'read write admin',
     scp: ['admin'],
     permissions: ['read', 'write', 'admin'],
+    // Carried: the carry list of input() names it.
     department: 'kept',
   };
   const claims = buildClaims(input({ upstreamClaims: hostile, scopes: ['read'] }));
