@@ -48,7 +48,7 @@ export const DEFAULTS = {
     // Protocol claims resource servers expect in an access token and that grant nothing: who the
     // token was issued to (azp), how (Auth0's gty), and how the user authenticated (RFC 9068
     // §2.2.1: auth_time, acr, amr; sid for back-channel logout). Anything else of the upstream's,
-    // custom claims included, is carried only when listed (proxy/token/carried-claims.ts).
+    // custom claims included, is carried only when listed (proxy/rules/carried-claims.ts).
     carry_claims: ['azp', 'gty', 'auth_time', 'acr', 'amr', 'sid'] as string[],
     revocation: {
       store: 'memory',

@@ -5,14 +5,14 @@
 import * as z from 'zod';
 import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
-import { TOKEN_TYPS } from '../proxy/keys/jwt-signer.js';
-import { configuredClaimRefusal } from '../proxy/oidc/id-token-claims.js';
-import { keepListRefusal } from '../proxy/oidc/metadata-fields.js';
+import { carryNameRefusal, carryVerdictRefusal } from '../proxy/rules/carried-claims.js';
+import { ALWAYS_CARRIED_CLAIMS, UNFIXABLE_CLAIMS } from '../proxy/rules/claim-names.js';
+import { configuredClaimRefusal } from '../proxy/rules/id-token-claims.js';
+import { keepListRefusal } from '../proxy/rules/metadata-fields.js';
+import { TOKEN_TYPS } from '../proxy/rules/token-typ.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
 import { templateSyntaxError } from '../proxy/scope/template.js';
-import { carryNameRefusal, carryVerdictRefusal } from '../proxy/token/carried-claims.js';
-import { ALWAYS_CARRIED_CLAIMS, UNFIXABLE_CLAIMS } from '../proxy/token/claim-names.js';
 import { DEFAULTS } from './defaults.js';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 
@@ -267,7 +267,7 @@ const scopeClaim = z.strictObject({
 
 /**
  * A carry list (tokens.carry_claims, clients[].token.carry): upstream claim names an access token
- * keeps. One rule for both (proxy/token/carried-claims.ts): never a claim scopegate sets or a
+ * keeps. One rule for both (proxy/rules/carried-claims.ts): never a claim scopegate sets or a
  * scope carrier; a claim tokens.authorization_claims drops is refused where that map is known.
  */
 const carryList = z.array(

@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { checkConfig } from './cli/check.js';
 import { keygen } from './cli/keygen.js';
 import { COMMAND_OPTIONS, type Command, EXIT, isCommand, USAGE, UsageError } from './cli/usage.js';
-import { packageVersion } from './cli/version.js';
-import { startScopegate } from './instance.js';
+import { packageVersion } from './observability/version.js';
+import { startScopegate } from './server/instance.js';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },

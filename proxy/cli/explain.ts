@@ -6,13 +6,13 @@
  */
 import { loadConfigFile } from '../../config/load.js';
 import { type Config, GRANT_TYPES } from '../../config/schema.js';
-import { exchangeNotes, isExchangeGrant } from '../exchange/explain-exchange.js';
+import { exchangeNotes, isExchangeGrant } from '../endpoints/token/exchange/explain-exchange.js';
+import { clientRuleFor } from '../issued/client-rule.js';
+import { type TokenProfile, tokenProfileFor } from '../issued/token-profile.js';
 import { type Decision, ScopeDecider, type ScopeVerdict } from '../scope/decider.js';
 import { parseScopeParameter } from '../scope/grammar.js';
 import { ScopePolicies } from '../scope/policies.js';
 import { upstreamScope } from '../scope/upstream-scope.js';
-import { clientRuleFor } from '../token/client-rule.js';
-import { type TokenProfile, tokenProfileFor } from '../token/token-profile.js';
 import { EXIT } from './usage.js';
 
 export interface ExplainArgs {
@@ -245,7 +245,7 @@ export async function explain(args: ExplainArgs): Promise<ExplainOutput> {
   const rule = clientRuleFor(config, args.client, audiences);
   const profile = tokenProfileFor(config, args.client, audiences);
   const asked = upstreamScope(config.upstream.scope_request, requested, policies.templates);
-  // Token exchange served by scopegate never asks the upstream (proxy/exchange/).
+  // Token exchange served by scopegate never asks the upstream (proxy/endpoints/token/exchange/).
   const exchange = isExchangeGrant(args.grant);
   const servedHere = exchange && config.token_exchange.enabled;
   if (args.json) {

@@ -5,9 +5,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startScopegate } from '../instance.js';
 import { generatePrivateKeyPem } from '../keys/key-material.js';
-import { packageRoot } from '../package-root.js';
+import { packageRoot } from '../observability/package-root.js';
+import { startScopegate } from '../server/instance.js';
 import { DEMO_AUDIENCES, DEMO_CLIENTS, DEMO_DEFAULT_AUDIENCE } from './demo-clients.js';
 import { startDemoUpstream } from './demo-upstream.js';
 

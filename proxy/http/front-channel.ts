@@ -6,7 +6,7 @@
  * the authorization endpoint's spellings): in the query, in a body of any carrier
  * (inspected-body.ts), or inside a request object passed by value. Request objects by reference
  * are refused except PAR's own URNs. This is the first fence; the answer is screened again on
- * its way back (oidc/front-channel-screen.ts).
+ * its way back (relay/front-channel-screen.ts).
  */
 import { canonicalParamName, canonicalParamValue } from './canonical-param.js';
 import { parseFormPairs } from './form-urlencoded.js';

@@ -6,19 +6,13 @@
  * token) in test/bench/crypto-bench.ts; the output is an ordinary JWS any library verifies.
  */
 import { constants, type KeyObject, type SignKeyObjectInput, sign } from 'node:crypto';
+import type { TokenTyp } from '../rules/token-typ.js';
 import type { SigningAlgorithm } from './key-material.js';
 
 export interface JwtSigner {
   /** The compact JWS of `claims` with header `{alg, kid, typ}` (no `typ` for `none`). */
   sign(claims: object): string;
 }
-
-/**
- * The `typ` header values an access token can carry: RFC 9068's `at+jwt` (the default), `JWT`
- * for verifiers that refuse anything else, or none at all (`none`: the header has no `typ`).
- */
-export const TOKEN_TYPS = ['at+jwt', 'JWT', 'none'] as const;
-export type TokenTyp = (typeof TOKEN_TYPS)[number];
 
 /** Digest per algorithm; EdDSA signs the message itself (no separate digest). */
 const DIGESTS: Record<SigningAlgorithm, string | null> = {

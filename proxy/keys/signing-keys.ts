@@ -8,7 +8,8 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SigningKeyConfig } from '../../config/schema.js';
-import { createJwtSigner, type JwtSigner, TOKEN_TYPS, type TokenTyp } from './jwt-signer.js';
+import { TOKEN_TYPS, type TokenTyp } from '../rules/token-typ.js';
+import { createJwtSigner, type JwtSigner } from './jwt-signer.js';
 import {
   keyAlgorithmMismatch,
   type PublicJwk,

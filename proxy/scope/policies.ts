@@ -8,7 +8,6 @@
  * `accounts.admin.*` must not get round that by asking for `accounts.*`. Parameters that are
  * wildcards, or that the scope does not pin down at all, cannot be validated and fail.
  */
-import type { ScopePolicyConfig } from '../../config/schema.js';
 import { claimIncludes } from './claims.js';
 import { CompiledScopes } from './compiled-scopes.js';
 import { compileParamPattern, MAX_PATTERN_INPUT } from './param-pattern.js';
@@ -63,6 +62,24 @@ interface CompiledPolicy {
   clients?: ReadonlySet<string>;
   /** validators[i] are the validators of params[i]. */
   validators: ReadonlyArray<readonly Validator[]>;
+}
+
+/**
+ * One configured scope policy (`scopes[]`), as the policies read it. The configuration's own type
+ * (config/schema.ts ScopePolicyConfig) is this shape; declared here so that scope/ stays below
+ * the configuration, which validates templates with it.
+ */
+export interface ScopePolicyConfig {
+  template: string;
+  grant_types?: readonly string[] | undefined;
+  clients?: readonly string[] | undefined;
+  params?:
+    | readonly {
+        enum?: readonly string[] | undefined;
+        pattern?: string | undefined;
+        claim?: string | undefined;
+      }[]
+    | undefined;
 }
 
 function compileValidators(config: ScopePolicyConfig): Validator[][] {

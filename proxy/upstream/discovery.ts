@@ -3,7 +3,7 @@
  * and JWKS URI when the config does not pin them, and the base of scopegate's own document.
  */
 import type { Config } from '../../config/schema.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { fetchUpstreamJson } from './http-client.js';
 import { upstreamUrl } from './upstream-url.js';
 

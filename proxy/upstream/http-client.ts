@@ -6,8 +6,8 @@ import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:h
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { parseUntrustedJson, refusedJsonPhrase } from '../http/untrusted-json.js';
-import type { Metrics, UpstreamRoute } from '../metrics.js';
-import { statusClass } from '../metrics.js';
+import type { Metrics, UpstreamRoute } from '../observability/metrics.js';
+import { statusClass } from '../observability/metrics.js';
 
 export interface UpstreamResponse {
   status: number;

@@ -11,8 +11,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { ScopePolicyConfig } from '../../config/schema.js';
+import { CachingDecider } from '../../proxy/runtime/decision-cache.js';
 import { type DecisionInput, ScopeDecider } from '../../proxy/scope/decider.js';
-import { CachingDecider } from '../../proxy/scope/decision-cache.js';
 import { ScopePolicies } from '../../proxy/scope/policies.js';
 
 const TEMPLATES = 200;

@@ -7,9 +7,9 @@
  *   npx tsc -p tsconfig.json && node dist/test/bench/hostile-input-bench.js [size-in-KiB]
  */
 import { performance } from 'node:perf_hooks';
+import { requestedScopesOf } from '../../proxy/endpoints/token/token-request.js';
 import { type BodyKind, parseTokenRequestBody } from '../../proxy/http/body.js';
 import { OAuthError } from '../../proxy/http/oauth-error.js';
-import { requestedScopesOf } from '../../proxy/token/token-request.js';
 
 const ROUNDS = 9;
 

@@ -10,8 +10,8 @@ import {
   type ReaderRules,
   unpackEntry,
   usableUntil,
-} from '../../proxy/token-cache/cache-entry.js';
-import { UpstreamTokenCache } from '../../proxy/token-cache/upstream-token-cache.js';
+} from '../../proxy/upstream/token-cache/cache-entry.js';
+import { UpstreamTokenCache } from '../../proxy/upstream/token-cache/upstream-token-cache.js';
 
 const T0 = 1_800_000_000_000;
 const MIN = 60_000;

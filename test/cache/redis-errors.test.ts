@@ -1,14 +1,14 @@
 /**
  * Redis failing under the upstream token cache is counted (scopegate_token_cache_backend_errors_total)
- * and logged, at most one line per 10 s (proxy/log-rate-limit.ts) with how many were left out:
+ * and logged, at most one line per 10 s (proxy/observability/log-rate-limit.ts) with how many were left out:
  * against a real redis-server that goes away, and the limiter itself on a clock the test drives.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
-import { createLogger } from '../../proxy/log.js';
-import { RateLimitedWarning } from '../../proxy/log-rate-limit.js';
-import { Metrics } from '../../proxy/metrics.js';
-import { upstreamTokenCacheFor } from '../../proxy/token-cache/upstream-token-cache.js';
+import { createLogger } from '../../proxy/observability/log.js';
+import { RateLimitedWarning } from '../../proxy/observability/log-rate-limit.js';
+import { Metrics } from '../../proxy/observability/metrics.js';
+import { upstreamTokenCacheFor } from '../../proxy/upstream/token-cache/upstream-token-cache.js';
 import { LogCapture } from '../support/gateway.js';
 import { waitFor } from '../support/wait.js';
 import { startRedis, type TestRedis } from './redis-server.js';

@@ -1,5 +1,5 @@
 /**
- * The upstream token cache, in process (proxy/token-cache/), against the Auth0 emulator: a client
+ * The upstream token cache, in process (proxy/upstream/token-cache/), against the Auth0 emulator: a client
  * that opts in asks the upstream once per token lifetime, every answer is still its own freshly
  * signed narrowed token, concurrent misses share one call, and errors are never kept.
  */

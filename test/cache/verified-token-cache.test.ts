@@ -1,13 +1,13 @@
 /**
- * The verified-token memo (proxy/token-cache/verified-token-cache.ts): a token verified once is
+ * The verified-token memo (proxy/upstream/verified-token-cache.ts): a token verified once is
  * answered from memory until its exp and no later; another audience is verified on its own;
  * failures are never kept; the shared claims cannot be altered by a caller.
  */
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamKeys } from '../../proxy/keys/upstream-keys.js';
-import type { VerifyOptions } from '../../proxy/token/verify-upstream.js';
-import { VerifiedTokenCache } from '../../proxy/token-cache/verified-token-cache.js';
+import { UpstreamKeys } from '../../proxy/upstream/upstream-keys.js';
+import { VerifiedTokenCache } from '../../proxy/upstream/verified-token-cache.js';
+import type { VerifyOptions } from '../../proxy/upstream/verify-upstream.js';
 import { type JwksServer, startJwksServer } from '../support/jwks-server.js';
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];

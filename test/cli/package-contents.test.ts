@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../proxy/package-root.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 
 const run = promisify(execFile);
 const ROOT = packageRoot();

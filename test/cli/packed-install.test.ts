@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_AUDIENCES, DEMO_CLIENTS } from '../../proxy/demo/demo-clients.js';
 import { type RunningDemoUpstream, startDemoUpstream } from '../../proxy/demo/demo-upstream.js';
-import { packageRoot } from '../../proxy/package-root.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 import { type CliResult, runCli } from '../support/run-cli.js';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExplainArgs, explain } from '../../proxy/cli/explain.js';
-import { packageRoot } from '../../proxy/package-root.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 
 const README = path.join(packageRoot(), 'README.md');
 

@@ -2,7 +2,7 @@
  * Just enough PromQL reading to tell which metric families an expression refers to, so that the
  * alert rules and the dashboard can be checked against what scopegate exports.
  */
-import { Metrics } from '../../proxy/metrics.js';
+import { Metrics } from '../../proxy/observability/metrics.js';
 
 /** PromQL aggregation operators and functions (Prometheus 3). */
 const FUNCTIONS = new Set([

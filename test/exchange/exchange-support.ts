@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { importPKCS8, type JWTPayload, SignJWT } from 'jose';
-import { hashSecret } from '../../proxy/exchange/secret-hash.js';
+import { hashSecret } from '../../proxy/endpoints/token/exchange/secret-hash.js';
 import { type OidcUpstream, startOidcUpstream } from '../fixtures/oidc-upstream.js';
 import {
   postForm,

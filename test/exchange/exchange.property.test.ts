@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../proxy/exchange/secret-hash.js';
+import { hashSecret } from '../../proxy/endpoints/token/exchange/secret-hash.js';
 import { closedPortUrl } from '../support/closed-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { basic, exchange, signWithGatewayKey } from './exchange-support.js';

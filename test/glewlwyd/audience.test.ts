@@ -2,7 +2,7 @@
  * glewlwyd (without resource indicators) sets an access token's `aud` to the granted scopes
  * joined by spaces: one string such as "api.read api.write". scopegate accepts that (it checks
  * `aud` only against an audience the client asked for), and in its own token withholds from
- * `aud` every granted scope it did not issue (proxy/token/audience-claim.ts): a resource server
+ * `aud` every granted scope it did not issue (proxy/issued/audience-claim.ts): a resource server
  * that authorizes on `aud` must not get back what narrowing took away.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

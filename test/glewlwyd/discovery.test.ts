@@ -10,7 +10,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listedTreatment } from '../../proxy/oidc/metadata-fields.js';
+import { listedTreatment } from '../../proxy/rules/metadata-fields.js';
 import {
   CC_CLIENT,
   type GlewlwydIdp,

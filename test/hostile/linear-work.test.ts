@@ -7,10 +7,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import {
+  MAX_REQUESTED_SCOPES,
+  requestedScopesOf,
+} from '../../proxy/endpoints/token/token-request.js';
 import { MAX_PARAMETERS, parseTokenRequestBody } from '../../proxy/http/body.js';
 import { parseFormPairs } from '../../proxy/http/form-urlencoded.js';
 import { OAuthError } from '../../proxy/http/oauth-error.js';
-import { MAX_REQUESTED_SCOPES, requestedScopesOf } from '../../proxy/token/token-request.js';
 import { benchInputs, parseLikeTheGateway } from '../bench/hostile-input-bench.js';
 
 const SIZE = 256 * 1024;

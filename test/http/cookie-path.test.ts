@@ -3,7 +3,7 @@
  * sends the cookies back on the URLs it actually uses; nothing else in the line changes.
  */
 import { describe, expect, it } from 'vitest';
-import { prefixCookiePaths } from '../../proxy/http/cookie-path.js';
+import { prefixCookiePaths } from '../../proxy/relay/cookie-path.js';
 
 describe('prefixCookiePaths', () => {
   it.each([

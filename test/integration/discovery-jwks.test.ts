@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METADATA_FIELDS } from '../../proxy/oidc/metadata-fields.js';
+import { METADATA_FIELDS } from '../../proxy/rules/metadata-fields.js';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,
@@ -143,7 +143,7 @@ describe('/.well-known/jwks.json', () => {
 });
 
 /**
- * Each upstream field as the discovery table says (proxy/oidc/metadata-fields.ts): kept as is,
+ * Each upstream field as the discovery table says (proxy/rules/metadata-fields.ts): kept as is,
  * moved onto scopegate, filtered, or dropped; the three scopegate always owns are checked apart.
  */
 function expectTreatedByTable(upstreamDoc: Record<string, unknown>, body: Record<string, unknown>) {

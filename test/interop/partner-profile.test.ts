@@ -16,7 +16,7 @@ import jwt from 'jsonwebtoken';
 import jwksClient from 'jwks-rsa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { packageRoot } from '../../proxy/package-root.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,

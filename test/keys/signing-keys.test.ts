@@ -3,9 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../config/load.js';
-import { startScopegate } from '../../proxy/instance.js';
 import { loadSigningKeys } from '../../proxy/keys/signing-keys.js';
-import { createLogger } from '../../proxy/log.js';
+import { createLogger } from '../../proxy/observability/log.js';
+import { startScopegate } from '../../proxy/server/instance.js';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,

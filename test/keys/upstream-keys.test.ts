@@ -1,7 +1,7 @@
 import { errors, type JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UpstreamKeys, UpstreamKeysUnavailable } from '../../proxy/keys/upstream-keys.js';
-import { Metrics } from '../../proxy/metrics.js';
+import { Metrics } from '../../proxy/observability/metrics.js';
+import { UpstreamKeys, UpstreamKeysUnavailable } from '../../proxy/upstream/upstream-keys.js';
 import { type JwksServer, newPublicJwk, startJwksServer } from '../support/jwks-server.js';
 
 const SECOND = 1000;

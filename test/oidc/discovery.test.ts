@@ -13,7 +13,7 @@ import { auth, requiredScopes } from 'express-oauth2-jwt-bearer';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METADATA_FIELDS } from '../../proxy/oidc/metadata-fields.js';
+import { METADATA_FIELDS } from '../../proxy/rules/metadata-fields.js';
 import {
   LOGIN_RESOURCE,
   type LoginUpstream,

@@ -11,7 +11,7 @@ import {
   EMBEDDED_CLAIM,
   embeddingKey,
   openEmbeddedToken,
-} from '../../proxy/oidc/embedded-upstream-token.js';
+} from '../../proxy/issued/embedded-upstream-token.js';
 import {
   type CustomTokenAnswer,
   type CustomTokenRequest,

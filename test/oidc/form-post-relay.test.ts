@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCREEN_LIMIT } from '../../proxy/oidc/front-channel-screen.js';
+import { SCREEN_LIMIT } from '../../proxy/relay/front-channel-screen.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const ISSUER = 'https://gateway.test';

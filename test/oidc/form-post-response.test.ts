@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeAttributeValue } from '../../proxy/http/html-entities.js';
-import { type FormPostContext, rewriteFormPost } from '../../proxy/oidc/form-post-response.js';
+import { type FormPostContext, rewriteFormPost } from '../../proxy/relay/form-post-response.js';
 
 const UP = 'http://127.0.0.1:4000/tenant';
 const OURS = 'https://auth.example.com/gw';

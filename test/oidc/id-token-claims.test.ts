@@ -1,17 +1,17 @@
 /**
- * The ID token allowlist (proxy/oidc/id-token-claims.ts) and the identity claims by issued scope
- * it shares with userinfo (proxy/oidc/identity-claims.ts), as tables: every claim kind in or
+ * The ID token allowlist (proxy/rules/id-token-claims.ts) and the identity claims by issued scope
+ * it shares with userinfo (proxy/rules/identity-claims.ts), as tables: every claim kind in or
  * out, by the scopes issued.
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../config/defaults.js';
+import { identityScopes } from '../../proxy/endpoints/token/id-token-step.js';
 import {
   configuredClaimRefusal,
   type IdTokenContext,
   idTokenClaims,
-} from '../../proxy/oidc/id-token-claims.js';
-import { identityScopes } from '../../proxy/oidc/id-token-step.js';
-import { releasedIdentityClaims } from '../../proxy/oidc/identity-claims.js';
+} from '../../proxy/rules/id-token-claims.js';
+import { releasedIdentityClaims } from '../../proxy/rules/identity-claims.js';
 
 const NOW = 1_800_000_000;
 

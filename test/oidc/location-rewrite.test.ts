@@ -4,7 +4,7 @@
  * fragment, only when it is the upstream's; everything else is left exactly as sent.
  */
 import { describe, expect, it } from 'vitest';
-import { type LocationContext, rewriteLocation } from '../../proxy/oidc/authorization-response.js';
+import { type LocationContext, rewriteLocation } from '../../proxy/relay/authorization-response.js';
 
 const UP = 'http://127.0.0.1:4000';
 const context: LocationContext = {

@@ -1,17 +1,17 @@
 /**
- * The discovery field table (proxy/oidc/metadata-fields.ts) applied field by field, and the
+ * The discovery field table (proxy/rules/metadata-fields.ts) applied field by field, and the
  * README's table checked against it so the documentation cannot drift from the code.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type MetadataContext, publicMetadata } from '../../proxy/issued/public-metadata.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 import {
   keepListRefusal,
   listedTreatment,
   METADATA_FIELDS,
-} from '../../proxy/oidc/metadata-fields.js';
-import { type MetadataContext, publicMetadata } from '../../proxy/oidc/public-metadata.js';
-import { packageRoot } from '../../proxy/package-root.js';
+} from '../../proxy/rules/metadata-fields.js';
 
 const UP = 'http://idp.internal:8080';
 const PUBLIC_UP = 'https://login.example.com';

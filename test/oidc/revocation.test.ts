@@ -16,8 +16,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScopegateInstance, startScopegate } from '../../proxy/instance.js';
-import { createLogger } from '../../proxy/log.js';
+import { createLogger } from '../../proxy/observability/log.js';
+import { type ScopegateInstance, startScopegate } from '../../proxy/server/instance.js';
 import { startRedis, type TestRedis } from '../cache/redis-server.js';
 import {
   type CustomTokenHandler,

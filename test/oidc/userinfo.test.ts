@@ -15,7 +15,7 @@ import {
   EMBEDDED_CLAIM,
   embeddingKey,
   openEmbeddedToken,
-} from '../../proxy/oidc/embedded-upstream-token.js';
+} from '../../proxy/issued/embedded-upstream-token.js';
 import { discoverClient } from '../support/discover-client.js';
 import { jwtPayload, postForm } from '../support/gateway.js';
 import { rawRequest } from '../support/raw-http.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
-import { hashSecret, secretMatches } from '../../proxy/exchange/secret-hash.js';
+import { hashSecret, secretMatches } from '../../proxy/endpoints/token/exchange/secret-hash.js';
 
 const BASE = `issuer: "https://auth.example.com"
 signing:

@@ -1,5 +1,5 @@
 /**
- * The introspection cache (proxy/introspection/introspection-cache.ts) on a clock the test
+ * The introspection cache (proxy/upstream/introspection-cache.ts) on a clock the test
  * moves: an entry ends at the earlier of its max age and the token's exp less
  * tokens.min_lifetime; failures are never kept, and a failed shared call is not kept for the
  * callers that joined it either; the shared claims cannot be altered.
@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import {
   IntrospectionCache,
   introspectionCacheFor,
-} from '../../proxy/introspection/introspection-cache.js';
-import { UpstreamTokenRejected } from '../../proxy/token/verify-upstream.js';
+} from '../../proxy/upstream/introspection-cache.js';
+import { UpstreamTokenRejected } from '../../proxy/upstream/verify-upstream.js';
 
 const START = 1_800_000_000_000;
 

@@ -11,8 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { parseConfigText } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import { secretMatches } from '../../proxy/exchange/secret-hash.js';
-import { packageRoot } from '../../proxy/package-root.js';
+import { secretMatches } from '../../proxy/endpoints/token/exchange/secret-hash.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 
 const SECTIONS = [
   '## Opaque upstream tokens (introspection)',

@@ -1,5 +1,5 @@
 /**
- * The access line (proxy/access-log.ts): every request on the public listener writes exactly one,
+ * The access line (proxy/observability/access-log.ts): every request on the public listener writes exactly one,
  * whatever its route (token, JWKS, discovery, userinfo, introspection, revocation, proxied, not
  * served, refused), with the request id, route, method, path, status, duration, bytes, peer and
  * the upstream's status where there was one; proxied successes are sampled by
@@ -8,8 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessLog } from '../../proxy/access-log.js';
-import { Metrics } from '../../proxy/metrics.js';
+import { AccessLog } from '../../proxy/observability/access-log.js';
+import { Metrics } from '../../proxy/observability/metrics.js';
 import { type LoginUpstream, M2M_CLIENT, startLoginUpstream } from '../oidc/login-upstream.js';
 import { type SelfIssuedGateway, startSelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { postForm } from '../support/gateway.js';

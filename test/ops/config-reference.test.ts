@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configReferenceMarkdown } from '../../config/reference.js';
-import { packageRoot } from '../../proxy/package-root.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 
 const START = '<!-- config-reference:start -->';
 const END = '<!-- config-reference:end -->';

@@ -9,7 +9,7 @@ import {
   configJsonSchemaText,
   type JsonSchemaNode,
 } from '../../config/reference.js';
-import { packageRoot } from '../../proxy/package-root.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 import { CLI_PATH } from '../support/cli-process.js';
 
 const SCHEMA_FILE = path.join(packageRoot(), 'config', 'scopegate.schema.json');

@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LogDestination } from '../../proxy/log-destination.js';
+import { LogDestination } from '../../proxy/observability/log-destination.js';
 
 const opened: number[] = [];
 afterEach(() => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogger, isoTimestamp, wantsPretty } from '../../proxy/log.js';
+import { createLogger, isoTimestamp, wantsPretty } from '../../proxy/observability/log.js';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,

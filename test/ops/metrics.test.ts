@@ -3,8 +3,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRANT_TYPES } from '../../config/schema.js';
-import { TOKEN_OUTCOMES } from '../../proxy/metrics.js';
-import { packageRoot } from '../../proxy/package-root.js';
+import { TOKEN_OUTCOMES } from '../../proxy/observability/metrics.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 import {
   type RunningAuth0Emulator,
   startAuth0Emulator,

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { canonicalTarget } from '../../proxy/http/request-target.js';
-import { DISCOVERY_PATHS, UpstreamRoutes } from '../../proxy/http/upstream-routes.js';
+import { DISCOVERY_PATHS, UpstreamRoutes } from '../../proxy/runtime/upstream-routes.js';
 import { REFERENCE_ROUTERS } from './reference-routers.js';
 import { requestTarget, spellingOf } from './target-arbitrary.js';
 

@@ -11,7 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCREEN_LIMIT } from '../../proxy/oidc/front-channel-screen.js';
+import { SCREEN_LIMIT } from '../../proxy/relay/front-channel-screen.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import {
   type LeakyTokens,

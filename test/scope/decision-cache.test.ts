@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ScopePolicyConfig } from '../../config/schema.js';
-import { Metrics } from '../../proxy/metrics.js';
+import { Metrics } from '../../proxy/observability/metrics.js';
+import { CachingDecider, cachedDecider, decisionKey } from '../../proxy/runtime/decision-cache.js';
 import { type DecisionInput, ScopeDecider } from '../../proxy/scope/decider.js';
-import { CachingDecider, cachedDecider, decisionKey } from '../../proxy/scope/decision-cache.js';
 import { ScopePolicies } from '../../proxy/scope/policies.js';
 
 const POLICIES: ScopePolicyConfig[] = [

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { packageRoot } from '../../proxy/package-root.js';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 import { waitFor } from './wait.js';
 
 export interface ExitStatus {

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
-import { type ScopegateInstance, startScopegate } from '../../proxy/instance.js';
 import { generatePrivateKeyPem, type SigningAlgorithm } from '../../proxy/keys/key-material.js';
-import { createLogger } from '../../proxy/log.js';
+import { createLogger } from '../../proxy/observability/log.js';
+import { type ScopegateInstance, startScopegate } from '../../proxy/server/instance.js';
 
 export interface TestKey {
   kid: string;

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { outcomeOf, recordAccess } from '../../proxy/endpoints/token/access-record.js';
 import {
   badUpstream,
   internalError,
@@ -18,8 +19,7 @@ import {
   targetRefused,
   unavailable,
 } from '../../proxy/http/oauth-error.js';
-import { Metrics, TOKEN_OUTCOMES, type TokenOutcome } from '../../proxy/metrics.js';
-import { outcomeOf, recordAccess } from '../../proxy/token/access-record.js';
+import { Metrics, TOKEN_OUTCOMES, type TokenOutcome } from '../../proxy/observability/metrics.js';
 
 /** A Record over OAuthErrorKind: a kind added without an outcome does not compile. */
 const OUTCOME_OF: Record<OAuthErrorKind, TokenOutcome> = {

@@ -4,7 +4,7 @@
  */
 import type { JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { issuedAudience } from '../../proxy/token/audience-claim.js';
+import { issuedAudience } from '../../proxy/issued/audience-claim.js';
 
 const rows: [string, JWTPayload['aud'], string[], string[], JWTPayload['aud']][] = [
   // [case, upstream aud, granted, issued, issued aud]

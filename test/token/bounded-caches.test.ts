@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
-import { MAX_UPSTREAM_KEYS, UpstreamKeys } from '../../proxy/keys/upstream-keys.js';
-import { clientLabel, configuredClientIds, Metrics } from '../../proxy/metrics.js';
+import { clientLabel, configuredClientIds, Metrics } from '../../proxy/observability/metrics.js';
 import { CompiledScopes, compiledScopeBytes } from '../../proxy/scope/compiled-scopes.js';
 import { ScopeDecider } from '../../proxy/scope/decider.js';
 import { ScopePolicies } from '../../proxy/scope/policies.js';
+import { MAX_UPSTREAM_KEYS, UpstreamKeys } from '../../proxy/upstream/upstream-keys.js';
 import { newPublicJwk, startJwksServer } from '../support/jwks-server.js';
 
 describe('compiled scopes', () => {

@@ -1,5 +1,5 @@
 /**
- * What an access token carries of the verified upstream token (proxy/token/carried-claims.ts),
+ * What an access token carries of the verified upstream token (proxy/rules/carried-claims.ts),
  * as a table: one row per kind of claim (protocol, identity by issued scope, authorization keep
  * and drop, custom carried or not, profile carry), through a parsed configuration so that the
  * defaults are the ones users get; and what `check` refuses in either carry list.
@@ -8,8 +8,8 @@ import type { JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import { carriedClaims, carryRulesOf } from '../../proxy/token/carried-claims.js';
-import { tokenProfileFor } from '../../proxy/token/token-profile.js';
+import { tokenProfileFor } from '../../proxy/issued/token-profile.js';
+import { carriedClaims, carryRulesOf } from '../../proxy/rules/carried-claims.js';
 import { errorsOf, MINIMAL } from '../config/minimal-config.js';
 
 const NOW = 1_800_000_000;

@@ -6,13 +6,13 @@ import type { JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../config/defaults.js';
 import { parseConfigText } from '../../config/load.js';
+import { decideScopes, identify } from '../../proxy/endpoints/token/decide-scopes.js';
+import type { TokenRequest } from '../../proxy/endpoints/token/token-request.js';
 import { OAuthError } from '../../proxy/http/oauth-error.js';
-import { Metrics } from '../../proxy/metrics.js';
-import type { Runtime } from '../../proxy/runtime.js';
+import { Metrics } from '../../proxy/observability/metrics.js';
+import type { Runtime } from '../../proxy/runtime/runtime.js';
 import { ScopeDecider } from '../../proxy/scope/decider.js';
 import { ScopePolicies } from '../../proxy/scope/policies.js';
-import { decideScopes, identify } from '../../proxy/token/decide-scopes.js';
-import type { TokenRequest } from '../../proxy/token/token-request.js';
 
 const CLIENT_ID_CLAIMS = DEFAULTS.tokens.client_id_claims;
 

@@ -14,11 +14,11 @@ import {
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
+import { forwardTokenRequest } from '../../proxy/endpoints/token/forward-upstream.js';
+import type { TokenRequest } from '../../proxy/endpoints/token/token-request.js';
 import { OAuthError } from '../../proxy/http/oauth-error.js';
 import { TrustedProxies } from '../../proxy/http/trusted-proxies.js';
-import type { Runtime } from '../../proxy/runtime.js';
-import { forwardTokenRequest } from '../../proxy/token/forward-upstream.js';
-import type { TokenRequest } from '../../proxy/token/token-request.js';
+import type { Runtime } from '../../proxy/runtime/runtime.js';
 import { closedPortUrl } from '../support/closed-port.js';
 
 interface Received {

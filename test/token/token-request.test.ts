@@ -5,8 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTokenRequest, type TokenRequest } from '../../proxy/endpoints/token/token-request.js';
 import { OAuthError } from '../../proxy/http/oauth-error.js';
-import { readTokenRequest, type TokenRequest } from '../../proxy/token/token-request.js';
 
 type Read = { ok: true; request: Omit<TokenRequest, 'body'> } | { ok: false; error: OAuthError };
 

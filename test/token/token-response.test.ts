@@ -4,8 +4,12 @@
  * only as strings, other upstream members only when tokens.response_members lists them.
  */
 import { describe, expect, it } from 'vitest';
-import type { IssuedToken } from '../../proxy/token/issue-token.js';
-import { carriedUpstreamMembers, NO_STORE, tokenAnswer } from '../../proxy/token/token-response.js';
+import type { IssuedToken } from '../../proxy/issued/access-token.js';
+import {
+  carriedUpstreamMembers,
+  NO_STORE,
+  tokenAnswer,
+} from '../../proxy/issued/token-response.js';
 
 const issued: IssuedToken = { token: 'scopegate.jwt.token', expiresIn: 300, claims: {} };
 

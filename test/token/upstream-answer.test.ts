@@ -4,8 +4,11 @@
  * 502 the client sees as server_error, never the upstream's body.
  */
 import { describe, expect, it } from 'vitest';
+import {
+  parseTokenResponse,
+  upstreamErrorAnswer,
+} from '../../proxy/endpoints/token/upstream-answer.js';
 import { OAuthError } from '../../proxy/http/oauth-error.js';
-import { parseTokenResponse, upstreamErrorAnswer } from '../../proxy/token/upstream-answer.js';
 import type { UpstreamResponse } from '../../proxy/upstream/http-client.js';
 
 function answer(status: number, body: string): UpstreamResponse {

@@ -4,8 +4,8 @@
  * checked for the code, the status and that no byte of the sent token (whole or cut) survives.
  */
 import { describe, expect, it } from 'vitest';
-import { upstreamRefusal } from '../../proxy/oidc/upstream-refusal.js';
-import { quotesSecret, rebuiltUpstreamError } from '../../proxy/token/upstream-error.js';
+import { upstreamRefusal } from '../../proxy/endpoints/upstream-calls/upstream-refusal.js';
+import { quotesSecret, rebuiltUpstreamError } from '../../proxy/issued/upstream-error.js';
 import type { UpstreamResponse } from '../../proxy/upstream/http-client.js';
 
 const SENT = 'rt-02f8a1c9d7e64b3fa0c2e9d8b7a6f5e4';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CENSOR, redactSecrets } from '../../proxy/log-redact.js';
+import { CENSOR, redactSecrets } from '../../proxy/observability/log-redact.js';
 
 describe('log redaction', () => {
   it.each<[string, Record<string, unknown>, Record<string, unknown>]>([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SerialRunner } from '../../proxy/lifecycle/serial-runner.js';
+import { SerialRunner } from '../../proxy/server/serial-runner.js';
 
 function deferred() {
   let resolve!: () => void;

@@ -1,23 +1,24 @@
 /**
- * The claims of an issued token (proxy/token/issue-token.ts) and what is read from the verified
- * upstream token (proxy/token/identity.ts), table-driven.
+ * The claims of an issued token (proxy/issued/access-token.ts) and what is read from the verified
+ * upstream token (proxy/upstream/identity.ts), table-driven.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
-import { createJwtSigner, TOKEN_TYPS } from '../../proxy/keys/jwt-signer.js';
+import { buildClaims, type IssueInput, issueToken } from '../../proxy/issued/access-token.js';
+import { scopeFormatFor } from '../../proxy/issued/scope-format.js';
+import type { TokenProfile } from '../../proxy/issued/token-profile.js';
+import { createJwtSigner } from '../../proxy/keys/jwt-signer.js';
 import { publicJwk } from '../../proxy/keys/key-material.js';
 import type { SigningKey } from '../../proxy/keys/signing-keys.js';
+import { TOKEN_TYPS } from '../../proxy/rules/token-typ.js';
 import {
   tokenAudiences,
   tokenClientId,
   tokenGrantType,
   tokenScopes,
-} from '../../proxy/token/identity.js';
-import { buildClaims, type IssueInput, issueToken } from '../../proxy/token/issue-token.js';
-import { scopeFormatFor } from '../../proxy/token/scope-format.js';
-import type { TokenProfile } from '../../proxy/token/token-profile.js';
+} from '../../proxy/upstream/identity.js';
 
 const NOW = 1_800_000_000;
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

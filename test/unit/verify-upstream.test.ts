@@ -3,8 +3,8 @@
  */
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamKeys } from '../../proxy/keys/upstream-keys.js';
-import { verifyUpstreamToken } from '../../proxy/token/verify-upstream.js';
+import { UpstreamKeys } from '../../proxy/upstream/upstream-keys.js';
+import { verifyUpstreamToken } from '../../proxy/upstream/verify-upstream.js';
 import { type JwksServer, startJwksServer } from '../support/jwks-server.js';
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];

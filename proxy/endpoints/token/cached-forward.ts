@@ -1,0 +1,154 @@
+/**
+ * Step "forward", with the upstream token cache in front of it for the requests that may use it:
+ * client-credentials grants authenticated with a client secret, for a client whose rule sets
+ * `cache: true`. The cached thing is the upstream's verified answer; the caller still verifies
+ * it (cheap: the verified-token cache) and signs a fresh, narrowed token for every request.
+ *
+ * Concurrent identical misses share one upstream call. Only a 200 whose token then verifies is
+ * kept, and only by the request that made the call: errors are never cached.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { JWTPayload } from 'jose';
+import { parseUntrustedObject } from '../../http/untrusted-json.js';
+import { clientRuleFor } from '../../issued/client-rule.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { UpstreamResponse } from '../../upstream/http-client.js';
+import { readerRulesOf } from '../../upstream/token-cache/cache-entry.js';
+import type { UpstreamTokenCache } from '../../upstream/token-cache/upstream-token-cache.js';
+import { forwardTokenRequest, scopeForUpstream } from './forward-upstream.js';
+import type { TokenRequest } from './token-request.js';
+
+export interface TokenExchange {
+  upstream: UpstreamResponse;
+  /** Call with the verified upstream claims: keeps the answer when this request fetched it. */
+  verified(claims: JWTPayload): Promise<void>;
+}
+
+const CACHED_HEADERS = { 'content-type': 'application/json' };
+/** Upstream answer members that belong to one client session and must never be replayed. */
+const SESSION_MEMBERS = ['refresh_token', 'id_token'];
+
+const NOTHING_TO_KEEP = async () => {};
+
+/** Single-flight per cache: key → the one upstream call in progress for it. */
+const inFlight = new WeakMap<UpstreamTokenCache, Map<string, Promise<UpstreamResponse>>>();
+
+function cacheRuleAllows(runtime: Runtime, request: TokenRequest): boolean {
+  return clientRuleFor(runtime.config, request.clientIdHint, request.audiences)?.cache === true;
+}
+
+/** Only secret-authenticated client credentials: an assertion is single-use by design. */
+function authenticatesWithSecret(req: IncomingMessage, request: TokenRequest): boolean {
+  const params = request.body.params;
+  if (params.has('client_assertion')) return false;
+  if (params.has('client_secret')) return true;
+  return req.headers.authorization?.toLowerCase().startsWith('basic ') === true;
+}
+
+/** Bumped whenever what an entry means changes: entries of an older scopegate are never found. */
+const KEY_FORMAT = 'upstream-token v2';
+
+/**
+ * Everything the upstream's answer depends on: where it goes, the client's credentials (Basic
+ * header or body) and every parameter as the upstream would receive it, in a canonical order.
+ * And what the reader accepts an answer by (the upstream issuer, keys, algorithms, token format,
+ * introspection client): a replica configured otherwise neither finds nor overwrites these
+ * entries. The reader verifies and narrows every kept answer again under its own configuration
+ * all the same (token-endpoint.ts); this keeps a differently configured writer from turning that
+ * check into an error for the client instead of a fresh answer.
+ */
+function keyMaterial(req: IncomingMessage, request: TokenRequest, runtime: Runtime): string {
+  const { upstream } = runtime.config;
+  const params = new Map(request.body.params);
+  const scope = scopeForUpstream(request, runtime);
+  if (scope === undefined) params.delete('scope');
+  else params.set('scope', scope);
+  return JSON.stringify([
+    KEY_FORMAT,
+    [
+      runtime.discovery.knownIssuer() ?? null,
+      upstream.jwks_uri ?? null,
+      upstream.algorithms,
+      upstream.token_format,
+      upstream.introspection?.endpoint ?? null,
+      upstream.introspection?.client_id ?? null,
+    ],
+    upstream.url,
+    runtime.tokenPath,
+    req.headers.authorization ?? null,
+    [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    request.body.resources,
+  ]);
+}
+
+function replayable(body: Buffer): boolean {
+  try {
+    const parsed = parseUntrustedObject(body.toString('utf8'));
+    if (parsed === undefined) return false;
+    return !SESSION_MEMBERS.some((member) => Object.hasOwn(parsed, member));
+  } catch {
+    return false;
+  }
+}
+
+export async function forwardOrReuse(
+  req: IncomingMessage,
+  request: TokenRequest,
+  runtime: Runtime,
+  requestId: string,
+  metrics?: Metrics,
+): Promise<TokenExchange> {
+  const cache = runtime.tokenCache;
+  if (
+    cache === undefined ||
+    request.grantType !== 'client_credentials' ||
+    !authenticatesWithSecret(req, request) ||
+    !cacheRuleAllows(runtime, request)
+  ) {
+    const upstream = await forwardTokenRequest(req, request, runtime, requestId, metrics);
+    return { upstream, verified: NOTHING_TO_KEEP };
+  }
+  const key = cache.keyFor(keyMaterial(req, request, runtime));
+  // The rules of this request's configuration generation, whoever wrote the entry.
+  const rules = readerRulesOf(runtime.config);
+  const kept = await cache.get(key, rules);
+  if (kept) {
+    metrics?.cacheHits.inc({ cache: 'upstream_token' });
+    metrics?.upstreamCallsSaved.inc();
+    return {
+      upstream: { status: 200, headers: CACHED_HEADERS, body: kept },
+      verified: NOTHING_TO_KEEP,
+    };
+  }
+  metrics?.cacheMisses.inc({ cache: 'upstream_token' });
+
+  let calls = inFlight.get(cache);
+  if (!calls) {
+    calls = new Map();
+    inFlight.set(cache, calls);
+  }
+  const pending = calls.get(key);
+  if (pending) {
+    // Another request is already asking the upstream the same question: share its answer.
+    metrics?.upstreamCallsSaved.inc();
+    return { upstream: await pending, verified: NOTHING_TO_KEEP };
+  }
+  const call = forwardTokenRequest(req, request, runtime, requestId, metrics);
+  const active = calls;
+  active.set(key, call);
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await call;
+  } finally {
+    active.delete(key);
+  }
+  return {
+    upstream,
+    verified: async (claims) => {
+      if (upstream.status !== 200 || typeof claims.exp !== 'number') return;
+      if (!replayable(upstream.body)) return;
+      await cache.put(key, upstream.body, claims.exp, rules);
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Sends the (scope-rewritten) token request to the upstream token endpoint, always as
+ * application/x-www-form-urlencoded (RFC 6749 §3.2): a client may send scopegate JSON, but
+ * form-only IdPs must still read the request. Client authentication is forwarded as received
+ * (the Authorization header, or client_id/client_secret members become form parameters).
+ */
+import type { IncomingMessage } from 'node:http';
+import { serializeTokenRequestBody } from '../../http/body.js';
+import {
+  endToEndHeaders,
+  FORWARDED_HEADER_NAMES,
+  forwardedHeaders,
+  publicHostOf,
+} from '../../http/headers.js';
+import { OAuthError, unavailable } from '../../http/oauth-error.js';
+import { clientRuleFor } from '../../issued/client-rule.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { upstreamScope } from '../../scope/upstream-scope.js';
+import {
+  UpstreamFailure,
+  type UpstreamResponse,
+  upstreamRequest,
+} from '../../upstream/http-client.js';
+import { upstreamUrl } from '../../upstream/upstream-url.js';
+import type { TokenRequest } from './token-request.js';
+
+/**
+ * The scope parameter for the upstream: from the request and `upstream.scope_request`; when that
+ * asks for nothing (no scope requested, or `omit`), the client's `upstream_scope` or
+ * `upstream.default_scope`, for IdPs that refuse a request without one. The client is the one the
+ * request names: this only shapes what is asked for, never what is issued, which is decided from
+ * the verified upstream token.
+ */
+export function scopeForUpstream(request: TokenRequest, runtime: Runtime): string | undefined {
+  const { config } = runtime;
+  const scope = upstreamScope(
+    config.upstream.scope_request,
+    request.requestedScopes,
+    runtime.scopeTemplates,
+  );
+  if (scope !== undefined) return scope;
+  const rule = clientRuleFor(config, request.clientIdHint, request.audiences);
+  return rule?.upstream_scope ?? config.upstream.default_scope;
+}
+
+/** Request headers the upstream token request never carries as the client sent them. */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'accept-encoding',
+  // The body is re-serialised here, uncompressed and already read: these no longer apply.
+  'content-encoding',
+  'expect',
+  'x-request-id',
+  ...FORWARDED_HEADER_NAMES,
+]);
+
+/** The upstream token endpoint's URL, built once per configuration generation. */
+const tokenEndpoints = new WeakMap<Runtime, URL>();
+
+function tokenEndpointOf(runtime: Runtime): URL {
+  let url = tokenEndpoints.get(runtime);
+  if (url === undefined) {
+    url = upstreamUrl(runtime.config.upstream.url, runtime.tokenPath);
+    tokenEndpoints.set(runtime, url);
+  }
+  return url;
+}
+
+export async function forwardTokenRequest(
+  req: IncomingMessage,
+  request: TokenRequest,
+  runtime: Runtime,
+  requestId: string,
+  metrics?: Metrics,
+): Promise<UpstreamResponse> {
+  const { upstream } = runtime.config;
+  const params = new Map(request.body.params);
+  const scope = scopeForUpstream(request, runtime);
+  if (scope === undefined) params.delete('scope');
+  else params.set('scope', scope);
+  const payload = serializeTokenRequestBody({ ...request.body, kind: 'form', params });
+  const headers = endToEndHeaders(req.headers, NOT_FORWARDED);
+  Object.assign(
+    headers,
+    forwardedHeaders(req, runtime.trustedProxies, publicHostOf(runtime.config.issuer)),
+  );
+  headers['content-type'] = 'application/x-www-form-urlencoded';
+  headers['content-length'] = String(Buffer.byteLength(payload));
+  headers.accept = 'application/json';
+  headers['x-request-id'] = requestId;
+  try {
+    return await upstreamRequest(
+      {
+        url: tokenEndpointOf(runtime),
+        method: 'POST',
+        headers,
+        body: payload,
+        timeoutMs: upstream.timeout,
+        route: 'token',
+      },
+      metrics,
+    );
+  } catch (error) {
+    if (!(error instanceof UpstreamFailure)) throw error;
+    if (error.kind === 'timeout') throw unavailable('the upstream token endpoint timed out', 504);
+    if (error.kind === 'too_large') {
+      throw new OAuthError('server_error', 'the upstream token response is too large', 502);
+    }
+    throw unavailable('the upstream token endpoint is unreachable', 502);
+  }
+}

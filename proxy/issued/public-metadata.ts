@@ -1,0 +1,195 @@
+/**
+ * scopegate's discovery document, from the upstream's: every URL on scopegate's issuer, signing
+ * algorithms scopegate's own, and what cannot work through scopegate removed (the field table
+ * is in metadata-fields.ts and the README).
+ */
+import type { SigningKeySet } from '../keys/signing-keys.js';
+import {
+  type FieldTreatment,
+  KEEP_LISTED_FIELD,
+  listedTreatment,
+} from '../rules/metadata-fields.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
+import { embeddingKeyOf } from './embedded-upstream-token.js';
+
+export type MetadataDocument = Record<string, unknown>;
+
+export interface MetadataContext {
+  /** scopegate's issuer. */
+  issuer: string;
+  /** The intercepted upstream token path. */
+  tokenPath: string;
+  /** `upstream.url`: where proxied requests go (its path is the base they are appended to). */
+  upstreamUrl: string;
+  /** Algorithms that sign ID tokens: the default key's first (idTokenSigningAlgorithms). */
+  signingAlgorithms: readonly string[];
+  /**
+   * Algorithms that sign access tokens: every active key's (token profiles pick theirs) and a next
+   * key's. Defaults to signingAlgorithms.
+   */
+  accessTokenAlgorithms?: readonly string[];
+  /** Whether scopegate refuses to proxy this upstream path (blocked paths). */
+  isBlocked(path: string): boolean;
+  /** Whether tokens.upstream_token_key is set, which userinfo through scopegate needs. */
+  upstreamTokenKey?: boolean;
+  /** Vendor fields the table does not name, kept by configuration (`discovery.keep_fields`). */
+  keepFields?: readonly string[];
+}
+
+const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
+  id_token_signing_alg_values_supported: (context) => [...context.signingAlgorithms],
+  access_token_signing_alg_values_supported: (context) => [
+    ...(context.accessTokenAlgorithms ?? context.signingAlgorithms),
+  ],
+  request_parameter_supported: () => false,
+  request_uri_parameter_supported: () => false,
+};
+
+/**
+ * The URL through scopegate for an upstream URL, or undefined when the reverse proxy cannot reach
+ * it: another host, or a path outside `upstream.url`'s base path (the proxy appends request paths
+ * to that base), or a blocked path.
+ */
+export function throughScopegate(
+  value: string,
+  upstreamOrigins: ReadonlySet<string>,
+  context: MetadataContext,
+): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (!upstreamOrigins.has(url.origin)) return undefined;
+  const base = new URL(context.upstreamUrl).pathname.replace(/\/+$/, '');
+  let path = url.pathname;
+  if (base !== '') {
+    if (path !== base && !path.startsWith(`${base}/`)) return undefined;
+    path = path.slice(base.length) || '/';
+  }
+  if (context.isBlocked(path)) return undefined;
+  return `${issuerUrl(context.issuer, path)}${url.search}`;
+}
+
+/** The origins the upstream's URLs may use: `upstream.url`'s and its document's issuer's. */
+function originsOf(document: MetadataDocument, upstreamUrl: string): Set<string> {
+  const origins = new Set([new URL(upstreamUrl).origin]);
+  if (typeof document.issuer === 'string') {
+    try {
+      origins.add(new URL(document.issuer).origin);
+    } catch {
+      // An issuer that is not a URL adds no origin.
+    }
+  }
+  return origins;
+}
+
+function apply(
+  name: string,
+  value: unknown,
+  treatment: FieldTreatment,
+  origins: ReadonlySet<string>,
+  context: MetadataContext,
+): unknown {
+  switch (treatment.kind) {
+    case 'own':
+      // An owned field without a value of scopegate's is left out, never the upstream's value.
+      return Object.hasOwn(OWN_VALUES, name) ? OWN_VALUES[name]?.(context) : undefined;
+    case 'dropped':
+      return undefined;
+    case 'endpoint':
+      if (treatment.requires === 'upstream_token_key' && context.upstreamTokenKey !== true) {
+        return undefined;
+      }
+      return typeof value === 'string' ? throughScopegate(value, origins, context) : undefined;
+    case 'filtered':
+      return Array.isArray(value)
+        ? value.filter(
+            (item) =>
+              typeof item !== 'string' ||
+              !(treatment.remove.includes(item) || treatment.removeIf?.(item) === true),
+          )
+        : undefined;
+    case 'kept': {
+      if (treatment !== KEEP_LISTED_FIELD || typeof value !== 'string') return value;
+      // A keep-listed vendor field: a URL on the upstream is moved, an unreachable endpoint dropped.
+      let url: URL | undefined;
+      try {
+        url = /^https?:\/\//i.test(value) ? new URL(value) : undefined;
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined) return value;
+      const moved = throughScopegate(value, origins, context);
+      if (moved !== undefined) return moved;
+      return origins.has(url.origin) || name.endsWith('_endpoint') ? undefined : value;
+    }
+  }
+}
+
+export function publicMetadata(
+  upstream: MetadataDocument,
+  context: MetadataContext,
+): MetadataDocument {
+  const origins = originsOf(upstream, context.upstreamUrl);
+  const base = rewriteDiscovery(upstream, context.issuer, context.tokenPath);
+  const keep = new Set(context.keepFields ?? []);
+  const document: MetadataDocument = {};
+  for (const [name, value] of Object.entries(base)) {
+    // Built from the table and the keep-list: a field neither names is left out.
+    const treatment = listedTreatment(name) ?? (keep.has(name) ? KEEP_LISTED_FIELD : undefined);
+    if (treatment === undefined) continue;
+    // issuer, jwks_uri and token_endpoint are already scopegate's (rewriteDiscovery).
+    const result =
+      name === 'issuer' || name === 'jwks_uri' || name === 'token_endpoint'
+        ? value
+        : apply(name, value, treatment, origins, context);
+    if (result !== undefined) document[name] = result;
+  }
+  // Absent would mean true for request_uri_parameter_supported (OpenID Connect Discovery §3).
+  document.request_parameter_supported = false;
+  document.request_uri_parameter_supported = false;
+  return document;
+}
+
+/**
+ * The algorithms ID tokens are signed with: the default key's (signing.default_alg), then those of
+ * `next` keys of an algorithm no key signs yet, which can only start signing by becoming the
+ * default (a rotation to another algorithm: replicas sign with both while it rolls out).
+ * Algorithms that only token profiles use, and retired keys', are left out: no ID token
+ * carries them.
+ */
+export function idTokenSigningAlgorithms(keys: SigningKeySet): string[] {
+  const signing = new Set<string>(keys.activeAlgorithms());
+  const upcoming = keys.keys
+    .filter((key) => key.status === 'next' && !signing.has(key.alg))
+    .map((key) => key.alg);
+  return [...new Set([keys.active.alg, ...upcoming])];
+}
+
+/** Algorithms of the keys that sign access tokens now (active) or next: retired keys sign none. */
+export function accessTokenSigningAlgorithms(keys: SigningKeySet): string[] {
+  return [
+    ...new Set([
+      keys.active.alg,
+      ...keys.keys.filter((key) => key.status !== 'retired').map((key) => key.alg),
+    ]),
+  ];
+}
+
+/** The context for one configuration generation. */
+export function metadataContextOf(runtime: Runtime): MetadataContext {
+  const { config } = runtime;
+  return {
+    issuer: config.issuer,
+    tokenPath: runtime.tokenPath,
+    upstreamUrl: config.upstream.url,
+    signingAlgorithms: idTokenSigningAlgorithms(runtime.signingKeys),
+    accessTokenAlgorithms: accessTokenSigningAlgorithms(runtime.signingKeys),
+    isBlocked: (path) => runtime.routes.isRefused(path),
+    upstreamTokenKey: embeddingKeyOf(config) !== undefined,
+    keepFields: config.discovery.keep_fields,
+  };
+}

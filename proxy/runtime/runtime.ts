@@ -1,0 +1,161 @@
+/**
+ * Everything one configuration generation needs to serve requests. A reload builds a whole new
+ * Runtime and swaps it in at once, so a request sees one generation from start to end.
+ */
+import type { LoadedConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { TrustedProxies } from '../http/trusted-proxies.js';
+import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.js';
+import type { Logger } from '../observability/log.js';
+import { configuredClientIds, type Metrics } from '../observability/metrics.js';
+import { type Decider, ScopeDecider } from '../scope/decider.js';
+import { ScopePolicies } from '../scope/policies.js';
+import type { CompiledTemplate } from '../scope/template.js';
+import { UpstreamDiscovery } from '../upstream/discovery.js';
+import { type IntrospectionCache, introspectionCacheFor } from '../upstream/introspection-cache.js';
+import {
+  type IntrospectionClient,
+  loadIntrospectionClient,
+} from '../upstream/introspection-client.js';
+import {
+  cacheIdentity,
+  type UpstreamTokenCache,
+  upstreamTokenCacheFor,
+} from '../upstream/token-cache/upstream-token-cache.js';
+import { resolveTokenPath } from '../upstream/token-path.js';
+import { UpstreamKeys } from '../upstream/upstream-keys.js';
+import { VerifiedTokenCache } from '../upstream/verified-token-cache.js';
+import { cachedDecider } from './decision-cache.js';
+import { IssuerPath } from './issuer-path.js';
+import { RevokedTokens } from './revoked-tokens.js';
+import { DISCOVERY_PATHS, UpstreamRoutes } from './upstream-routes.js';
+
+/** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
+export const DISCOVERY_WELL_KNOWN = DISCOVERY_PATHS;
+
+export interface Runtime {
+  generation: number;
+  config: Config;
+  configFile: string;
+  signingKeys: SigningKeySet;
+  discovery: UpstreamDiscovery;
+  upstreamKeys: UpstreamKeys;
+  /** Scope decisions, cached per generation (config.cache). */
+  decider: Decider;
+  /** The configured scope templates, compiled once (for `scope_request: templates`). */
+  scopeTemplates: CompiledTemplate[];
+  /** Client ids the configuration names: the only client_id metric label values. */
+  labelledClients: ReadonlySet<string>;
+  /** The upstream token endpoint path: upstream.token_path, or discovery's token_endpoint. */
+  tokenPath: string;
+  /** Upstream paths the gateway serves or blocks itself, keyed once per generation. */
+  routes: UpstreamRoutes;
+  /** The issuer's path, under which scopegate serves its documents and endpoints. */
+  issuerPath: IssuerPath;
+  /** scopegate's credentials for introspecting opaque upstream tokens (upstream.introspection). */
+  introspection: IntrospectionClient | undefined;
+  /** Accepted introspection answers (upstream.introspection.cache_max_age); undefined when 0. */
+  introspectionCache: IntrospectionCache | undefined;
+  /** Upstream token answers for clients that opt in (clients[].cache); undefined when none do. */
+  tokenCache: UpstreamTokenCache | undefined;
+  /** Upstream tokens that verified under this generation, until they expire. */
+  verifiedTokens: VerifiedTokenCache;
+  /** server.trusted_proxies: peers whose forwarding headers are believed. */
+  trustedProxies: TrustedProxies;
+  /**
+   * scopegate tokens revoked at its revocation endpoint, until they expire. The in-process list
+   * carries over every reload (a reload never makes a revoked token good again); the Redis
+   * connection while its settings are unchanged.
+   */
+  revokedTokens: RevokedTokens;
+}
+
+/** Upstream caches survive a reload when the upstream settings did not change. */
+function sameUpstream(a: Config['upstream'], b: Config['upstream']): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export async function buildRuntime(
+  loaded: LoadedConfig,
+  generation: number,
+  metrics: Metrics | undefined,
+  previous?: Runtime,
+  /** Where the token cache logs Redis failures. */
+  logger?: Logger,
+): Promise<Runtime> {
+  const { config, file } = loaded;
+  const signingKeys = await loadSigningKeys(config.signing.keys, file, config.signing.default_alg);
+  const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
+  const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
+  const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
+  // Before anything else is built: serving with the wrong token endpoint is worse than not serving.
+  const resolved = await resolveTokenPath(config.upstream, discovery);
+  const tokenPath = resolved.path;
+  const upstreamKeys = reuse
+    ? previous.upstreamKeys
+    : new UpstreamKeys({
+        jwksUri: () => discovery.jwksUri(),
+        maxAgeMs: config.upstream.jwks_max_age,
+        cooldownMs: config.upstream.jwks_cooldown,
+        staleIfErrorMs: config.upstream.jwks_stale_if_error,
+        timeoutMs: config.upstream.timeout,
+        ...(metrics ? { metrics } : {}),
+      });
+  // The token cache (and its Redis connection) carries over while its secret, backends and size
+  // are unchanged; the one it replaces is closed by the caller (closeReplaced). max_ttl and the
+  // margins are not part of it: every read applies the current generation's (cache-entry.ts), so
+  // a reload that shortens them reaches the entries already kept, in process and in Redis.
+  const keepCache =
+    previous?.tokenCache !== undefined &&
+    reuse &&
+    cacheIdentity(previous.config.cache.upstream_tokens) ===
+      cacheIdentity(config.cache.upstream_tokens) &&
+    config.clients.some((rule) => rule.cache === true);
+  const tokenCache = keepCache
+    ? previous.tokenCache
+    : upstreamTokenCacheFor(config, metrics, logger);
+  const policies = new ScopePolicies(config.scopes);
+  const decider = cachedDecider(new ScopeDecider(policies), {
+    generation,
+    maxEntries: config.cache.decision_max_entries,
+    ttlMs: config.cache.decision_ttl,
+    ...(metrics ? { metrics } : {}),
+  });
+  return {
+    generation,
+    config,
+    configFile: file,
+    signingKeys,
+    discovery,
+    upstreamKeys,
+    decider,
+    scopeTemplates: [...policies.templates],
+    labelledClients: configuredClientIds(config),
+    tokenPath,
+    routes: new UpstreamRoutes(config.upstream, tokenPath, resolved.otherEndpoints),
+    issuerPath: new IssuerPath(config.issuer, DISCOVERY_WELL_KNOWN),
+    introspection,
+    introspectionCache: introspectionCacheFor(
+      config.upstream.introspection?.cache_max_age,
+      config.tokens.min_lifetime,
+      metrics,
+    ),
+    tokenCache,
+    verifiedTokens: new VerifiedTokenCache(metrics),
+    trustedProxies: new TrustedProxies(config.server.trusted_proxies),
+    revokedTokens: new RevokedTokens(config.tokens.revocation, previous?.revokedTokens),
+  };
+}
+
+/**
+ * Releases what `previous` holds that `next` no longer uses (the token cache's and the revocation
+ * list's Redis connections).
+ */
+export async function closeReplaced(previous: Runtime, next: Runtime | undefined): Promise<void> {
+  if (previous.tokenCache !== undefined && previous.tokenCache !== next?.tokenCache) {
+    await previous.tokenCache.close();
+  }
+  if (previous.revokedTokens.shared !== next?.revokedTokens.shared) {
+    await previous.revokedTokens.close();
+  }
+}
