@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExplainArgs, explain } from '../../proxy/cli/explain.js';
 import { packageRoot } from '../../proxy/observability/package-root.js';
 
-const README = path.join(packageRoot(), 'README.md');
+const README = path.join(packageRoot(), 'proxy', 'scope', 'README.md');
 
 /** The text of a section: from its heading to the next heading of the same or a higher level. */
 function section(markdown: string, heading: string): string {

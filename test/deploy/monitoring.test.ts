@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { anchorsOf } from '../support/markdown.js';
 import {
   deployPath,
   hasPromtool,
@@ -88,19 +89,6 @@ function referencedFamilies(exprs: Iterable<string>): Set<string> {
 }
 
 /** GitHub-style heading anchors of a markdown file. */
-function anchorsOf(markdown: string): Set<string> {
-  const anchors = new Set<string>();
-  for (const match of markdown.matchAll(/^#{1,6}\s+(.+)$/gm)) {
-    anchors.add(
-      match[1]!
-        .trim()
-        .toLowerCase()
-        .replace(/[^\w\- ]/g, '')
-        .replace(/ /g, '-'),
-    );
-  }
-  return anchors;
-}
 
 describe('PromQL metric extraction', () => {
   it('finds metric names and skips functions, keywords, labels and durations', () => {

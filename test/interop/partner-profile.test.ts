@@ -50,7 +50,7 @@ interface ReadmePartner {
 }
 
 async function readmePartner(): Promise<ReadmePartner> {
-  const readme = await readFile(path.join(packageRoot(), 'README.md'), 'utf8');
+  const readme = await readFile(path.join(packageRoot(), 'proxy', 'issued', 'README.md'), 'utf8');
   const start = readme.indexOf('\n## Partner token profiles\n');
   expect(start, 'README has a "Partner token profiles" section').toBeGreaterThan(0);
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));

@@ -161,7 +161,7 @@ describe('publicMetadata', () => {
 
 describe("README's discovery table", () => {
   it('lists every field of the table with its treatment', async () => {
-    const readme = await readFile(path.join(packageRoot(), 'README.md'), 'utf8');
+    const readme = await readFile(path.join(packageRoot(), 'proxy', 'issued', 'README.md'), 'utf8');
     const rows = new Map<string, string>();
     for (const match of readme.matchAll(
       /^\| `([a-z_]+)` \| (own|endpoint|filtered|kept|dropped) \|/gm,

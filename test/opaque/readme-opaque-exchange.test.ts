@@ -67,7 +67,14 @@ async function sources(): Promise<string> {
 }
 
 beforeAll(async () => {
-  readme = await readFile(path.join(packageRoot(), 'README.md'), 'utf8');
+  // The two sections live beside the code they describe.
+  const docs = await Promise.all(
+    [
+      ['proxy', 'upstream', 'README.md'],
+      ['proxy', 'endpoints', 'README.md'],
+    ].map((parts) => readFile(path.join(packageRoot(), ...parts), 'utf8')),
+  );
+  readme = `\n${docs.join('\n')}`;
 });
 
 describe('README: opaque upstream tokens and token exchange', () => {
