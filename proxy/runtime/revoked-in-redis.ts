@@ -3,7 +3,8 @@
  * the revoked token. Commands have a deadline and are never queued while the connection is down,
  * so an absent Redis is an error at once (the caller fails closed), not a held request.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../upstream/token-cache/redis-connection.js';
 
 export interface RevokedInRedisOptions {
   url: string;
@@ -22,29 +23,11 @@ export class RevocationStoreUnavailable extends Error {
   }
 }
 
-function connectionOptions(options: RevokedInRedisOptions): [string | undefined, RedisOptions] {
-  const common: RedisOptions = {
-    commandTimeout: options.timeoutMs,
-    connectTimeout: Math.max(options.timeoutMs, 1000),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
-    lazyConnect: false,
-    ...(options.password === undefined ? {} : { password: options.password }),
-  };
-  if (options.url.startsWith('unix:')) {
-    return [undefined, { ...common, path: new URL(options.url).pathname }];
-  }
-  return [options.url, common];
-}
-
 export class RevokedInRedis {
   private readonly client: Redis;
 
   constructor(readonly options: RevokedInRedisOptions) {
-    const [url, redisOptions] = connectionOptions(options);
-    this.client = url === undefined ? new Redis(redisOptions) : new Redis(url, redisOptions);
-    this.client.on('error', (error: Error) => options.onError?.(error));
+    this.client = connectRedis(options);
   }
 
   async add(ref: string, expiresAtMs: number): Promise<void> {

@@ -4,9 +4,10 @@
  * deadline and are never queued while the connection is down: a slow or absent Redis makes the
  * cache fall back to the in-process backend at once instead of holding token requests.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type CacheBackend, CacheBackendUnavailable } from './cache-backend.js';
 import type { CacheSecrets } from './cache-secrets.js';
+import { connectRedis } from './redis-connection.js';
 
 export interface RedisBackendOptions {
   url: string;
@@ -19,31 +20,12 @@ export interface RedisBackendOptions {
   onError?: (error: Error) => void;
 }
 
-function connectionOptions(options: RedisBackendOptions): [string | undefined, RedisOptions] {
-  const common: RedisOptions = {
-    commandTimeout: options.timeoutMs,
-    connectTimeout: Math.max(options.timeoutMs, 1000),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    // Keep reconnecting in the background, at most every 2 s, for as long as the process runs.
-    retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
-    lazyConnect: false,
-    ...(options.password === undefined ? {} : { password: options.password }),
-  };
-  if (options.url.startsWith('unix:')) {
-    return [undefined, { ...common, path: new URL(options.url).pathname }];
-  }
-  return [options.url, common];
-}
-
 export class RedisBackend implements CacheBackend {
   readonly name = 'redis';
   private readonly client: Redis;
 
   constructor(private readonly options: RedisBackendOptions) {
-    const [url, redisOptions] = connectionOptions(options);
-    this.client = url === undefined ? new Redis(redisOptions) : new Redis(url, redisOptions);
-    this.client.on('error', (error: Error) => options.onError?.(error));
+    this.client = connectRedis(options);
   }
 
   private redisKey(key: string): string {
