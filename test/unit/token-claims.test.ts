@@ -7,8 +7,7 @@ import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
 import { buildClaims, type IssueInput, issueToken } from '../../proxy/issued/access-token.js';
-import { scopeFormatFor } from '../../proxy/issued/scope-format.js';
-import type { TokenProfile } from '../../proxy/issued/token-profile.js';
+import { type TokenProfile, tokenProfileFor } from '../../proxy/issued/token-profile.js';
 import { createJwtSigner } from '../../proxy/keys/jwt-signer.js';
 import { publicJwk } from '../../proxy/keys/key-material.js';
 import type { SigningKey } from '../../proxy/keys/signing-keys.js';
@@ -299,9 +298,9 @@ describe('identity: tokenAudiences', () => {
   });
 });
 
-describe('scopeFormatFor: first matching client rule wins', () => {
+describe("the scope claim's shape: first matching client rule wins (the token profile)", () => {
   const config = (clients: Config['clients'], scope_format: 'string' | 'array' = 'string') =>
-    ({ clients, tokens: { scope_format } }) as unknown as Config;
+    ({ clients, tokens: { scope_format, max_lifetime: 3_600_000 } }) as unknown as Config;
   it.each<[string, Config['clients'], string | undefined, string[], 'string' | 'array', string]>([
     ['no rules: the default', [], 'p', [], 'string', 'string'],
     ['no rules: an array default', [], 'p', [], 'array', 'array'],
@@ -354,6 +353,7 @@ describe('scopeFormatFor: first matching client rule wins', () => {
       'array',
     ],
   ])('%s', (_what, clients, clientId, audiences, fallback, expected) => {
-    expect(scopeFormatFor(config(clients, fallback), clientId, audiences)).toBe(expected);
+    const profile = tokenProfileFor(config(clients, fallback), clientId, audiences);
+    expect(profile.scopeClaims).toEqual([{ name: 'scope', format: expected }]);
   });
 });
