@@ -184,6 +184,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
         runtime.trustedProxies,
         authorizationResponseRewriteFor(runtime),
         body,
+        runtime.upstreamAgents,
       );
     const failed = (error: unknown) => {
       req.resume();

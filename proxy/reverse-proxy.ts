@@ -17,6 +17,7 @@ import { statusClass } from './metrics.js';
 import type { AuthorizationResponseRewrite } from './oidc/authorization-response.js';
 import { acceptedCodings, mayBeFormPost, relayHtmlResponse } from './oidc/form-post-relay.js';
 import { upstreamAgent } from './upstream/http-client.js';
+import type { UpstreamAgents } from './upstream/upstream-agents.js';
 
 export interface ReverseProxy {
   forward(
@@ -33,6 +34,8 @@ export interface ReverseProxy {
     rewrite?: AuthorizationResponseRewrite,
     /** The body, when the gateway already read it to check it; otherwise it streams through. */
     body?: Buffer,
+    /** The configuration generation's upstream pools (egress proxy, upstream.tls). */
+    agents?: UpstreamAgents,
   ): void;
   close(): void;
 }
@@ -83,6 +86,13 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       settings.timedOut = true;
       proxyReq.destroy(new Error('upstream timeout'));
     };
+    // Until the request has a connection its idle timeout is not armed: one waiting for an egress
+    // proxy's CONNECT answer (or for a free pooled socket) is cut when the timeout has passed.
+    if (proxyReq.socket === null) {
+      const connecting = setTimeout(expire, settings.ms);
+      proxyReq.once('socket', () => clearTimeout(connecting));
+      res.once('close', () => clearTimeout(connecting));
+    }
     // An upstream that goes quiet for the timeout is cut at once...
     proxyReq.setTimeout(settings.ms, expire);
     // ...and one that trickles a byte now and then is cut when the timeout has passed since the
@@ -150,20 +160,19 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
 
   // The target is the configured upstream URL: parsed once, not per request (http-proxy-3
   // parses a string target on every call).
-  const targets = new Map<string, { url: URL; agent: ReturnType<typeof upstreamAgent> }>();
+  const targets = new Map<string, URL>();
   const targetFor = (target: string) => {
     let parsed = targets.get(target);
     if (parsed === undefined) {
       if (targets.size > 16) targets.clear();
-      const url = new URL(target);
-      parsed = { url, agent: upstreamAgent(url) };
+      parsed = new URL(target);
       targets.set(target, parsed);
     }
     return parsed;
   };
 
   return {
-    forward(req, res, target, timeoutMs, requestId, trusted, rewrite, body) {
+    forward(req, res, target, timeoutMs, requestId, trusted, rewrite, body, agents) {
       const started = process.hrtime.bigint();
       const state: ProxiedRequest = {
         ms: timeoutMs,
@@ -238,8 +247,8 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
           req,
           res,
           {
-            target: upstream.url,
-            agent: upstream.agent,
+            target: upstream,
+            agent: upstreamAgent(upstream, agents),
             ...(body === undefined ? {} : { buffer: Readable.from([body]) }),
           },
           failed,

@@ -29,6 +29,8 @@ import {
 import { VerifiedTokenCache } from './token-cache/verified-token-cache.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
 import { resolveTokenPath } from './upstream/token-path.js';
+import { UpstreamAgents } from './upstream/upstream-agents.js';
+import { loadUpstreamTls, type UpstreamTlsMaterial } from './upstream/upstream-tls.js';
 
 /** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
 export const DISCOVERY_WELL_KNOWN = DISCOVERY_PATHS;
@@ -62,6 +64,10 @@ export interface Runtime {
   verifiedTokens: VerifiedTokenCache;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
   trustedProxies: TrustedProxies;
+  /** Connection pools for every upstream request (egress proxy, upstream.tls, pool size). */
+  upstreamAgents: UpstreamAgents;
+  /** The upstream.tls files as read for this generation: a reload compares them. */
+  upstreamTls: UpstreamTlsMaterial;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -78,8 +84,22 @@ export async function buildRuntime(
   const { config, file } = loaded;
   const signingKeys = await loadSigningKeys(config.signing.keys, file);
   const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
-  const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
-  const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
+  // Read again on every reload: a renewed certificate under the same file name takes effect.
+  const upstreamTls = await loadUpstreamTls(config.upstream.tls, file);
+  const reuse =
+    previous &&
+    sameUpstream(previous.config.upstream, config.upstream) &&
+    JSON.stringify(previous.upstreamTls) === JSON.stringify(upstreamTls);
+  const upstreamAgents = reuse
+    ? previous.upstreamAgents
+    : new UpstreamAgents({
+        proxy: config.upstream.proxy,
+        tls: upstreamTls,
+        maxSockets: config.upstream.max_connections,
+      });
+  const discovery = reuse
+    ? previous.discovery
+    : new UpstreamDiscovery(config.upstream, metrics, Date.now, upstreamAgents);
   // Before anything else is built: serving with the wrong token endpoint is worse than not serving.
   const resolved = await resolveTokenPath(config.upstream, discovery);
   const tokenPath = resolved.path;
@@ -91,6 +111,7 @@ export async function buildRuntime(
         cooldownMs: config.upstream.jwks_cooldown,
         staleIfErrorMs: config.upstream.jwks_stale_if_error,
         timeoutMs: config.upstream.timeout,
+        agents: upstreamAgents,
         ...(metrics ? { metrics } : {}),
       });
   // The token cache (and its Redis connection) carries over while what its keys and entries
@@ -131,11 +152,17 @@ export async function buildRuntime(
     tokenCache,
     verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
+    upstreamAgents,
+    upstreamTls,
   };
 }
 
-/** Releases what `previous` holds that `next` no longer uses (the token cache's connection). */
+/**
+ * Releases what `previous` holds that `next` no longer uses: the token cache's connection, and
+ * the upstream pools (whose busy connections close as their responses end).
+ */
 export async function closeReplaced(previous: Runtime, next: Runtime | undefined): Promise<void> {
+  if (previous.upstreamAgents !== next?.upstreamAgents) previous.upstreamAgents.close();
   if (previous.tokenCache !== undefined && previous.tokenCache !== next?.tokenCache) {
     await previous.tokenCache.close();
   }

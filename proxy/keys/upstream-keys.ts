@@ -7,6 +7,7 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
 import type { Metrics } from '../metrics.js';
 import { fetchUpstreamJson } from '../upstream/http-client.js';
+import type { UpstreamAgents } from '../upstream/upstream-agents.js';
 import {
   JwsRefused,
   type PreparedKey,
@@ -26,6 +27,8 @@ export interface UpstreamKeysOptions {
   staleIfErrorMs: number;
   timeoutMs: number;
   metrics?: Metrics;
+  /** The generation's connection pools (egress proxy, upstream.tls). */
+  agents?: UpstreamAgents;
   now?: () => number;
 }
 
@@ -84,7 +87,13 @@ export class UpstreamKeys {
     const fetching = (async () => {
       try {
         const uri = await this.options.jwksUri();
-        const body = await fetchUpstreamJson(uri, this.options.timeoutMs, 'jwks', metrics);
+        const body = await fetchUpstreamJson(
+          uri,
+          this.options.timeoutMs,
+          'jwks',
+          metrics,
+          this.options.agents,
+        );
         if (
           typeof body !== 'object' ||
           body === null ||

@@ -90,6 +90,7 @@ export async function forwardTokenRequest(
         body: payload,
         timeoutMs: upstream.timeout,
         route: 'token',
+        agents: runtime.upstreamAgents,
       },
       metrics,
     );

@@ -7,6 +7,7 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import type { Metrics, UpstreamRoute } from '../metrics.js';
 import { statusClass } from '../metrics.js';
+import { defaultUpstreamAgents, type UpstreamAgents } from './upstream-agents.js';
 
 export interface UpstreamResponse {
   status: number;
@@ -32,16 +33,22 @@ export interface UpstreamRequest {
   timeoutMs: number;
   maxResponseBytes?: number;
   route: UpstreamRoute;
+  /** The configuration generation's connection pools (default: environment only). */
+  agents?: UpstreamAgents;
 }
 
 const DEFAULT_MAX_RESPONSE = 1024 * 1024;
-/** Connections to the upstream are reused: a token request should not pay a TLS handshake. */
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
 
-/** The shared keep-alive agent for an upstream URL (the reverse proxy uses them too). */
-export function upstreamAgent(url: URL): http.Agent {
-  return url.protocol === 'https:' ? httpsAgent : httpAgent;
+/**
+ * The keep-alive agent for an upstream URL: the generation's pools (egress proxy, upstream.tls),
+ * or the environment-only defaults. Connections are reused: a token request should not pay a
+ * TLS handshake.
+ */
+export function upstreamAgent(
+  url: URL,
+  agents: UpstreamAgents = defaultUpstreamAgents,
+): http.Agent {
+  return agents.agentFor(url);
 }
 
 type RequestTarget = ReturnType<typeof urlToHttpOptions>;
@@ -95,7 +102,7 @@ export function upstreamRequest(
         ...requestTargetOf(request.url),
         method: request.method ?? 'GET',
         headers: request.headers,
-        agent: upstreamAgent(request.url),
+        agent: upstreamAgent(request.url, request.agents),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -146,9 +153,16 @@ export async function fetchUpstreamJson(
   timeoutMs: number,
   route: UpstreamRoute,
   metrics?: Metrics,
+  agents?: UpstreamAgents,
 ): Promise<unknown> {
   const response = await upstreamRequest(
-    { url, timeoutMs, route, headers: { accept: 'application/json' } },
+    {
+      url,
+      timeoutMs,
+      route,
+      headers: { accept: 'application/json' },
+      ...(agents === undefined ? {} : { agents }),
+    },
     metrics,
   );
   if (response.status !== 200) {

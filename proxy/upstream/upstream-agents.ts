@@ -1,0 +1,118 @@
+/**
+ * The connection pools every request to the upstream goes through: the gateway's own calls
+ * (token, discovery, JWKS, introspection, userinfo, revocation) and the reverse proxy alike, so
+ * one egress proxy and one set of TLS settings hold for all of them. One set per configuration
+ * generation; the one a reload replaces is closed once its requests are done.
+ *
+ * They are node:http agents rather than an undici dispatcher because http-proxy-3's proxied path
+ * (with the proxyReq/proxyRes events the hardening relies on) takes an http.Agent: one kind of
+ * pool serves both paths, with one reading of HTTPS_PROXY/NO_PROXY.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
+import type { UpstreamTlsMaterial } from './upstream-tls.js';
+
+export interface UpstreamAgentSettings {
+  /** upstream.proxy: used for every URL, whatever the environment says. */
+  proxy?: string | undefined;
+  tls?: UpstreamTlsMaterial;
+  /** Most sockets per upstream host (upstream.max_connections). */
+  maxSockets: number;
+}
+
+/** A proxy URL fit for a log line: the credentials it may carry are never shown. */
+export function redactProxyUrl(proxy: string): string {
+  try {
+    const url = new URL(proxy);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return '(unparsable proxy URL)';
+  }
+}
+
+/**
+ * node:http agents keep their keepAlive option as a public field that the 'free' handler reads
+ * (undeclared in @types/node): turning it off makes the pool let go of sockets as they free up.
+ */
+type PoolAgent = http.Agent & { keepAlive: boolean };
+
+export class UpstreamAgents {
+  private readonly agents = new Map<string, PoolAgent>();
+  /**
+   * The agent per origin, so that the proxy decision (environment, NO_PROXY) is taken once per
+   * host, not per request. Bounded: dropped whole should a hostile discovery document name
+   * endless hosts.
+   */
+  private readonly byOrigin = new Map<string, PoolAgent>();
+  private closed = false;
+
+  constructor(private readonly settings: UpstreamAgentSettings) {}
+
+  /**
+   * The egress proxy for a URL: upstream.proxy, else HTTPS_PROXY/HTTP_PROXY (either case) unless
+   * NO_PROXY names the host; undefined means a direct connection.
+   */
+  proxyFor(url: URL): string | undefined {
+    if (this.settings.proxy !== undefined) return this.settings.proxy;
+    const fromEnv = getProxyForUrl(url.href);
+    return fromEnv === '' ? undefined : fromEnv;
+  }
+
+  /** The agent for requests to `url` (cached per protocol and route). */
+  agentFor(url: URL): http.Agent {
+    const origin = `${url.protocol}//${url.host}`;
+    const known = this.byOrigin.get(origin);
+    if (known !== undefined) return known;
+    if (this.byOrigin.size >= 64) this.byOrigin.clear();
+    const agent = this.routeFor(url);
+    this.byOrigin.set(origin, agent);
+    return agent;
+  }
+
+  private routeFor(url: URL): PoolAgent {
+    const secure = url.protocol === 'https:';
+    const proxy = this.proxyFor(url);
+    const key = `${secure ? 'https' : 'http'} ${proxy ?? 'direct'}`;
+    let agent = this.agents.get(key);
+    if (agent === undefined) {
+      agent = this.create(secure, proxy) as PoolAgent;
+      // A generation already replaced still answers its last requests; its new sockets are not
+      // kept for reuse.
+      if (this.closed) agent.keepAlive = false;
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  private create(secure: boolean, proxy: string | undefined): http.Agent {
+    const pool = { keepAlive: true, maxSockets: this.settings.maxSockets };
+    // The TLS options reach the upstream's handshake (through a CONNECT tunnel, when proxied).
+    const tls = secure ? (this.settings.tls ?? {}) : {};
+    if (proxy === undefined) {
+      return secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
+    }
+    return secure
+      ? new HttpsProxyAgent(proxy, { ...pool, ...tls })
+      : new HttpProxyAgent(proxy, pool);
+  }
+
+  /**
+   * Ends the pools without cutting a request: idle connections close now, busy ones when their
+   * response is done (an agent without keepAlive destroys a socket as it becomes free).
+   */
+  close(): void {
+    this.closed = true;
+    for (const agent of this.agents.values()) {
+      agent.keepAlive = false;
+      for (const sockets of Object.values(agent.freeSockets)) {
+        for (const socket of sockets ?? []) socket.destroy();
+      }
+    }
+  }
+}
+
+/** Agents for code that has no configuration generation (tests, `check`): environment only. */
+export const defaultUpstreamAgents = new UpstreamAgents({ maxSockets: 256 });
