@@ -28,6 +28,7 @@ import {
 } from '../oidc/refresh-step.js';
 import type { Runtime } from '../runtime.js';
 import { forwardOrReuse } from '../token-cache/cached-forward.js';
+import { UpstreamFailure } from '../upstream/http-client.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { decideScopes, identify } from './decide-scopes.js';
 import { issue } from './issue-step.js';
@@ -151,6 +152,7 @@ export async function handleTokenRequest(
     record.status = error.status;
     record.reason =
       error instanceof UpstreamTokenRejected ? error.reason : error.description.slice(0, 200);
+    if (error.cause instanceof UpstreamFailure) record.reason += ` (${error.cause.message})`;
     sendOAuthError(res, error);
   } finally {
     recordAccess(

@@ -7,6 +7,7 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import type { Metrics, UpstreamRoute } from '../metrics.js';
 import { statusClass } from '../metrics.js';
+import { describeConnectionError } from './connection-error.js';
 import { defaultUpstreamAgents, type UpstreamAgents } from './upstream-agents.js';
 
 export interface UpstreamResponse {
@@ -141,7 +142,7 @@ export function upstreamRequest(
       req.destroy();
     }, request.timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException) =>
-      fail(new UpstreamFailure('unreachable', `upstream unreachable (${error.code ?? 'error'})`)),
+      fail(new UpstreamFailure('unreachable', describeConnectionError(error))),
     );
     req.end(request.body);
   });
