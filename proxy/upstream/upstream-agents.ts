@@ -11,7 +11,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent } from 'https-proxy-agent';
+import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
 
@@ -30,6 +30,28 @@ export function redactProxyUrl(proxy: string): string {
     return `${url.protocol}//${url.host}`;
   } catch {
     return '(unparsable proxy URL)';
+  }
+}
+
+/**
+ * A CONNECT tunnel whose TLS session to the upstream uses upstream.tls. https-proxy-agent builds
+ * that session from the request's options only (it sets its own agent options aside), so the
+ * settings are added to them here.
+ */
+class TunnelAgent extends HttpsProxyAgent<string> {
+  constructor(
+    proxy: string,
+    options: HttpsProxyAgentOptions<string>,
+    private readonly upstreamTls: UpstreamTlsMaterial,
+  ) {
+    super(proxy, options);
+  }
+
+  override connect(
+    req: http.ClientRequest,
+    options: Parameters<HttpsProxyAgent<string>['connect']>[1],
+  ): ReturnType<HttpsProxyAgent<string>['connect']> {
+    return super.connect(req, { ...options, ...this.upstreamTls });
   }
 }
 
@@ -94,9 +116,10 @@ export class UpstreamAgents {
     if (proxy === undefined) {
       return secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
     }
-    return secure
-      ? new HttpsProxyAgent(proxy, { ...pool, ...tls })
-      : new HttpProxyAgent(proxy, pool);
+    if (!secure) return new HttpProxyAgent(proxy, pool);
+    // The private CA also vouches for an https:// proxy; the client certificate and server name
+    // are for the upstream alone.
+    return new TunnelAgent(proxy, { ...pool, ...(tls.ca ? { ca: tls.ca } : {}) }, tls);
   }
 
   /**
