@@ -268,12 +268,23 @@ const introspectionClient = z
   });
 
 /** An egress proxy URL: http(s), credentials allowed, nothing after the authority. */
+function isProxyUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.hostname !== '' &&
+    (url.pathname === '/' || url.pathname === '') &&
+    url.search === '' &&
+    url.hash === ''
+  );
+}
 const proxyUrl = z
-  .url({ protocol: /^https?$/, message: 'expected an http(s) proxy URL such as http://proxy:3128' })
-  .refine((value) => {
-    const url = new URL(value);
-    return (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '';
-  }, 'a proxy URL names a host and port only (no path, query or fragment)');
+  .string()
+  .refine(
+    isProxyUrl,
+    'expected an http(s) proxy URL with a host and port only, such as http://proxy.corp:3128',
+  );
 
 /** TLS towards the upstream; the files are read (and checked) with each configuration generation. */
 const upstreamTls = z
