@@ -268,7 +268,7 @@ const introspectionClient = z
   });
 
 /** An egress proxy URL: http(s), credentials allowed, nothing after the authority. */
-function isProxyUrl(value: string): boolean {
+export function isProxyUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
   return (
@@ -304,8 +304,14 @@ const upstreamTls = z
       .string()
       .min(1)
       .optional()
-      .describe('PEM client certificate (chain) scopegate presents to the upstream (mutual TLS)'),
-    key_file: z.string().min(1).optional().describe('PEM private key of cert_file'),
+      .describe(
+        'PEM client certificate (chain) scopegate presents to the upstream (mutual TLS); relative to the config file',
+      ),
+    key_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM private key of cert_file (unencrypted); relative to the config file'),
     server_name: z
       .string()
       .min(1)

@@ -29,7 +29,7 @@ import {
 import { VerifiedTokenCache } from './token-cache/verified-token-cache.js';
 import { UpstreamDiscovery } from './upstream/discovery.js';
 import { resolveTokenPath } from './upstream/token-path.js';
-import { UpstreamAgents } from './upstream/upstream-agents.js';
+import { environmentProxyProblems, UpstreamAgents } from './upstream/upstream-agents.js';
 import { loadUpstreamTls, type UpstreamTlsMaterial } from './upstream/upstream-tls.js';
 
 /** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
@@ -86,6 +86,8 @@ export async function buildRuntime(
   const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
   // Read again on every reload: a renewed certificate under the same file name takes effect.
   const upstreamTls = await loadUpstreamTls(config.upstream.tls, file);
+  const unusableProxy = config.upstream.proxy === undefined ? environmentProxyProblems() : [];
+  if (unusableProxy.length > 0) throw new Error(unusableProxy.join('; '));
   const reuse =
     previous &&
     sameUpstream(previous.config.upstream, config.upstream) &&

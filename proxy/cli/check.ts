@@ -12,7 +12,7 @@ import {
   resolveTokenPath,
   TokenPathError,
 } from '../upstream/token-path.js';
-import { UpstreamAgents } from '../upstream/upstream-agents.js';
+import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-agents.js';
 import {
   loadUpstreamTls,
   UpstreamTlsError,
@@ -78,6 +78,10 @@ export async function checkConfig(
   try {
     const keys = await loadSigningKeys(config.signing.keys, result.loaded.file);
     if ('problems' in tls) return { ok: false, lines: tls.problems };
+    const unusableProxy = config.upstream.proxy === undefined ? environmentProxyProblems(env) : [];
+    if (unusableProxy.length > 0) {
+      return { ok: false, lines: unusableProxy.map((problem) => `${file}: ${problem}`) };
+    }
     // Discovery is asked the way the gateway will ask it: through the proxy, with upstream.tls.
     agents = new UpstreamAgents({
       proxy: config.upstream.proxy,

@@ -13,7 +13,43 @@ import https from 'node:https';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
+import { isProxyUrl } from '../../config/schema.js';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
+
+/** The variables an upstream URL's proxy may come from (read in either case). */
+const PROXY_VARIABLES = ['https_proxy', 'http_proxy', 'all_proxy'] as const;
+
+/** A variable in either case, lower case first (as proxy-from-env and curl read them). */
+function readVariable(lower: string): string | undefined {
+  const value = process.env[lower] || process.env[lower.toUpperCase()];
+  return value === '' ? undefined : value;
+}
+
+/** A proxy variable without a scheme names an HTTP proxy, as curl reads it. */
+function withScheme(proxy: string): string {
+  return proxy.includes('://') ? proxy : `http://${proxy}`;
+}
+
+/**
+ * Proxy variables scopegate cannot use (a SOCKS proxy, a URL with a path): refused at (re)load
+ * and by `check`, rather than silently reaching the upstream around the proxy.
+ */
+export function environmentProxyProblems(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
+  const problems: string[] = [];
+  for (const lower of PROXY_VARIABLES) {
+    for (const name of [lower, lower.toUpperCase()]) {
+      const value = env[name];
+      if (value !== undefined && value !== '' && !isProxyUrl(withScheme(value))) {
+        problems.push(
+          `environment variable ${name}: expected an http(s) proxy URL with a host and port only`,
+        );
+      }
+    }
+  }
+  return problems;
+}
 
 export interface UpstreamAgentSettings {
   /** upstream.proxy: used for every URL, whatever the environment says. */
@@ -79,8 +115,12 @@ export class UpstreamAgents {
    */
   proxyFor(url: URL): string | undefined {
     if (this.settings.proxy !== undefined) return this.settings.proxy;
-    const fromEnv = getProxyForUrl(url.href);
-    return fromEnv === '' ? undefined : fromEnv;
+    // proxy-from-env decides whether NO_PROXY exempts the URL; the variable is read here again
+    // because proxy-from-env gives a scheme-less value the URL's scheme (TLS to the proxy).
+    if (getProxyForUrl(url.href) === '') return undefined;
+    const variable = url.protocol === 'https:' ? 'https_proxy' : 'http_proxy';
+    const raw = readVariable(variable) ?? readVariable('all_proxy');
+    return raw === undefined ? undefined : withScheme(raw);
   }
 
   /** The agent for requests to `url` (cached per protocol and route). */

@@ -87,6 +87,22 @@ describe('upstream.tls files (check)', () => {
     ]);
   });
 
+  it('refuses a proxy variable scopegate cannot use, unless upstream.proxy overrides it', async () => {
+    const file = path.join(dir, 'env.yaml');
+    await writeFile(file, withUpstream('  token_path: /oauth/token\n'));
+    const result = await checkConfig(file, { HTTPS_PROXY: 'socks5://proxy.corp:1080' });
+    expect(result.lines).toEqual([
+      `${file}: environment variable HTTPS_PROXY: expected an http(s) proxy URL with a host and port only`,
+    ]);
+    // Scheme-less, as curl takes it: an HTTP proxy.
+    expect((await checkConfig(file, { https_proxy: 'proxy.corp:3128' })).ok).toBe(true);
+    await writeFile(
+      file,
+      withUpstream('  token_path: /oauth/token\n  proxy: "http://proxy.corp:3128"\n'),
+    );
+    expect((await checkConfig(file, { HTTPS_PROXY: 'socks5://proxy.corp:1080' })).ok).toBe(true);
+  });
+
   it('accepts a private CA and a matching client certificate', async () => {
     const { result } = await check(
       'good',
