@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { type ConnectionOptions, checkServerIdentity } from 'node:tls';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
@@ -87,7 +88,15 @@ class TunnelAgent extends HttpsProxyAgent<string> {
     req: http.ClientRequest,
     options: Parameters<HttpsProxyAgent<string>['connect']>[1],
   ): ReturnType<HttpsProxyAgent<string>['connect']> {
-    return super.connect(req, { ...options, ...this.upstreamTls });
+    // https-proxy-agent leaves `host` out of the tunnelled handshake, and sets a server name only
+    // for host names: for an IP address Node would check the certificate against "localhost".
+    // The name checked is the upstream's (or upstream.tls.server_name), whatever the host form.
+    const expected = this.upstreamTls.servername ?? options.host ?? '';
+    const tunnelled: ConnectionOptions = {
+      ...this.upstreamTls,
+      checkServerIdentity: (_name, certificate) => checkServerIdentity(expected, certificate),
+    };
+    return super.connect(req, { ...options, ...tunnelled } as typeof options);
   }
 }
 

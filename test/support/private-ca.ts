@@ -1,6 +1,7 @@
 /**
  * A private certificate authority made for one test run with the openssl CLI: a CA, a server
- * certificate for 127.0.0.1 and `localhost`, and a client certificate for mutual TLS, each in
+ * certificate for 127.0.0.1 and `idp.test` (not `localhost`: a
+ * client that checks the wrong name must fail), and a client certificate for mutual TLS, each in
  * its own PEM file. No key material is committed.
  */
 import { execFile } from 'node:child_process';
@@ -83,7 +84,7 @@ export async function createPrivateCa(dir: string): Promise<PrivateCa> {
     dir,
     'server',
     '/CN=idp.test',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:idp.test\nextendedKeyUsage=serverAuth\n',
+    'subjectAltName=IP:127.0.0.1,DNS:idp.test\nextendedKeyUsage=serverAuth\n',
   );
   const client = await issue(dir, 'client', '/CN=scopegate', 'extendedKeyUsage=clientAuth\n');
   return {
