@@ -98,6 +98,7 @@ export async function buildRuntime(
         proxy: config.upstream.proxy,
         tls: upstreamTls,
         maxSockets: config.upstream.max_connections,
+        connectTimeoutMs: config.upstream.timeout,
       });
   const discovery = reuse
     ? previous.discovery

@@ -87,6 +87,7 @@ export async function checkConfig(
       proxy: config.upstream.proxy,
       tls: tls.material,
       maxSockets: config.upstream.max_connections,
+      connectTimeoutMs: config.upstream.timeout,
     });
     const tokenPath = await resolveTokenPath(
       config.upstream,

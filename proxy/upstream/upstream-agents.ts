@@ -10,11 +10,10 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { type ConnectionOptions, checkServerIdentity } from 'node:tls';
 import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import { isProxyUrl } from '../../config/schema.js';
+import { TunnelAgent } from './tunnel-agent.js';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
 
 /** The variables an upstream URL's proxy may come from (read in either case). */
@@ -58,6 +57,8 @@ export interface UpstreamAgentSettings {
   tls?: UpstreamTlsMaterial;
   /** Most sockets per upstream host (upstream.max_connections). */
   maxSockets: number;
+  /** Longest wait for an egress proxy's answer to CONNECT (upstream.timeout). */
+  connectTimeoutMs: number;
 }
 
 /** A proxy URL fit for a log line: the credentials it may carry are never shown. */
@@ -67,36 +68,6 @@ export function redactProxyUrl(proxy: string): string {
     return `${url.protocol}//${url.host}`;
   } catch {
     return '(unparsable proxy URL)';
-  }
-}
-
-/**
- * A CONNECT tunnel whose TLS session to the upstream uses upstream.tls. https-proxy-agent builds
- * that session from the request's options only (it sets its own agent options aside), so the
- * settings are added to them here.
- */
-class TunnelAgent extends HttpsProxyAgent<string> {
-  constructor(
-    proxy: string,
-    options: HttpsProxyAgentOptions<string>,
-    private readonly upstreamTls: UpstreamTlsMaterial,
-  ) {
-    super(proxy, options);
-  }
-
-  override connect(
-    req: http.ClientRequest,
-    options: Parameters<HttpsProxyAgent<string>['connect']>[1],
-  ): ReturnType<HttpsProxyAgent<string>['connect']> {
-    // https-proxy-agent leaves `host` out of the tunnelled handshake, and sets a server name only
-    // for host names: for an IP address Node would check the certificate against "localhost".
-    // The name checked is the upstream's (or upstream.tls.server_name), whatever the host form.
-    const expected = this.upstreamTls.servername ?? options.host ?? '';
-    const tunnelled: ConnectionOptions = {
-      ...this.upstreamTls,
-      checkServerIdentity: (_name, certificate) => checkServerIdentity(expected, certificate),
-    };
-    return super.connect(req, { ...options, ...tunnelled } as typeof options);
   }
 }
 
@@ -168,7 +139,12 @@ export class UpstreamAgents {
     if (!secure) return new HttpProxyAgent(proxy, pool);
     // The private CA also vouches for an https:// proxy; the client certificate and server name
     // are for the upstream alone.
-    return new TunnelAgent(proxy, { ...pool, ...(tls.ca ? { ca: tls.ca } : {}) }, tls);
+    return new TunnelAgent(proxy, {
+      ...pool,
+      ...tls,
+      proxyCa: tls.ca,
+      connectTimeoutMs: this.settings.connectTimeoutMs,
+    });
   }
 
   /**
@@ -187,4 +163,7 @@ export class UpstreamAgents {
 }
 
 /** Agents for code that has no configuration generation (tests, `check`): environment only. */
-export const defaultUpstreamAgents = new UpstreamAgents({ maxSockets: 256 });
+export const defaultUpstreamAgents = new UpstreamAgents({
+  maxSockets: 256,
+  connectTimeoutMs: 5000,
+});
