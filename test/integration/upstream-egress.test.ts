@@ -116,6 +116,9 @@ describe('an egress proxy in front of an HTTPS upstream on a private CA', () => 
     expect(tunnels.every((line) => line === `CONNECT ${upstreamHost} HTTP/1.1`)).toBe(true);
     // Every connection the upstream accepted is one the proxy opened: nothing went around it.
     expect(upstream.connections() - connectionsBefore).toBe(tunnels.length);
+    // Tunnels are pooled like any keep-alive connection: more token requests, no new tunnel.
+    for (let i = 0; i < 5; i += 1) expect((await token(gateway, upstream)).status).toBe(200);
+    expect((await tinyproxy.requests()).length - before).toBe(tunnels.length);
   });
 
   it('NO_PROXY bypasses the proxy', async () => {
@@ -157,6 +160,28 @@ describe('an egress proxy in front of an HTTPS upstream on a private CA', () => 
     expect(await proxied.json()).toMatchObject({ error: 'temporarily_unavailable' });
     expect(await ready(gateway)).toBe(503);
     expect(gateway.logs.text()).toContain('upstream unreachable (ECONNREFUSED)');
+  });
+});
+
+describe('a proxy that refuses the tunnel', () => {
+  it("is a 502 with an OAuth error naming nothing of the proxy's page; the log has its status", async () => {
+    proxyEnvironment({});
+    const refusing = await startTinyproxy({ connectPorts: [443] });
+    try {
+      const gateway = await gatewayFor(upstream, {
+        proxy: refusing.url,
+        tls: { ca_file: ca.caFile },
+      });
+      const answer = await token(gateway, upstream);
+      expect(answer.status).toBe(502);
+      expect(answer.body).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: 'the upstream token endpoint is unreachable',
+      });
+      expect(gateway.logs.text()).toContain('upstream unreachable (PROXY_CONNECT_403)');
+    } finally {
+      await refusing.stop();
+    }
   });
 });
 

@@ -31,13 +31,18 @@ const portAccepts = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
-export async function startTinyproxy(): Promise<TestForwardProxy> {
+export interface TinyproxyOptions {
+  /** Ports CONNECT may reach (default: any); a CONNECT elsewhere is answered 403. */
+  connectPorts?: number[];
+}
+
+export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<TestForwardProxy> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-tinyproxy-'));
   // tinyproxy takes its port from its config file: one the OS just handed out and released.
   const port = Number(new URL(await closedPortUrl()).port);
   const logFile = path.join(dir, 'tinyproxy.log');
   const configFile = path.join(dir, 'tinyproxy.conf');
-  // No ConnectPort line: CONNECT is allowed to any port (the upstream listens on port 0).
+  // Without ConnectPort lines CONNECT may reach any port (the upstream listens on port 0).
   await writeFile(
     configFile,
     [
@@ -49,6 +54,7 @@ export async function startTinyproxy(): Promise<TestForwardProxy> {
       'MaxClients 100',
       'Allow 127.0.0.1',
       'DisableViaHeader Yes',
+      ...(options.connectPorts ?? []).map((port) => `ConnectPort ${port}`),
       '',
     ].join('\n'),
   );
