@@ -208,6 +208,22 @@ describe('an upstream that requires a client certificate (mutual TLS, private CA
     expect(gateway.logs.text()).toMatch(/upstream TLS handshake failed \(ERR_SSL_[A-Z0-9_]+\)/);
   });
 
+  it('a reload reads the files again: the client certificate added, tokens flow', async () => {
+    proxyEnvironment({});
+    const gateway = await gatewayFor(mutualUpstream, { tls: { ca_file: ca.caFile } });
+    expect((await token(gateway, mutualUpstream)).status).toBe(502);
+    const upstreamConfig = gateway.config.upstream as Record<string, unknown>;
+    await gateway.writeConfig({
+      ...gateway.config,
+      upstream: {
+        ...upstreamConfig,
+        tls: { ca_file: ca.caFile, cert_file: ca.clientCertFile, key_file: ca.clientKeyFile },
+      },
+    });
+    expect(await gateway.instance.reload()).toBe(true);
+    expect((await token(gateway, mutualUpstream)).status).toBe(200);
+  });
+
   it("without the private CA: a 502 OAuth error, and the log names the upstream's certificate", async () => {
     proxyEnvironment({});
     const gateway = await gatewayFor(mutualUpstream, {
