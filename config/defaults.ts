@@ -15,6 +15,8 @@ export const DEFAULTS = {
     discovery_max_age: '5m',
     blocked_paths: [] as string[],
     token_format: 'jwt',
+    max_connections: 256,
+    tls: { ca_mode: 'add' },
     introspection: {
       auth_method: 'client_secret_basic',
       jwt_response: 'prefer',

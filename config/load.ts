@@ -164,6 +164,23 @@ function parseDocumentText(
   return { ok: true, config: parsed.data };
 }
 
+/**
+ * The line of a setting in a config file, for problems found after validation (a file it names
+ * that cannot be used): the same `FILE:LINE: path:` form as the schema's.
+ */
+export async function lineOfSetting(
+  file: string,
+  segments: readonly PathSegment[],
+): Promise<number | undefined> {
+  try {
+    const lines = new LineCounter();
+    const doc = parseDocument(await readFile(file, 'utf8'), { lineCounter: lines });
+    return lineOf(doc, lines, segments);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function loadConfigFile(
   file: string,
   env: Readonly<Record<string, string | undefined>> = process.env,

@@ -415,6 +415,69 @@ const introspectionClient = z
     }
   });
 
+/** An egress proxy URL: http(s), credentials allowed, nothing after the authority. */
+export function isProxyUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.hostname !== '' &&
+    (url.pathname === '/' || url.pathname === '') &&
+    url.search === '' &&
+    url.hash === ''
+  );
+}
+const proxyUrl = z
+  .string()
+  .refine(
+    isProxyUrl,
+    'expected an http(s) proxy URL with a host and port only, such as http://proxy.corp:3128',
+  );
+
+/** TLS towards the upstream; the files are read (and checked) with each configuration generation. */
+const upstreamTls = z
+  .strictObject({
+    ca_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "PEM certificates trusted for the upstream's (and the proxy's) TLS; relative to the config file",
+      ),
+    ca_mode: z
+      .enum(['add', 'replace'])
+      .default(DEFAULTS.upstream.tls.ca_mode)
+      .describe("ca_file added to Node's default roots (add), or trusted alone (replace)"),
+    cert_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'PEM client certificate (chain) scopegate presents to the upstream (mutual TLS); relative to the config file',
+      ),
+    key_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM private key of cert_file (unencrypted); relative to the config file'),
+    server_name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Name sent as SNI and checked in the upstream's certificate (default: the URL's host)",
+      ),
+  })
+  .superRefine((tls, ctx) => {
+    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [tls.cert_file === undefined ? 'cert_file' : 'key_file'],
+        message: 'cert_file and key_file go together',
+      });
+    }
+  });
+
 /** `scrypt$<salt>$<key>`, both base64url: what `scopegate`'s README one-liner prints. */
 export const SECRET_HASH_PATTERN = /^scrypt\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43}$/;
 
@@ -652,6 +715,20 @@ export const configSchema = z
           .describe(
             'Upstream access tokens: jwt (verified with the upstream keys), opaque (introspected), auto (a JWS is verified, anything else introspected)',
           ),
+        proxy: proxyUrl
+          .optional()
+          .describe(
+            'Egress proxy for every upstream call, credentials allowed (default: HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment)',
+          ),
+        tls: upstreamTls
+          .optional()
+          .describe('TLS towards the upstream: private CA, client certificate'),
+        max_connections: z
+          .int()
+          .min(1)
+          .max(65536)
+          .default(DEFAULTS.upstream.max_connections)
+          .describe('Most connections open to one upstream host (the keep-alive pool)'),
         introspection: introspectionClient
           .optional()
           .describe(

@@ -3,7 +3,7 @@
  * problem at once: when the schema finds errors, the key entries that are well-formed are still
  * loaded, so a missing key file shows up in the same run as the schema errors.
  */
-import { loadConfigFile } from '../../config/load.js';
+import { lineOfSetting, loadConfigFile } from '../../config/load.js';
 import { signingKey } from '../../config/schema.js';
 import { KeyLoadError, loadSigningKey, loadSigningKeys } from '../keys/signing-keys.js';
 import { UpstreamDiscovery } from '../upstream/discovery.js';
@@ -12,6 +12,32 @@ import {
   resolveTokenPath,
   TokenPathError,
 } from '../upstream/token-path.js';
+import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-agents.js';
+import {
+  loadUpstreamTls,
+  UpstreamTlsError,
+  type UpstreamTlsMaterial,
+} from '../upstream/upstream-tls.js';
+
+/** upstream.tls read as the gateway will; its problems as `FILE:LINE: path: message` lines. */
+async function upstreamTlsOf(
+  tls: Parameters<typeof loadUpstreamTls>[0],
+  label: string,
+  configFile: string,
+): Promise<{ material: UpstreamTlsMaterial } | { problems: string[] }> {
+  try {
+    return { material: await loadUpstreamTls(tls, configFile) };
+  } catch (error) {
+    if (!(error instanceof UpstreamTlsError)) throw error;
+    const problems = await Promise.all(
+      error.problems.map(async (problem) => {
+        const line = await lineOfSetting(configFile, problem.path);
+        return `${label}${line === undefined ? '' : `:${line}`}: ${problem.path.join('.')}: ${problem.message}`;
+      }),
+    );
+    return { problems };
+  }
+}
 
 function describeTokenPath(resolved: ResolvedTokenPath): string {
   if (resolved.source === 'discovery') return `${resolved.path} (from upstream discovery)`;
@@ -47,15 +73,29 @@ export async function checkConfig(
     };
   }
   const { config } = result.loaded;
+  const tls = await upstreamTlsOf(config.upstream.tls, file, result.loaded.file);
+  let agents: UpstreamAgents | undefined;
   try {
     const keys = await loadSigningKeys(
       config.signing.keys,
       result.loaded.file,
       config.signing.default_alg,
     );
+    if ('problems' in tls) return { ok: false, lines: tls.problems };
+    const unusableProxy = config.upstream.proxy === undefined ? environmentProxyProblems(env) : [];
+    if (unusableProxy.length > 0) {
+      return { ok: false, lines: unusableProxy.map((problem) => `${file}: ${problem}`) };
+    }
+    // Discovery is asked the way the gateway will ask it: through the proxy, with upstream.tls.
+    agents = new UpstreamAgents({
+      proxy: config.upstream.proxy,
+      tls: tls.material,
+      maxSockets: config.upstream.max_connections,
+      connectTimeoutMs: config.upstream.timeout,
+    });
     const tokenPath = await resolveTokenPath(
       config.upstream,
-      new UpstreamDiscovery(config.upstream),
+      new UpstreamDiscovery(config.upstream, undefined, Date.now, agents),
     );
     return {
       ok: true,
@@ -69,9 +109,12 @@ export async function checkConfig(
     };
   } catch (error) {
     if (error instanceof KeyLoadError) {
-      return { ok: false, lines: error.problems.map((problem) => `${file}: ${problem}`) };
+      const keyLines = error.problems.map((problem) => `${file}: ${problem}`);
+      return { ok: false, lines: 'problems' in tls ? [...tls.problems, ...keyLines] : keyLines };
     }
     if (error instanceof TokenPathError) return { ok: false, lines: [`${file}: ${error.message}`] };
     throw error;
+  } finally {
+    agents?.close();
   }
 }

@@ -15,6 +15,7 @@ import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { statusClass } from '../observability/metrics.js';
 import { upstreamAgent } from '../upstream/http-client.js';
+import type { UpstreamAgents } from '../upstream/upstream-agents.js';
 import type { AuthorizationResponseRewrite } from './authorization-response.js';
 import { prefixCookiePaths } from './cookie-path.js';
 import {
@@ -51,6 +52,8 @@ export interface ReverseProxy {
     route: ProxyRoute,
     /** The body, when the gateway already read it to check it; otherwise it streams through. */
     body?: Buffer,
+    /** The configuration generation's upstream pools (egress proxy, upstream.tls). */
+    agents?: UpstreamAgents,
   ): void;
   close(): void;
 }
@@ -101,6 +104,13 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       settings.timedOut = true;
       proxyReq.destroy(new Error('upstream timeout'));
     };
+    // Until the request has a connection its idle timeout is not armed: one waiting for an egress
+    // proxy's CONNECT answer (or for a free pooled socket) is cut when the timeout has passed.
+    if (proxyReq.socket === null) {
+      const connecting = setTimeout(expire, settings.ms);
+      proxyReq.once('socket', () => clearTimeout(connecting));
+      res.once('close', () => clearTimeout(connecting));
+    }
     // An upstream that goes quiet for the timeout is cut at once...
     proxyReq.setTimeout(settings.ms, expire);
     // ...and one that trickles a byte now and then is cut when the timeout has passed since the
@@ -194,20 +204,19 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
 
   // The target is the configured upstream URL: parsed once, not per request (http-proxy-3
   // parses a string target on every call).
-  const targets = new Map<string, { url: URL; agent: ReturnType<typeof upstreamAgent> }>();
+  const targets = new Map<string, URL>();
   const targetFor = (target: string) => {
     let parsed = targets.get(target);
     if (parsed === undefined) {
       if (targets.size > 16) targets.clear();
-      const url = new URL(target);
-      parsed = { url, agent: upstreamAgent(url) };
+      parsed = new URL(target);
       targets.set(target, parsed);
     }
     return parsed;
   };
 
   return {
-    forward(req, res, route, body) {
+    forward(req, res, route, body, agents) {
       const { target, timeoutMs, requestId } = route;
       const started = process.hrtime.bigint();
       const state: ProxiedRequest = {
@@ -283,8 +292,8 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
           req,
           res,
           {
-            target: upstream.url,
-            agent: upstream.agent,
+            target: upstream,
+            agent: upstreamAgent(upstream, agents),
             ...(body === undefined ? {} : { buffer: Readable.from([body]) }),
           },
           failed,

@@ -23,7 +23,9 @@ import {
   upstreamTokenCacheFor,
 } from '../upstream/token-cache/upstream-token-cache.js';
 import { resolveTokenPath } from '../upstream/token-path.js';
+import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-agents.js';
 import { UpstreamKeys } from '../upstream/upstream-keys.js';
+import { loadUpstreamTls, type UpstreamTlsMaterial } from '../upstream/upstream-tls.js';
 import { VerifiedTokenCache } from '../upstream/verified-token-cache.js';
 import { cachedDecider } from './decision-cache.js';
 import { IssuerPath } from './issuer-path.js';
@@ -68,6 +70,10 @@ export interface Runtime {
    * connection while its settings are unchanged.
    */
   revokedTokens: RevokedTokens;
+  /** Connection pools for every upstream request (egress proxy, upstream.tls, pool size). */
+  upstreamAgents: UpstreamAgents;
+  /** The upstream.tls files as read for this generation: a reload compares them. */
+  upstreamTls: UpstreamTlsMaterial;
 }
 
 /** Upstream caches survive a reload when the upstream settings did not change. */
@@ -86,8 +92,25 @@ export async function buildRuntime(
   const { config, file } = loaded;
   const signingKeys = await loadSigningKeys(config.signing.keys, file, config.signing.default_alg);
   const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
-  const reuse = previous && sameUpstream(previous.config.upstream, config.upstream);
-  const discovery = reuse ? previous.discovery : new UpstreamDiscovery(config.upstream, metrics);
+  // Read again on every reload: a renewed certificate under the same file name takes effect.
+  const upstreamTls = await loadUpstreamTls(config.upstream.tls, file);
+  const unusableProxy = config.upstream.proxy === undefined ? environmentProxyProblems() : [];
+  if (unusableProxy.length > 0) throw new Error(unusableProxy.join('; '));
+  const reuse =
+    previous &&
+    sameUpstream(previous.config.upstream, config.upstream) &&
+    JSON.stringify(previous.upstreamTls) === JSON.stringify(upstreamTls);
+  const upstreamAgents = reuse
+    ? previous.upstreamAgents
+    : new UpstreamAgents({
+        proxy: config.upstream.proxy,
+        tls: upstreamTls,
+        maxSockets: config.upstream.max_connections,
+        connectTimeoutMs: config.upstream.timeout,
+      });
+  const discovery = reuse
+    ? previous.discovery
+    : new UpstreamDiscovery(config.upstream, metrics, Date.now, upstreamAgents);
   // Before anything else is built: serving with the wrong token endpoint is worse than not serving.
   const resolved = await resolveTokenPath(config.upstream, discovery);
   const tokenPath = resolved.path;
@@ -99,6 +122,7 @@ export async function buildRuntime(
         cooldownMs: config.upstream.jwks_cooldown,
         staleIfErrorMs: config.upstream.jwks_stale_if_error,
         timeoutMs: config.upstream.timeout,
+        agents: upstreamAgents,
         ...(metrics ? { metrics } : {}),
       });
   // The token cache (and its Redis connection) carries over while its secret, backends and size
@@ -144,14 +168,18 @@ export async function buildRuntime(
     verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
     revokedTokens: new RevokedTokens(config.tokens.revocation, previous?.revokedTokens),
+    upstreamAgents,
+    upstreamTls,
   };
 }
 
 /**
- * Releases what `previous` holds that `next` no longer uses (the token cache's and the revocation
- * list's Redis connections).
+ * Releases what `previous` holds that `next` no longer uses: the token cache's and the
+ * revocation list's Redis connections, and the upstream pools (whose busy connections close as
+ * their responses end).
  */
 export async function closeReplaced(previous: Runtime, next: Runtime | undefined): Promise<void> {
+  if (previous.upstreamAgents !== next?.upstreamAgents) previous.upstreamAgents.close();
   if (previous.tokenCache !== undefined && previous.tokenCache !== next?.tokenCache) {
     await previous.tokenCache.close();
   }

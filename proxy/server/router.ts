@@ -233,6 +233,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
           screenedRequest,
         },
         body,
+        runtime.upstreamAgents,
       );
     const proceed = (body?: ReadRequestBody) => {
       if (!namesIdTokenHint(query) && !namesIdTokenHint(body?.params ?? [])) {

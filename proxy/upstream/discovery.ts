@@ -5,6 +5,7 @@
 import type { Config } from '../../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import { fetchUpstreamJson } from './http-client.js';
+import type { UpstreamAgents } from './upstream-agents.js';
 import { upstreamUrl } from './upstream-url.js';
 
 export type DiscoveryDocument = Record<string, unknown>;
@@ -24,6 +25,7 @@ export class UpstreamDiscovery {
     private readonly upstream: Config['upstream'],
     private readonly metrics?: Metrics,
     private readonly now: () => number = Date.now,
+    private readonly agents?: UpstreamAgents,
   ) {}
 
   private fetchDocument(): Promise<DiscoveryDocument> {
@@ -31,7 +33,13 @@ export class UpstreamDiscovery {
     const url = upstreamUrl(this.upstream.url, this.upstream.discovery_path);
     const fetching = (async () => {
       try {
-        const body = await fetchUpstreamJson(url, this.upstream.timeout, 'discovery', this.metrics);
+        const body = await fetchUpstreamJson(
+          url,
+          this.upstream.timeout,
+          'discovery',
+          this.metrics,
+          this.agents,
+        );
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
           throw new Error('upstream discovery document is not a JSON object');
         }

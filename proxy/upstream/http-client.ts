@@ -8,6 +8,8 @@ import { urlToHttpOptions } from 'node:url';
 import { parseUntrustedJson, refusedJsonPhrase } from '../http/untrusted-json.js';
 import type { Metrics, UpstreamRoute } from '../observability/metrics.js';
 import { statusClass } from '../observability/metrics.js';
+import { describeConnectionError } from './connection-error.js';
+import { defaultUpstreamAgents, type UpstreamAgents } from './upstream-agents.js';
 
 export interface UpstreamResponse {
   status: number;
@@ -33,16 +35,22 @@ export interface UpstreamRequest {
   timeoutMs: number;
   maxResponseBytes?: number;
   route: UpstreamRoute;
+  /** The configuration generation's connection pools (default: environment only). */
+  agents?: UpstreamAgents;
 }
 
 const DEFAULT_MAX_RESPONSE = 1024 * 1024;
-/** Connections to the upstream are reused: a token request should not pay a TLS handshake. */
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
 
-/** The shared keep-alive agent for an upstream URL (the reverse proxy uses them too). */
-export function upstreamAgent(url: URL): http.Agent {
-  return url.protocol === 'https:' ? httpsAgent : httpAgent;
+/**
+ * The keep-alive agent for an upstream URL: the generation's pools (egress proxy, upstream.tls),
+ * or the environment-only defaults. Connections are reused: a token request should not pay a
+ * TLS handshake.
+ */
+export function upstreamAgent(
+  url: URL,
+  agents: UpstreamAgents = defaultUpstreamAgents,
+): http.Agent {
+  return agents.agentFor(url);
 }
 
 type RequestTarget = ReturnType<typeof urlToHttpOptions>;
@@ -97,7 +105,7 @@ export function upstreamRequest(
         ...requestTargetOf(request.url),
         method: request.method ?? 'GET',
         headers: request.headers,
-        agent: upstreamAgent(request.url),
+        agent: upstreamAgent(request.url, request.agents),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -136,7 +144,7 @@ export function upstreamRequest(
       req.destroy();
     }, request.timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException) =>
-      fail(new UpstreamFailure('unreachable', `upstream unreachable (${error.code ?? 'error'})`)),
+      fail(new UpstreamFailure('unreachable', describeConnectionError(error))),
     );
     req.end(request.body);
   });
@@ -148,9 +156,16 @@ export async function fetchUpstreamJson(
   timeoutMs: number,
   route: UpstreamRoute,
   metrics?: Metrics,
+  agents?: UpstreamAgents,
 ): Promise<unknown> {
   const response = await upstreamRequest(
-    { url, timeoutMs, route, headers: { accept: 'application/json' } },
+    {
+      url,
+      timeoutMs,
+      route,
+      headers: { accept: 'application/json' },
+      ...(agents === undefined ? {} : { agents }),
+    },
     metrics,
   );
   if (response.status !== 200) {

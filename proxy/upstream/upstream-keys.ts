@@ -14,6 +14,7 @@ import {
 } from '../keys/jws-verifier.js';
 import type { Metrics } from '../observability/metrics.js';
 import { fetchUpstreamJson } from './http-client.js';
+import type { UpstreamAgents } from './upstream-agents.js';
 
 export interface UpstreamKeysOptions {
   /** Resolved lazily: the URI may come from the upstream's discovery document. */
@@ -26,6 +27,8 @@ export interface UpstreamKeysOptions {
   staleIfErrorMs: number;
   timeoutMs: number;
   metrics?: Metrics;
+  /** The generation's connection pools (egress proxy, upstream.tls). */
+  agents?: UpstreamAgents;
   now?: () => number;
 }
 
@@ -96,7 +99,13 @@ export class UpstreamKeys {
     const fetching = (async () => {
       try {
         const uri = await this.options.jwksUri();
-        const body = await fetchUpstreamJson(uri, this.options.timeoutMs, 'jwks', metrics);
+        const body = await fetchUpstreamJson(
+          uri,
+          this.options.timeoutMs,
+          'jwks',
+          metrics,
+          this.options.agents,
+        );
         if (
           typeof body !== 'object' ||
           body === null ||

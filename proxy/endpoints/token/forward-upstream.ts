@@ -99,6 +99,7 @@ export async function forwardTokenRequest(
         body: payload,
         timeoutMs: upstream.timeout,
         route: 'token',
+        agents: runtime.upstreamAgents,
       },
       metrics,
     );
@@ -108,6 +109,9 @@ export async function forwardTokenRequest(
     if (error.kind === 'too_large') {
       throw new OAuthError('server_error', 'the upstream token response is too large', 502);
     }
-    throw unavailable('the upstream token endpoint is unreachable', 502);
+    // The client learns the endpoint is unreachable; the log (the access record's reason) why.
+    const failure = unavailable('the upstream token endpoint is unreachable', 502);
+    failure.cause = error;
+    throw failure;
   }
 }

@@ -22,6 +22,7 @@ import {
   tokenAnswer,
   withReplacedMembers,
 } from '../../issued/token-response.js';
+import { UpstreamFailure } from '../../upstream/http-client.js';
 import { UpstreamTokenRejected } from '../../upstream/verify-upstream.js';
 import { verifyUpstreamAccessToken } from '../upstream-calls/upstream-access-token.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
@@ -143,6 +144,7 @@ export async function handleTokenRequest(
     record.status = error.status;
     record.reason =
       error instanceof UpstreamTokenRejected ? error.reason : error.description.slice(0, 200);
+    if (error.cause instanceof UpstreamFailure) record.reason += ` (${error.cause.message})`;
     sendOAuthError(res, error);
   } finally {
     recordAccess(

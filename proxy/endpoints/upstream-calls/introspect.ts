@@ -87,6 +87,7 @@ async function post(
         timeoutMs: runtime.config.upstream.timeout,
         maxResponseBytes: 64 * 1024,
         route: 'introspection',
+        agents: runtime.upstreamAgents,
       },
       metrics,
     );

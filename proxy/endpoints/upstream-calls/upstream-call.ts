@@ -44,6 +44,7 @@ export async function callUpstream(
       ...(body !== undefined ? { body } : {}),
       timeoutMs: config.upstream.timeout,
       route: 'proxy',
+      agents: runtime.upstreamAgents,
     });
   } catch (error) {
     if (error instanceof UpstreamFailure) throw unavailable('the upstream is unreachable', 502);
