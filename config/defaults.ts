@@ -98,4 +98,13 @@ export const DEFAULTS = {
   metrics: {
     client_id_label: false,
   },
+  tracing: {
+    enabled: false,
+    // Used only when neither tracing.service_name nor OTEL_SERVICE_NAME says.
+    service_name: 'scopegate',
+    // Used only when neither tracing.sample_ratio nor OTEL_TRACES_SAMPLER_ARG says.
+    sample_ratio: 1,
+    // OTLP/HTTP's default traces endpoint, used when neither the config nor OTEL_* names one.
+    endpoint: 'http://localhost:4318/v1/traces',
+  },
 } as const;

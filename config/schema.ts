@@ -1017,6 +1017,50 @@ export const configSchema = z
           .describe('Add client_id as a label on token metrics (unbounded: opt in knowingly)'),
       })
       .prefault({}),
+    tracing: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(DEFAULTS.tracing.enabled)
+          .describe(
+            'Export OpenTelemetry traces (OTLP/HTTP); read at start, a reload keeps the running setting',
+          ),
+        service_name: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            `service.name of the spans; default OTEL_SERVICE_NAME, then \`${DEFAULTS.tracing.service_name}\``,
+          ),
+        sample_ratio: z
+          .number()
+          .min(0)
+          .max(1)
+          .optional()
+          .describe(
+            'Share of new traces recorded (0 to 1); a client that sends a traceparent decides for its trace. Default OTEL_TRACES_SAMPLER_ARG, then 1',
+          ),
+        exporter: z
+          .strictObject({
+            endpoint: httpUrl
+              .optional()
+              .describe(
+                `OTLP/HTTP traces URL, used as given; default OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then OTEL_EXPORTER_OTLP_ENDPOINT plus /v1/traces, then ${DEFAULTS.tracing.endpoint}`,
+              ),
+            headers: z
+              .record(z.string().min(1), z.string())
+              .optional()
+              .describe(
+                'Headers sent with every export (an API key: use ${VAR}); default OTEL_EXPORTER_OTLP_TRACES_HEADERS, then OTEL_EXPORTER_OTLP_HEADERS',
+              ),
+          })
+          .prefault({})
+          .describe('Where spans are sent'),
+      })
+      .prefault({})
+      .describe(
+        'OpenTelemetry tracing: W3C trace context in and out, spans per request, OTLP export',
+      ),
   })
   .superRefine((config, ctx) => {
     checkSigningAlgorithms(config, ctx);

@@ -9,6 +9,7 @@ import { isatty } from 'node:tty';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { LogDestination } from './log-destination.js';
 import { redactSecrets } from './log-redact.js';
+import { mergeTraceLogFields, traceLogFields } from './tracing.js';
 
 export type { Logger } from 'pino';
 
@@ -81,6 +82,9 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { log: redactSecrets },
       base: { service: 'scopegate' },
       timestamp: isoTimestamp,
+      // trace_id and span_id on every line written while a request is traced.
+      mixin: traceLogFields,
+      mixinMergeStrategy: mergeTraceLogFields,
     },
     options.destination ?? stdoutStream(options),
   );

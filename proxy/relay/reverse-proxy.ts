@@ -14,6 +14,7 @@ import { accessOf } from '../observability/access-log.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { statusClass } from '../observability/metrics.js';
+import { replaceTraceContext } from '../observability/tracing.js';
 import { upstreamAgent } from '../upstream/http-client.js';
 import type { UpstreamAgents } from '../upstream/upstream-agents.js';
 import type { AuthorizationResponseRewrite } from './authorization-response.js';
@@ -260,6 +261,8 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
         if (isForwardedHeader(name)) delete req.headers[name];
       }
       Object.assign(req.headers, forwarded, { 'x-request-id': requestId });
+      // Tracing on: the upstream gets scopegate's span context, not the client's trace context.
+      replaceTraceContext(req.headers);
       res.on('finish', () => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics.upstreamDuration.observe(

@@ -9,6 +9,8 @@ import { KeyLoadError } from '../keys/signing-keys.js';
 import { createLogger, flushLogger, type Logger } from '../observability/log.js';
 import { LogDestination } from '../observability/log-destination.js';
 import { Metrics } from '../observability/metrics.js';
+import { startTracing } from '../observability/tracing.js';
+import { packageVersion } from '../observability/version.js';
 import { createReverseProxy } from '../relay/reverse-proxy.js';
 import { buildRuntime, closeReplaced, type Runtime } from '../runtime/runtime.js';
 import { UpstreamKeyWarmup } from '../upstream/upstream-key-warmup.js';
@@ -46,6 +48,8 @@ export interface ScopegateInstance {
 
 /** A signal-driven shutdown that is still not done this long after the grace period exits. */
 const SHUTDOWN_WATCHDOG_EXTRA_MS = 5000;
+/** How long shutdown waits for the last spans to be exported: well inside the watchdog's margin. */
+const TRACING_FLUSH_MS = 2000;
 
 export async function startScopegate(options: StartOptions): Promise<ScopegateInstance> {
   // Signals that arrive while starting are held and acted on once started: the default actions
@@ -78,7 +82,19 @@ async function start(
   const metrics = new Metrics(config.metrics.client_id_label);
   metrics.logLinesDropped.inc(stdout?.dropped ?? 0);
   stdout?.onDrop((lines) => metrics.logLinesDropped.inc(lines));
-  let runtime = await buildRuntime(first.loaded, 1, metrics, undefined, logger);
+  // Tracing is set up once per process: a reload keeps what started (the context is global).
+  const tracing = startTracing(config.tracing, env, packageVersion());
+  if (tracing !== undefined) {
+    const { serviceName, sampleRatio, endpoint } = tracing.settings;
+    logger.info({ serviceName, sampleRatio, endpoint }, 'tracing on: OTLP/HTTP export');
+  }
+  let runtime: Runtime;
+  try {
+    runtime = await buildRuntime(first.loaded, 1, metrics, undefined, logger);
+  } catch (error) {
+    await tracing?.shutdown(0);
+    throw error;
+  }
   let shuttingDown = false;
 
   const publishKeyMetrics = (current: Runtime) => {
@@ -109,7 +125,10 @@ async function start(
   const publicServer = createPublicServer(config.server);
   const drain = new HttpDrain(publicServer);
   publicServer.on('request', drain.track(handler));
-  const publicUrl = await listen(publicServer, config.listen);
+  const publicUrl = await listen(publicServer, config.listen).catch(async (error: unknown) => {
+    await tracing?.shutdown(0);
+    throw error;
+  });
 
   let adminServer: Server | undefined;
   let adminUrl: string | undefined;
@@ -122,6 +141,7 @@ async function start(
       adminUrl = await listen(adminServer, config.admin_listen);
     } catch (error) {
       publicServer.close();
+      await tracing?.shutdown(0);
       throw error;
     }
   }
@@ -229,6 +249,8 @@ async function start(
       });
       proxy.close();
       await closeReplaced(runtime, undefined);
+      // The last spans are exported within the shutdown deadline, never past it.
+      await tracing?.shutdown(TRACING_FLUSH_MS);
       if (adminServer) {
         const closing = new Promise<void>((done) => adminServer?.close(() => done()));
         adminServer.closeAllConnections();
@@ -299,6 +321,7 @@ function warnOnRestartOnlyChanges(before: Config, after: Config, logger: Logger)
   }
   if (before.log.format !== after.log.format) changed.push('log.format');
   if (before.log.buffer_bytes !== after.log.buffer_bytes) changed.push('log.buffer_bytes');
+  if (JSON.stringify(before.tracing) !== JSON.stringify(after.tracing)) changed.push('tracing');
   if (changed.length > 0) {
     logger.warn({ settings: changed }, 'these settings take effect at the next restart');
   }

@@ -34,6 +34,12 @@ import { metadataContextOf, publicMetadata } from '../issued/public-metadata.js'
 import { AccessLog } from '../observability/access-log.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
+import {
+  endRequestSpan,
+  type RequestSpan,
+  startRequestSpan,
+  withinSpan,
+} from '../observability/tracing.js';
 import { authorizationResponseRewriteFor } from '../relay/authorization-response.js';
 import { namesScreenedParameter, responseScreenFor } from '../relay/front-channel-screen.js';
 import {
@@ -117,7 +123,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
   const inFlight = metrics.inFlight.labels({ listener: 'public' });
   const finished = () => inFlight.dec();
   const accessLog = new AccessLog(logger, metrics);
-  return (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, span: RequestSpan | undefined) => {
     inFlight.inc();
     res.on('close', finished);
     const requestId = requestIdFor(req, randomUUID);
@@ -126,6 +132,10 @@ export function createGatewayHandler(deps: GatewayDeps) {
     const runtime = deps.runtime();
     // Every request writes one access line when its response closes; each branch names its route.
     const access = accessLog.begin(res, requestId, runtime.config.log.access.sample_proxied);
+    // The server span is named by the route class each branch sets, once the answer is done.
+    if (span !== undefined) {
+      res.once('close', () => endRequestSpan(span, req.method ?? 'GET', access.route, res));
+    }
     const target = canonicalTarget(req.url ?? '/', req.headers.host);
     if (!target.ok) {
       access.route = 'refused';
@@ -277,5 +287,11 @@ export function createGatewayHandler(deps: GatewayDeps) {
         proceed({ carrier, bytes, params });
       })
       .catch(failed);
+  };
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    // Tracing off: no span, no context; on: everything the request starts runs under its span.
+    const span = startRequestSpan(req);
+    if (span === undefined) handle(req, res, undefined);
+    else withinSpan(span, () => handle(req, res, span));
   };
 }

@@ -8,6 +8,7 @@ import { urlToHttpOptions } from 'node:url';
 import { parseUntrustedJson, refusedJsonPhrase } from '../http/untrusted-json.js';
 import type { Metrics, UpstreamRoute } from '../observability/metrics.js';
 import { statusClass } from '../observability/metrics.js';
+import { startUpstreamCallSpan } from '../observability/tracing.js';
 import { describeConnectionError } from './connection-error.js';
 import { defaultUpstreamAgents, type UpstreamAgents } from './upstream-agents.js';
 
@@ -78,7 +79,12 @@ export function upstreamRequest(
   metrics?: Metrics,
 ): Promise<UpstreamResponse> {
   const started = process.hrtime.bigint();
+  const method = request.method ?? 'GET';
+  // A client span when tracing is on; the upstream receives its context as `traceparent`.
+  const span = startUpstreamCallSpan(request.route, method, request.url);
+  const headers = span === undefined ? request.headers : span.headers(request.headers);
   const observe = (status: number | undefined) => {
+    span?.end(status);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics?.upstreamDuration.observe(
       { route: request.route, status_class: statusClass(status) },
@@ -103,8 +109,8 @@ export function upstreamRequest(
     const req = transport.request(
       {
         ...requestTargetOf(request.url),
-        method: request.method ?? 'GET',
-        headers: request.headers,
+        method,
+        headers,
         agent: upstreamAgent(request.url, request.agents),
       },
       (res) => {

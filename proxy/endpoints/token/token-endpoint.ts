@@ -22,6 +22,7 @@ import {
   tokenAnswer,
   withReplacedMembers,
 } from '../../issued/token-response.js';
+import { inSpan, inSpanSync } from '../../observability/tracing.js';
 import { UpstreamFailure } from '../../upstream/http-client.js';
 import { UpstreamTokenRejected } from '../../upstream/verify-upstream.js';
 import { verifyUpstreamAccessToken } from '../upstream-calls/upstream-access-token.js';
@@ -58,7 +59,10 @@ export async function handleTokenRequest(
   const { runtime, metrics } = context;
   const record: AccessRecord = { outcome: 'invalid_request', status: 400 };
   try {
-    const request = await readTokenRequest(req, runtime.config.server.body_limit);
+    // Each step is a child span of the request's when tracing is on (observability/tracing.ts).
+    const request = await inSpan('token.read', () =>
+      readTokenRequest(req, runtime.config.server.body_limit),
+    );
     if (request.grantType !== undefined) record.grantType = request.grantType;
     record.clientIdHint = request.clientIdHint;
     record.requested = request.requestedScopes?.length ?? 0;
@@ -68,7 +72,9 @@ export async function handleTokenRequest(
     }
     const refresh = await openRefreshGrant(request, runtime.config);
 
-    const exchange = await forwardOrReuse(req, request, runtime, context.requestId, metrics);
+    const exchange = await inSpan('token.forward', () =>
+      forwardOrReuse(req, request, runtime, context.requestId, metrics),
+    );
     const { upstream } = exchange;
     record.upstreamStatus = upstream.status;
     if (upstream.status !== 200) throw upstreamErrorAnswer(upstream, refresh?.upstreamToken);
@@ -80,22 +86,29 @@ export async function handleTokenRequest(
     let narrowed: boolean;
     let replaced: Record<string, unknown> | undefined;
     try {
-      const claims = await verify(upstreamBody.access_token, request, context);
-      await exchange.verified(claims);
+      const claims = await inSpan('token.verify', async () => {
+        const verified = await verify(upstreamBody.access_token, request, context);
+        await exchange.verified(verified);
+        return verified;
+      });
       const identity = identify(claims, request, runtime.config.tokens.client_id_claims);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
       applyRefreshBinding(request, refresh, identity.clientId, claims);
-      const outcome = decideScopes(request, claims, identity, runtime, metrics);
+      const outcome = inSpanSync('token.decide', () =>
+        decideScopes(request, claims, identity, runtime, metrics),
+      );
       scopes = outcome.decision.issued;
       narrowed = outcome.narrowed;
-      issued = await issue(
-        claims,
-        identity.clientId,
-        scopes,
-        identity.audiences,
-        context,
-        upstreamBody.access_token,
+      issued = await inSpan('token.issue', () =>
+        issue(
+          claims,
+          identity.clientId,
+          scopes,
+          identity.audiences,
+          context,
+          upstreamBody.access_token,
+        ),
       );
       const idToken = idTokenMembers(
         upstreamBody,
