@@ -154,7 +154,21 @@ describe('Redis Sentinel failover under load', () => {
       },
       'every connection to switch to the new primary',
       30_000,
-    );
+    ).catch(async (error) => {
+      // What each connection did, to tell a connection that never came back from a slow one.
+      for (const replica of replicas) {
+        const metrics = await scrape(replica.adminUrl);
+        console.error(
+          `${replica.url}: switches ${JSON.stringify(metrics.find('scopegate_redis_primary_switches_total'))}, ` +
+            `reconnects ${JSON.stringify(metrics.find('scopegate_redis_reconnects_total'))}\n` +
+            replica.logs.lines
+              .filter((line) => line.includes('redis'))
+              .slice(-10)
+              .join('\n'),
+        );
+      }
+      throw error;
+    });
     const switchedMs = Date.now() - killedAt;
     afterFailover = sent;
     await load;
