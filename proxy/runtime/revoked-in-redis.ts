@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
+  closeRedis,
   connectRedis,
   type RedisConnectionOptions,
 } from '../upstream/token-cache/redis-connection.js';
@@ -50,6 +51,6 @@ export class RevokedInRedis {
   }
 
   async close(): Promise<void> {
-    this.client.disconnect(false);
+    closeRedis(this.client);
   }
 }

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { type CacheBackend, CacheBackendUnavailable } from './cache-backend.js';
 import type { CacheSecrets } from './cache-secrets.js';
-import { connectRedis, type RedisConnectionOptions } from './redis-connection.js';
+import { closeRedis, connectRedis, type RedisConnectionOptions } from './redis-connection.js';
 
 /** Where Redis is (cache.upstream_tokens.redis), and what the entries are sealed with. */
 export interface RedisBackendOptions extends RedisConnectionOptions {
@@ -49,6 +49,6 @@ export class RedisBackend implements CacheBackend {
   }
 
   async close(): Promise<void> {
-    this.client.disconnect(false);
+    closeRedis(this.client);
   }
 }
