@@ -547,6 +547,33 @@ const tokenExchange = z
     }
   });
 
+/** A Redis Sentinel, Cluster or seed node: `host:port` (an IPv6 host in brackets). */
+const redisNode = z.string().regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$/, {
+  message: 'expected host:port (an IPv6 host in brackets: [::1]:26379)',
+});
+
+const redisSentinel = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .describe("Name of the monitored primary, as in the sentinels' `sentinel monitor NAME ...`"),
+    nodes: z
+      .array(redisNode)
+      .min(1)
+      .describe(
+        'Sentinels asked for the current primary, host:port each (list every one: any of them answers)',
+      ),
+    password: secretText
+      .optional()
+      .describe("The sentinels' own password (requirepass of the sentinels), when they have one"),
+    password_file: secretFile("the sentinels' password"),
+  })
+  .superRefine((sentinel, ctx) => oneSecretSource(sentinel, 'password', ctx));
+
+/** The ways to reach Redis: one of them per connection. */
+const REDIS_TOPOLOGIES = ['url', 'sentinel'] as const;
+
 /** A Redis connection: its defaults, and what happens when a command misses its deadline. */
 const redisConnection = (defaults: { key_prefix: string; timeout: string }, onTimeout: string) =>
   z
@@ -556,8 +583,14 @@ const redisConnection = (defaults: { key_prefix: string; timeout: string }, onTi
         .regex(/^(?:rediss?:\/\/|unix:\/)/, {
           message: 'expected redis://host:port, rediss://host:port or unix:///path/to/socket',
         })
+        .optional()
         .describe(
-          'Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path',
+          'One Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path (or sentinel)',
+        ),
+      sentinel: redisSentinel
+        .optional()
+        .describe(
+          'Redis behind Sentinel: the primary is asked of the sentinels and found again after a failover (instead of url)',
         ),
       key_prefix: z
         .string()
@@ -573,8 +606,20 @@ const redisConnection = (defaults: { key_prefix: string; timeout: string }, onTi
     })
     .superRefine((redis, ctx) => {
       oneSecretSource(redis, 'password', ctx);
+      const given = REDIS_TOPOLOGIES.filter((topology) => redis[topology] !== undefined);
+      if (given.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: given.length === 0 ? [] : [given[1] as string],
+          message:
+            given.length === 0
+              ? 'give url (one server) or sentinel (name and nodes)'
+              : `give one of url and sentinel, not ${given.join(' and ')}`,
+        });
+      }
       if (
         (redis.password !== undefined || redis.password_file !== undefined) &&
+        redis.url !== undefined &&
         /^rediss?:\/\/[^/@]*:[^/@]*@/.test(redis.url)
       ) {
         ctx.addIssue({
@@ -615,7 +660,11 @@ const revocationSettings = z
   })
   .superRefine((revocation, ctx) => {
     if (revocation.store === 'redis' && revocation.redis === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'store redis needs redis.url' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis'],
+        message: 'store redis needs redis (url or sentinel)',
+      });
     }
   });
 
@@ -647,7 +696,11 @@ const upstreamTokenCache = z
   })
   .superRefine((cache, ctx) => {
     if (cache.backend === 'redis' && cache.redis === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'backend redis needs redis.url' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis'],
+        message: 'backend redis needs redis (url or sentinel)',
+      });
     }
     oneSecretSource(cache, 'key', ctx);
   });

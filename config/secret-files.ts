@@ -28,6 +28,8 @@ export const SECRET_SETTINGS: readonly SecretSetting[] = [
   { path: ['cache', 'upstream_tokens', 'key'], value: cacheKeyValue },
   { path: ['cache', 'upstream_tokens', 'redis', 'password'], value: secretText },
   { path: ['tokens', 'revocation', 'redis', 'password'], value: secretText },
+  { path: ['cache', 'upstream_tokens', 'redis', 'sentinel', 'password'], value: secretText },
+  { path: ['tokens', 'revocation', 'redis', 'sentinel', 'password'], value: secretText },
 ];
 
 /** A `_file` setting found in a configuration. */

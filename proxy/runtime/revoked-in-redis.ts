@@ -4,16 +4,15 @@
  * so an absent Redis is an error at once (the caller fails closed), not a held request.
  */
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../upstream/token-cache/redis-connection.js';
+import {
+  closeRedis,
+  connectRedis,
+  type RedisConnectionOptions,
+} from '../upstream/token-cache/redis-connection.js';
 
-export interface RevokedInRedisOptions {
-  url: string;
+/** Where Redis is (tokens.revocation.redis), and the prefix of the revocation keys. */
+export interface RevokedInRedisOptions extends RedisConnectionOptions {
   keyPrefix: string;
-  timeoutMs: number;
-  /** tokens.revocation.redis.password (or its file), for a url without one. */
-  password?: string | undefined;
-  /** Called with each connection error (rate-limited by reconnect backoff). */
-  onError?: (error: Error) => void;
 }
 
 export class RevocationStoreUnavailable extends Error {
@@ -52,6 +51,6 @@ export class RevokedInRedis {
   }
 
   async close(): Promise<void> {
-    this.client.disconnect(false);
+    closeRedis(this.client);
   }
 }

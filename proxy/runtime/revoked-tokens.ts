@@ -17,6 +17,10 @@
 import type { Config } from '../../config/schema.js';
 import { unavailable } from '../http/oauth-error.js';
 import type { Logger } from '../observability/log.js';
+import { RateLimitedWarning } from '../observability/log-rate-limit.js';
+import type { Metrics } from '../observability/metrics.js';
+import { redisTarget } from '../upstream/token-cache/redis-connection.js';
+import { countReconnects } from '../upstream/token-cache/redis-metrics.js';
 import { RevocationListFull, RevokedInMemory } from './revoked-in-memory.js';
 import { RevocationStoreUnavailable, RevokedInRedis } from './revoked-in-redis.js';
 
@@ -25,14 +29,18 @@ export type RevocationSettings = Config['tokens']['revocation'];
 export class RevokedTokens {
   readonly memory: RevokedInMemory;
   readonly shared: RevokedInRedis | undefined;
+  /** Failed Redis commands and connection errors: logged at most once per 10 s. */
+  private readonly redisErrors: RateLimitedWarning;
 
   constructor(
     readonly settings: RevocationSettings,
     previous?: RevokedTokens,
     logger?: Logger,
+    metrics?: Metrics,
   ) {
     this.memory = previous?.memory ?? new RevokedInMemory(settings.max_entries);
     this.memory.resize(settings.max_entries);
+    this.redisErrors = new RateLimitedWarning(logger, 'redis revocation error');
     const redis = settings.store === 'redis' ? settings.redis : undefined;
     const sameRedis =
       redis !== undefined &&
@@ -43,11 +51,11 @@ export class RevokedTokens {
       : redis === undefined
         ? undefined
         : new RevokedInRedis({
-            url: redis.url,
+            ...redisTarget(redis),
             keyPrefix: redis.key_prefix,
             timeoutMs: redis.timeout,
-            password: redis.password,
-            onError: (error) => logger?.warn({ error: error.message }, 'redis revocation error'),
+            onError: (error) => this.redisErrors.warn({ error: error.message }),
+            onReconnect: countReconnects(metrics, 'revocation'),
           });
   }
 
@@ -62,6 +70,7 @@ export class RevokedTokens {
         throw unavailable('the revocation list is full: try again later', 503);
       }
       if (error instanceof RevocationStoreUnavailable) {
+        this.redisErrors.warn({ error: error.message });
         throw unavailable('the revocation could not be recorded: try again later', 503);
       }
       throw error;
@@ -76,6 +85,7 @@ export class RevokedTokens {
       return await this.shared.hasAny(refs);
     } catch (error) {
       if (error instanceof RevocationStoreUnavailable) {
+        this.redisErrors.warn({ error: error.message });
         throw unavailable('the revocation state cannot be read: try again later', 503);
       }
       throw error;

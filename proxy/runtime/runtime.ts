@@ -86,7 +86,7 @@ export async function buildRuntime(
   generation: number,
   metrics: Metrics | undefined,
   previous?: Runtime,
-  /** Where the token cache logs Redis failures. */
+  /** Where the token cache and the revocation list log Redis failures. */
   logger?: Logger,
 ): Promise<Runtime> {
   const { config, file } = loaded;
@@ -167,7 +167,12 @@ export async function buildRuntime(
     tokenCache,
     verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
-    revokedTokens: new RevokedTokens(config.tokens.revocation, previous?.revokedTokens),
+    revokedTokens: new RevokedTokens(
+      config.tokens.revocation,
+      previous?.revokedTokens,
+      logger,
+      metrics,
+    ),
     upstreamAgents,
     upstreamTls,
   };

@@ -7,17 +7,12 @@
 import type { Redis } from 'ioredis';
 import { type CacheBackend, CacheBackendUnavailable } from './cache-backend.js';
 import type { CacheSecrets } from './cache-secrets.js';
-import { connectRedis } from './redis-connection.js';
+import { closeRedis, connectRedis, type RedisConnectionOptions } from './redis-connection.js';
 
-export interface RedisBackendOptions {
-  url: string;
-  /** cache.upstream_tokens.redis.password (or its file), for a url without one. */
-  password?: string | undefined;
+/** Where Redis is (cache.upstream_tokens.redis), and what the entries are sealed with. */
+export interface RedisBackendOptions extends RedisConnectionOptions {
   keyPrefix: string;
-  timeoutMs: number;
   secrets: CacheSecrets;
-  /** Called with each connection error (rate-limited by reconnect backoff). */
-  onError?: (error: Error) => void;
 }
 
 export class RedisBackend implements CacheBackend {
@@ -54,6 +49,6 @@ export class RedisBackend implements CacheBackend {
   }
 
   async close(): Promise<void> {
-    this.client.disconnect(false);
+    closeRedis(this.client);
   }
 }

@@ -16,6 +16,8 @@ import { packEntry, type ReaderRules, unpackEntry, usableUntil } from './cache-e
 import { CacheSecrets } from './cache-secrets.js';
 import { MemoryBackend } from './memory-backend.js';
 import { RedisBackend } from './redis-backend.js';
+import { redisTarget } from './redis-connection.js';
+import { countReconnects } from './redis-metrics.js';
 
 export type UpstreamTokenCacheSettings = Config['cache']['upstream_tokens'];
 
@@ -47,12 +49,12 @@ export class UpstreamTokenCache {
     const redis = settings.backend === 'redis' ? settings.redis : undefined;
     this.shared = redis
       ? new RedisBackend({
-          url: redis.url,
-          password: redis.password,
+          ...redisTarget(redis),
           keyPrefix: redis.key_prefix,
           timeoutMs: redis.timeout,
           secrets: this.secrets,
           onError: (error) => this.sharedErrors.warn({ error: error.message }),
+          onReconnect: countReconnects(metrics, 'token_cache'),
         })
       : undefined;
   }
