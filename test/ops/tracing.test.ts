@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../cache/redis-server.js';
 import { type CustomUpstream, startCustomUpstream } from '../support/custom-upstream.js';
 import { postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
 
@@ -277,5 +278,73 @@ describe('tracing off (the default)', () => {
     expect(without?.headers.traceparent).toBeUndefined();
     expect(traceparentOf(proxiedHeaders[0] ?? {})).toBe(clientTraceparent);
     expect(proxiedHeaders[1]?.traceparent).toBeUndefined();
+  });
+});
+
+describe('tracing with the token cache on Redis', () => {
+  let receiver: Receiver;
+  let upstream: CustomUpstream;
+  let redis: TestRedis;
+  const clientTraceId = hex(16);
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    upstream = await startCustomUpstream();
+    redis = await startRedis();
+    const gateway = await startTestGateway({
+      upstreamUrl: upstream.url,
+      config: {
+        tracing: { enabled: true, sample_ratio: 1, exporter: { endpoint: receiver.url } },
+        clients: [{ client_id: 'client', cache: true }],
+        cache: {
+          upstream_tokens: {
+            key: 'a-cache-key-of-at-least-thirty-two-characters',
+            backend: 'redis',
+            redis: { url: redis.url, timeout: '500ms' },
+          },
+        },
+      },
+    });
+    for (const spanId of [hex(8), hex(8)]) {
+      const response = await postForm(
+        `${gateway.url}/oauth/token`,
+        { grant_type: 'client_credentials', scope: 'a b' },
+        { authorization: CLIENT, traceparent: `00-${clientTraceId}-${spanId}-01` },
+      );
+      expect(response.status).toBe(200);
+      await response.text();
+    }
+    await gateway.close();
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+    await redis?.stop();
+    await receiver?.close();
+  });
+
+  it('shows each Redis command of the cache as a span below the forward step', () => {
+    const trace = receiver.spans.filter((span) => span.traceId === clientTraceId);
+    const forwards = new Set(
+      trace.filter((span) => span.name === 'token.forward').map((span) => span.spanId),
+    );
+    const redisSpans = trace.filter((span) => span.name.startsWith('redis '));
+    // The first request misses in process and in Redis (GET) and keeps the answer (SET); the
+    // second is answered by the in-process copy, which Redis backs: no Redis command.
+    expect(redisSpans.map((span) => span.name).sort()).toEqual([
+      'redis GET token_cache',
+      'redis SET token_cache',
+    ]);
+    // Both in the client's trace (filtered above); the GET inside the forward step. The SET is
+    // made once the answer was verified, after that step.
+    const byId = new Map(trace.map((span) => [span.spanId, span]));
+    const ancestors = (span: ExportedSpan): string[] => {
+      const parent = byId.get(span.parentSpanId ?? '');
+      return parent === undefined ? [] : [parent.spanId, ...ancestors(parent)];
+    };
+    const get = redisSpans.find((span) => span.name === 'redis GET token_cache');
+    expect(ancestors(get as ExportedSpan).some((id) => forwards.has(id))).toBe(true);
+    // One upstream call for the two requests: the second came from the cache.
+    expect(trace.filter((span) => span.name === 'upstream token')).toHaveLength(1);
   });
 });

@@ -5,6 +5,7 @@
  * cache fall back to the in-process backend at once instead of holding token requests.
  */
 import type { Redis } from 'ioredis';
+import { inSpan } from '../../observability/tracing.js';
 import { type CacheBackend, CacheBackendUnavailable } from './cache-backend.js';
 import type { CacheSecrets } from './cache-secrets.js';
 import { closeRedis, connectRedis, type RedisConnectionOptions } from './redis-connection.js';
@@ -30,7 +31,9 @@ export class RedisBackend implements CacheBackend {
   async get(key: string): Promise<Buffer | undefined> {
     let sealed: Buffer | null;
     try {
-      sealed = await this.client.getBuffer(this.redisKey(key));
+      sealed = await inSpan('redis GET token_cache', () =>
+        this.client.getBuffer(this.redisKey(key)),
+      );
     } catch (error) {
       throw new CacheBackendUnavailable(`redis GET failed: ${(error as Error).message}`);
     }
@@ -42,7 +45,9 @@ export class RedisBackend implements CacheBackend {
   async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
     const sealed = this.options.secrets.seal(key, value);
     try {
-      await this.client.set(this.redisKey(key), sealed, 'PX', Math.max(1, Math.floor(ttlMs)));
+      await inSpan('redis SET token_cache', () =>
+        this.client.set(this.redisKey(key), sealed, 'PX', Math.max(1, Math.floor(ttlMs))),
+      );
     } catch (error) {
       throw new CacheBackendUnavailable(`redis SET failed: ${(error as Error).message}`);
     }
