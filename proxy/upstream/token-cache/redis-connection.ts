@@ -190,6 +190,18 @@ export function connectRedis(options: RedisConnectionOptions): RedisClient {
       clusterOptions(options, options.cluster),
     );
     watchCluster(cluster, options);
+    // Primaries are connected as soon as the cluster is ready and the slot map names them.
+    // ioredis opens a node's connection on its first command, and without an offline queue the
+    // commands sent while that connection opens fail: the several EXISTS of one revocation check
+    // would be 503. Not before ready: the ready check itself would meet a connection opening.
+    const connectPrimaries = () => {
+      if (cluster.status !== 'ready') return;
+      for (const node of cluster.nodes('master')) {
+        if (node.status === 'wait') node.connect().catch(() => {});
+      }
+    };
+    cluster.on('ready', connectPrimaries);
+    cluster.on('refresh', connectPrimaries);
     // A node's own errors (refused connection, timeout) are the cluster's errors too.
     cluster.on('node error', (error: Error) => options.onError?.(error));
     client = cluster;
