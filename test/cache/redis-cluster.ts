@@ -177,10 +177,15 @@ export async function startCluster(): Promise<TestCluster> {
       30_000,
     );
     const byPort = new Map(processes.map((process) => [process.port, clientOf(process.port)]));
+    const nodeClient = (port: number): Redis => {
+      const known = byPort.get(port);
+      if (known === undefined) throw new Error(`no cluster node on port ${port}`);
+      return known;
+    };
     const clusterOk = async (port: number) =>
-      ((await byPort.get(port)?.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok');
+      ((await nodeClient(port).call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok');
     const clusterNodes = async (port: number) =>
-      parseNodes((await byPort.get(port)?.call('CLUSTER', 'NODES')) as string);
+      parseNodes((await nodeClient(port).call('CLUSTER', 'NODES')) as string);
     // Every node sees the cluster whole, and every primary has its replica.
     await waitFor(
       async () => {
@@ -190,7 +195,7 @@ export async function startCluster(): Promise<TestCluster> {
           if (known.filter((node) => node.primary).length !== PRIMARIES) return undefined;
           if (known.filter((node) => !node.primary).length !== PRIMARIES) return undefined;
           // A replica that never synced is too stale to be promoted when its primary dies.
-          const info = (await byPort.get(process.port)?.info('replication')) ?? '';
+          const info = await nodeClient(process.port).info('replication');
           if (info.includes('role:slave') && !info.includes('master_link_status:up')) {
             return undefined;
           }
@@ -212,7 +217,7 @@ export async function startCluster(): Promise<TestCluster> {
         return { pid: process?.child.pid as number, port: primary.port, replicaPort: replica.port };
       },
       async isPrimary(port) {
-        const role = (await byPort.get(port)?.call('ROLE')) as [string, ...unknown[]];
+        const role = (await nodeClient(port).call('ROLE')) as [string, ...unknown[]];
         return role[0] === 'master';
       },
       clusterOk,
