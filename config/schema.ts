@@ -571,8 +571,25 @@ const redisSentinel = z
   })
   .superRefine((sentinel, ctx) => oneSecretSource(sentinel, 'password', ctx));
 
+const redisCluster = z
+  .strictObject({
+    nodes: z
+      .array(redisNode)
+      .min(1)
+      .describe(
+        'Seed nodes of the Redis Cluster, host:port each: any one that answers gives the slot map (list several)',
+      ),
+    password: secretText
+      .optional()
+      .describe(
+        "The cluster nodes' password (AUTH), when they have one; instead of redis.password",
+      ),
+    password_file: secretFile("the cluster nodes' password"),
+  })
+  .superRefine((cluster, ctx) => oneSecretSource(cluster, 'password', ctx));
+
 /** The ways to reach Redis: one of them per connection. */
-const REDIS_TOPOLOGIES = ['url', 'sentinel'] as const;
+const REDIS_TOPOLOGIES = ['url', 'sentinel', 'cluster'] as const;
 
 /** A Redis connection: its defaults, and what happens when a command misses its deadline. */
 const redisConnection = (defaults: { key_prefix: string; timeout: string }, onTimeout: string) =>
@@ -585,12 +602,17 @@ const redisConnection = (defaults: { key_prefix: string; timeout: string }, onTi
         })
         .optional()
         .describe(
-          'One Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path (or sentinel)',
+          'One Redis server: redis://[user:password@]host:port[/db], rediss://... or unix:///path (or sentinel, or cluster)',
         ),
       sentinel: redisSentinel
         .optional()
         .describe(
           'Redis behind Sentinel: the primary is asked of the sentinels and found again after a failover (instead of url)',
+        ),
+      cluster: redisCluster
+        .optional()
+        .describe(
+          'A Redis Cluster: keys are spread over its primaries by slot, and a promoted replica takes over after a failover (instead of url)',
         ),
       key_prefix: z
         .string()
@@ -613,8 +635,19 @@ const redisConnection = (defaults: { key_prefix: string; timeout: string }, onTi
           path: given.length === 0 ? [] : [given[1] as string],
           message:
             given.length === 0
-              ? 'give url (one server) or sentinel (name and nodes)'
-              : `give one of url and sentinel, not ${given.join(' and ')}`,
+              ? 'give url (one server), sentinel (name and nodes) or cluster (nodes)'
+              : `give one of url, sentinel and cluster, not ${given.join(' and ')}`,
+        });
+      }
+      if (
+        (redis.password !== undefined || redis.password_file !== undefined) &&
+        (redis.cluster?.password !== undefined || redis.cluster?.password_file !== undefined)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster', redis.cluster?.password !== undefined ? 'password' : 'password_file'],
+          message:
+            'the password is in cluster and in redis password or password_file: give it once',
         });
       }
       if (

@@ -2,11 +2,19 @@
  * The revoked tokens every replica shares: one Redis key per revocation reference, expiring with
  * the revoked token. Commands have a deadline and are never queued while the connection is down,
  * so an absent Redis is an error at once (the caller fails closed), not a held request.
+ *
+ * A check asks one key per reference (one EXISTS each, sent together), not one EXISTS naming them
+ * all: on a Redis Cluster the references' keys hash to different slots, and a multi-key command
+ * across slots is refused (CROSSSLOT). A hash tag in the prefix would put them in one slot, but it
+ * would also put the whole list on one node, and changing the default prefix would lose every
+ * revocation recorded under the old keys on upgrade (revoked tokens accepted again). Per-key
+ * commands work with any prefix, on one server and on a cluster alike; a check names few keys.
  */
-import type { Redis } from 'ioredis';
+import { inSpan } from '../observability/tracing.js';
 import {
   closeRedis,
   connectRedis,
+  type RedisClient,
   type RedisConnectionOptions,
 } from '../upstream/token-cache/redis-connection.js';
 
@@ -23,7 +31,7 @@ export class RevocationStoreUnavailable extends Error {
 }
 
 export class RevokedInRedis {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
 
   constructor(readonly options: RevokedInRedisOptions) {
     this.client = connectRedis(options);
@@ -33,7 +41,9 @@ export class RevokedInRedis {
     const ttlMs = Math.floor(expiresAtMs - Date.now());
     if (ttlMs <= 0) return;
     try {
-      await this.client.set(this.options.keyPrefix + ref, '1', 'PX', ttlMs);
+      await inSpan('redis SET revocation', () =>
+        this.client.set(this.options.keyPrefix + ref, '1', 'PX', ttlMs),
+      );
     } catch (error) {
       throw new RevocationStoreUnavailable(`redis SET failed: ${(error as Error).message}`);
     }
@@ -43,8 +53,11 @@ export class RevokedInRedis {
   async hasAny(refs: readonly string[]): Promise<boolean> {
     if (refs.length === 0) return false;
     try {
-      const found = await this.client.exists(...refs.map((ref) => this.options.keyPrefix + ref));
-      return found > 0;
+      // Every answer is awaited: one failed command is "cannot be known", never "not revoked".
+      const found = await inSpan('redis EXISTS revocation', () =>
+        Promise.all(refs.map((ref) => this.client.exists(this.options.keyPrefix + ref))),
+      );
+      return found.some((count) => count > 0);
     } catch (error) {
       throw new RevocationStoreUnavailable(`redis EXISTS failed: ${(error as Error).message}`);
     }

@@ -3,12 +3,19 @@
  * cache-secrets.ts) before they leave the process and carry a TTL in Redis. Commands have a
  * deadline and are never queued while the connection is down: a slow or absent Redis makes the
  * cache fall back to the in-process backend at once instead of holding token requests.
+ *
+ * Every command names one key (GET, SET), so the backend works unchanged on a Redis Cluster: each
+ * entry lives on the node that serves its key's slot.
  */
-import type { Redis } from 'ioredis';
 import { inSpan } from '../../observability/tracing.js';
 import { type CacheBackend, CacheBackendUnavailable } from './cache-backend.js';
 import type { CacheSecrets } from './cache-secrets.js';
-import { closeRedis, connectRedis, type RedisConnectionOptions } from './redis-connection.js';
+import {
+  closeRedis,
+  connectRedis,
+  type RedisClient,
+  type RedisConnectionOptions,
+} from './redis-connection.js';
 
 /** Where Redis is (cache.upstream_tokens.redis), and what the entries are sealed with. */
 export interface RedisBackendOptions extends RedisConnectionOptions {
@@ -18,7 +25,7 @@ export interface RedisBackendOptions extends RedisConnectionOptions {
 
 export class RedisBackend implements CacheBackend {
   readonly name = 'redis';
-  private readonly client: Redis;
+  private readonly client: RedisClient;
 
   constructor(private readonly options: RedisBackendOptions) {
     this.client = connectRedis(options);

@@ -2,7 +2,9 @@
  * What the Redis connections do, as metrics: reconnections and, behind Sentinel, switches to a
  * new primary, per use of Redis (`use` is one of REDIS_USES: a fixed set, never from a request).
  * A failover shows as one switch per connection and replica, a flapping link as reconnects
- * without switches.
+ * without switches. In a Redis Cluster a reconnect is a node connection ready again after it was
+ * lost, and a switch is a node newly serving slots as a primary (a promoted replica, or a node
+ * added by resharding), seen on each refresh of the slot map.
  *
  * The counters are registered on the registry of the process's Metrics once, the first time a
  * connection asks for them, and exist at 0 from then on for every use, so increase() sees the
@@ -29,13 +31,13 @@ export function redisMetricsOf(metrics: Metrics | undefined): RedisMetrics | und
   const created: RedisMetrics = {
     reconnects: new Counter({
       name: 'scopegate_redis_reconnects_total',
-      help: 'Redis connections ready again after they were lost, per use of Redis',
+      help: 'Redis connections ready again after they were lost (in a cluster: per node), per use of Redis',
       labelNames: ['use'],
       registers,
     }),
     primarySwitches: new Counter({
       name: 'scopegate_redis_primary_switches_total',
-      help: 'Reconnections to another Redis server than before (behind Sentinel: a new primary after a failover), per use',
+      help: 'Reconnections to another Redis server than before (behind Sentinel: a new primary after a failover; in a cluster: a node newly serving slots as primary), per use',
       labelNames: ['use'],
       registers,
     }),
