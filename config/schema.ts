@@ -696,7 +696,7 @@ const revocationSettings = z
       ctx.addIssue({
         code: 'custom',
         path: ['redis'],
-        message: 'store redis needs redis (url or sentinel)',
+        message: 'store redis needs redis (url, sentinel or cluster)',
       });
     }
   });
@@ -732,7 +732,7 @@ const upstreamTokenCache = z
       ctx.addIssue({
         code: 'custom',
         path: ['redis'],
-        message: 'backend redis needs redis (url or sentinel)',
+        message: 'backend redis needs redis (url, sentinel or cluster)',
       });
     }
     oneSecretSource(cache, 'key', ctx);
