@@ -1137,9 +1137,13 @@ export const configSchema = z
               .record(z.string().min(1), z.string())
               .optional()
               .describe(
-                'Headers sent with every export (an API key: use ${VAR}); default OTEL_EXPORTER_OTLP_TRACES_HEADERS, then OTEL_EXPORTER_OTLP_HEADERS',
+                'Headers sent with every export (an API key: use ${VAR} or headers_file); default OTEL_EXPORTER_OTLP_TRACES_HEADERS, then OTEL_EXPORTER_OTLP_HEADERS',
               ),
+            headers_file: secretFile(
+              'the export headers, as key=value,key2=value2 (percent-encoded)',
+            ),
           })
+          .superRefine((exporter, ctx) => oneSecretSource(exporter, 'headers', ctx))
           .prefault({})
           .describe('Where spans are sent'),
       })

@@ -12,6 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as z from 'zod';
+import { parseOtlpHeaders } from './otlp-headers.js';
 import { cacheKeyValue, key32, secretText } from './schema.js';
 
 export interface SecretSetting {
@@ -19,10 +20,19 @@ export interface SecretSetting {
   path: readonly string[];
   /** What the content must be: the inline form's own check. */
   value: z.ZodType<string>;
+  /** How the checked text becomes the inline form's value, when that is not text. */
+  decode?: (text: string) => unknown;
 }
 
 export const SECRET_SETTINGS: readonly SecretSetting[] = [
   { path: ['upstream', 'introspection', 'client_secret'], value: secretText },
+  {
+    path: ['tracing', 'exporter', 'headers'],
+    value: secretText.refine((text) => Object.keys(parseOtlpHeaders(text) ?? {}).length > 0, {
+      message: 'expected key=value pairs separated by commas',
+    }),
+    decode: parseOtlpHeaders,
+  },
   { path: ['tokens', 'refresh_token_key'], value: key32 },
   { path: ['tokens', 'upstream_token_key'], value: key32 },
   { path: ['cache', 'upstream_tokens', 'key'], value: cacheKeyValue },
@@ -118,7 +128,8 @@ export function withSecretValues<T extends object>(config: T, secrets: ReadSecre
     let holder: unknown = config;
     for (const key of setting.path.slice(0, -1)) holder = memberOf(holder, key);
     if (typeof holder !== 'object' || holder === null) continue;
-    (holder as Record<string, unknown>)[setting.path.at(-1) as string] = value;
+    (holder as Record<string, unknown>)[setting.path.at(-1) as string] =
+      setting.decode === undefined ? value : setting.decode(value);
   }
   return config;
 }

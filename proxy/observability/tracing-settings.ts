@@ -3,6 +3,7 @@
  * section says nothing, then scopegate's defaults. Resolved once, at start.
  */
 import { DEFAULTS } from '../../config/defaults.js';
+import { parseOtlpHeaders } from '../../config/otlp-headers.js';
 import type { Config } from '../../config/schema.js';
 
 export interface TracingSettings {
@@ -25,24 +26,6 @@ function endpointFromEnv(env: Env): string | undefined {
   if (traces !== undefined) return traces;
   const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   return base === undefined ? undefined : `${base.replace(/\/+$/, '')}/v1/traces`;
-}
-
-/** `key=value,key2=value2`, each side percent-encoded (W3C baggage format, as the spec says). */
-export function parseOtlpHeaders(text: string | undefined): Record<string, string> | undefined {
-  const value = nonEmpty(text);
-  if (value === undefined) return undefined;
-  const headers: Record<string, string> = {};
-  for (const pair of value.split(',')) {
-    const at = pair.indexOf('=');
-    if (at <= 0) continue;
-    try {
-      const name = decodeURIComponent(pair.slice(0, at).trim());
-      if (name !== '') headers[name] = decodeURIComponent(pair.slice(at + 1).trim());
-    } catch {
-      // A pair that is not valid percent-encoding is skipped, as the SDK does.
-    }
-  }
-  return headers;
 }
 
 /**

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../config/load.js';
 import { configJsonSchema, type JsonSchemaNode } from '../../config/reference.js';
-import { SECRET_SETTINGS } from '../../config/secret-files.js';
+import { readSecretFiles, SECRET_SETTINGS, withSecretValues } from '../../config/secret-files.js';
 import { checkConfig } from '../../proxy/cli/check.js';
 import { generatePrivateKeyPem } from '../../proxy/keys/key-material.js';
 import { createLogger } from '../../proxy/observability/log.js';
@@ -80,8 +80,13 @@ describe('the list of secrets', () => {
   });
 
   it('lists every secret-looking key of the schema (signing keys and the upstream TLS key have their own loaders)', () => {
+    // Secrets by name, and the export headers, which carry a tracing vendor's API key.
+    const secretByContent = new Set(['tracing.exporter.headers', 'tracing.exporter.headers_file']);
     const secretLooking = paths.filter(
-      (key) => /(?:^|[._])(?:key|secret|password)(?:_file)?$/.test(key) || /_key$/.test(key),
+      (key) =>
+        /(?:^|[._])(?:key|secret|password)(?:_file)?$/.test(key) ||
+        /_key$/.test(key) ||
+        secretByContent.has(key),
     );
     // Key files read by their own loaders, on every load and reload: signing keys
     // (proxy/keys/signing-keys.ts) and the upstream client certificate's key (upstream-tls.ts).
@@ -94,6 +99,43 @@ describe('the list of secrets', () => {
     expect(expected.sort()).toEqual(
       [...listed, ...listed.map((secret) => `${secret}_file`)].sort(),
     );
+  });
+});
+
+describe('tracing export headers from a file', () => {
+  it('reads key=value pairs, percent-decoded, into the headers', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-headers-'));
+    try {
+      await writeFile(path.join(dir, 'otlp-headers'), 'x-api-key=s3cr%3Dt,x-team=ops\n');
+      const config = {
+        tracing: { exporter: { headers_file: 'otlp-headers' } },
+      };
+      const secrets = await readSecretFiles(config, path.join(dir, 'scopegate.yaml'));
+      expect(secrets.problems).toEqual([]);
+      const applied = withSecretValues(config, secrets) as {
+        tracing: { exporter: { headers?: Record<string, string> } };
+      };
+      expect(applied.tracing.exporter.headers).toEqual({ 'x-api-key': 's3cr=t', 'x-team': 'ops' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a file without a key=value pair, naming it and not its content', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-headers-'));
+    try {
+      await writeFile(path.join(dir, 'otlp-headers'), 'just-a-token-value\n');
+      const secrets = await readSecretFiles(
+        { tracing: { exporter: { headers_file: 'otlp-headers' } } },
+        path.join(dir, 'scopegate.yaml'),
+      );
+      expect(secrets.problems.map((problem) => problem.at.join('.'))).toEqual([
+        'tracing.exporter.headers_file',
+      ]);
+      expect(JSON.stringify(secrets.problems)).not.toContain('just-a-token-value');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -3,8 +3,9 @@
  * variables, else scopegate's default. One table.
  */
 import { describe, expect, it } from 'vitest';
+import { parseOtlpHeaders } from '../../config/otlp-headers.js';
 import type { Config } from '../../config/schema.js';
-import { parseOtlpHeaders, tracingSettings } from '../../proxy/observability/tracing-settings.js';
+import { tracingSettings } from '../../proxy/observability/tracing-settings.js';
 
 type Section = Config['tracing'];
 const empty: Section = { enabled: true, exporter: {} };
