@@ -17,6 +17,13 @@ export const DEFAULTS = {
     token_format: 'jwt',
     max_connections: 256,
     tls: { ca_mode: 'add' },
+    quota: {
+      burst: 0,
+      store: 'memory',
+      on_upstream_429: 'all',
+      max_pause: '5m',
+      redis: { key_prefix: 'scopegate:quota:', timeout: '100ms' },
+    },
     introspection: {
       auth_method: 'client_secret_basic',
       jwt_response: 'prefer',
