@@ -22,6 +22,7 @@ export const DEFAULTS = {
       store: 'memory',
       on_upstream_429: 'all',
       max_pause: '5m',
+      breaker: { failures: 5, open_for: '30s' },
       redis: { key_prefix: 'scopegate:quota:', timeout: '100ms' },
     },
     introspection: {

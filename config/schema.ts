@@ -756,6 +756,22 @@ const upstreamQuota = z
     max_pause: duration("Longest pause an upstream 429 or 503's Retry-After starts").prefault(
       DEFAULTS.upstream.quota.max_pause,
     ),
+    breaker: z
+      .strictObject({
+        failures: z
+          .int()
+          .min(1)
+          .max(1000)
+          .default(DEFAULTS.upstream.quota.breaker.failures)
+          .describe(
+            'Failed upstream token calls in a row (unreachable, timed out, 5xx) that open the breaker',
+          ),
+        open_for: duration(
+          'How long an open breaker refuses token calls (503) before one probe call may go',
+        ).prefault(DEFAULTS.upstream.quota.breaker.open_for),
+      })
+      .optional()
+      .describe('A circuit breaker on upstream token calls, per replica (default: none)'),
   })
   .superRefine((quota, ctx) => {
     if (quota.burst !== undefined && quota.rate === undefined) {

@@ -34,7 +34,7 @@ export type CacheName = (typeof CACHE_NAMES)[number];
 export const JWKS_FETCH_RESULTS = ['success', 'error', 'stale_served'] as const;
 export const RELOAD_RESULTS = ['success', 'failure'] as const;
 /** Why scopegate refused an upstream token call itself (upstream.quota, clients[].upstream_quota). */
-export const QUOTA_REFUSAL_REASONS = ['rate', 'concurrency', 'paused'] as const;
+export const QUOTA_REFUSAL_REASONS = ['rate', 'concurrency', 'paused', 'breaker'] as const;
 export type QuotaRefusalReason = (typeof QUOTA_REFUSAL_REASONS)[number];
 
 const KNOWN_GRANTS = new Set<string>(GRANT_TYPES);

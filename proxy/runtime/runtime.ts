@@ -82,9 +82,13 @@ export interface Runtime {
   upstreamTls: UpstreamTlsMaterial;
 }
 
-/** Upstream caches survive a reload when the upstream settings did not change. */
+/**
+ * Upstream caches survive a reload when the upstream settings did not change. The quota is not
+ * one of them: a new limit must not cost the upstream's keys and discovery (tokenQuotaFor decides
+ * about the quota itself).
+ */
 function sameUpstream(a: Config['upstream'], b: Config['upstream']): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return JSON.stringify({ ...a, quota: null }) === JSON.stringify({ ...b, quota: null });
 }
 
 export async function buildRuntime(

@@ -13,8 +13,8 @@ export interface CountingUpstreamOptions {
   limit?: number;
   /** Retry-After of the 429 past the limit, seconds. */
   retryAfter?: number;
-  /** Status past the limit (429 or 503). */
-  overStatus?: 429 | 503;
+  /** Status past the limit (429, 503, or a 500 for the breaker). */
+  overStatus?: number;
   /** How long each answer takes, so calls overlap. */
   delayMs?: number;
 }

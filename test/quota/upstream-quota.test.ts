@@ -230,6 +230,35 @@ describe('upstream token quota', () => {
     expect(unavailable.calls()).toBe(1);
   });
 
+  it('opens the breaker after failures in a row; one probe closes it when the upstream is back', async () => {
+    const upstream = await upstreamOf({ limit: 0, overStatus: 500 });
+    const gateway = await gatewayOf(upstream, {
+      upstream: { quota: { breaker: { failures: 3, open_for: '1s' } } },
+    });
+    for (let index = 0; index < 3; index++) expect((await ask(gateway, 'alpha')).status).toBe(500);
+    const refused = await ask(gateway, 'beta');
+    expectRefusal(refused, 503);
+    expect(upstream.calls()).toBe(3);
+    upstream.setLimit(undefined);
+    // Refused (without reaching the upstream) until open_for is over; then one probe gets through.
+    const answer = await waitFor(
+      async () => {
+        const next = await ask(gateway, 'beta');
+        return next.status === 200 ? next : undefined;
+      },
+      'the breaker to let a probe through',
+      5000,
+      50,
+    );
+    expect(answer.status).toBe(200);
+    expect(upstream.calls()).toBe(4);
+    expect((await ask(gateway, 'gamma')).status).toBe(200);
+    const metrics = await scrape(gateway.adminUrl);
+    expect(
+      metrics.value('scopegate_upstream_quota_refusals_total', { reason: 'breaker' }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
   it('holds the total across two replicas sharing Redis', async () => {
     redis = await startRedis();
     const upstream = await upstreamOf();

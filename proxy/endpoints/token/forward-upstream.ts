@@ -111,11 +111,14 @@ export async function forwardTokenRequest(
       },
       metrics,
     );
+    // A 5xx is the upstream failing, for the breaker; a 4xx is an answer (a 429 pauses instead).
+    permit?.release(answer.status >= 500);
     observeRateLimitHeaders(answer.headers, metrics);
     await quota?.observe(answer.status, answer.headers['retry-after'], request.clientIdHint);
     return answer;
   } catch (error) {
     if (!(error instanceof UpstreamFailure)) throw error;
+    permit?.release(error.kind !== 'too_large');
     if (error.kind === 'timeout') throw unavailable('the upstream token endpoint timed out', 504);
     if (error.kind === 'too_large') {
       throw new OAuthError('server_error', 'the upstream token response is too large', 502);

@@ -14,13 +14,21 @@ import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config, UpstreamQuotaConfig } from '../../../config/schema.js';
 import { OAuthError } from '../../http/oauth-error.js';
 import type { Logger } from '../../observability/log.js';
-import type { Metrics, QuotaRefusalReason } from '../../observability/metrics.js';
+import {
+  type Metrics,
+  QUOTA_REFUSAL_REASONS,
+  type QuotaRefusalReason,
+} from '../../observability/metrics.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { type PauseLimiter, QuotaStore, type RateLimiter } from './quota-store.js';
 import { retryAfterHeader, retryAfterMs } from './retry-after.js';
 
-/** Held for one upstream call; release it when the answer (or the failure) is in. */
+/**
+ * Held for one upstream call; release it when the answer (or the failure) is in, saying whether
+ * the upstream failed (unreachable, timed out, 5xx) for the breaker; undefined: no call was made.
+ */
 export interface QuotaPermit {
-  release(): void;
+  release(upstreamFailed?: boolean): void;
 }
 
 interface QuotaScope {
@@ -73,6 +81,7 @@ export class TokenQuota {
   private readonly clients = new Map<number, QuotaScope>();
   private readonly pauses: PauseLimiter;
   private readonly settings: UpstreamQuotaConfig | undefined;
+  private readonly breaker: CircuitBreaker | undefined;
 
   constructor(
     config: Config,
@@ -83,6 +92,9 @@ export class TokenQuota {
     this.settings = config.upstream.quota;
     this.store = new QuotaStore(this.settings, logger);
     this.pauses = this.store.pauseLimiter();
+    const breaker = this.settings?.breaker;
+    this.breaker =
+      breaker === undefined ? undefined : new CircuitBreaker(breaker.failures, breaker.open_for);
     this.total = this.scope('upstream', 'upstream', this.settings ?? {});
     config.clients.forEach((rule, index) => {
       if (rule.upstream_quota === undefined) return;
@@ -93,7 +105,7 @@ export class TokenQuota {
       );
     });
     for (const scope of this.clients.values()) {
-      for (const reason of ['rate', 'concurrency', 'paused'] as const) {
+      for (const reason of QUOTA_REFUSAL_REASONS) {
         metrics?.upstreamQuotaRefusals.inc({ scope: scope.label, reason }, 0);
       }
     }
@@ -129,14 +141,26 @@ export class TokenQuota {
         throw this.refuse(scope, 'concurrency', CONCURRENCY_RETRY_MS);
       }
     }
+    const verdict = this.breaker?.admit() ?? { allowed: true, probe: false };
+    if (!verdict.allowed) {
+      this.metrics?.upstreamQuotaRefusals.inc({ scope: 'upstream', reason: 'breaker' });
+      throw new QuotaRefused(
+        'breaker',
+        'the upstream token endpoint is failing; scopegate holds token calls back for a while',
+        503,
+        verdict.waitMs,
+      );
+    }
     // Taken before the (asynchronous) rate check: concurrent requests see each other's slots.
     for (const scope of scopes) scope.inFlight += 1;
     let released = false;
-    const permit = {
-      release: () => {
+    const permit: QuotaPermit = {
+      release: (upstreamFailed) => {
         if (released) return;
         released = true;
         for (const scope of scopes) scope.inFlight -= 1;
+        if (upstreamFailed === undefined) this.breaker?.abandon(verdict.probe);
+        else this.breaker?.report(verdict.probe, !upstreamFailed);
       },
     };
     try {
