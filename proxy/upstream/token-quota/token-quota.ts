@@ -4,8 +4,9 @@
  * answer, or one shared with an identical call in flight, costs nothing.
  *
  * A call takes, in order: no pause in force (an upstream 429/503 with Retry-After), a concurrency
- * slot of its client rule and of the whole upstream, a rate point of its client rule, then one of
- * the whole upstream. The first that is refused answers the client at once, 429 with Retry-After;
+ * slot of its client rule and of the whole upstream, the breaker's leave (upstream.quota.breaker),
+ * a rate point of its client rule, then one of the whole upstream. The first that is refused
+ * answers the client at once with Retry-After (429; 503 for an upstream 503 or an open breaker);
  * nothing waits in a queue. The client's point is taken before the total's, so a client over its
  * own limit never spends the others' share.
  */
