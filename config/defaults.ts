@@ -17,6 +17,14 @@ export const DEFAULTS = {
     token_format: 'jwt',
     max_connections: 256,
     tls: { ca_mode: 'add' },
+    quota: {
+      burst: 0,
+      store: 'memory',
+      on_upstream_429: 'all',
+      max_pause: '5m',
+      breaker: { failures: 5, open_for: '30s' },
+      redis: { key_prefix: 'scopegate:quota:', timeout: '100ms' },
+    },
     introspection: {
       auth_method: 'client_secret_basic',
       jwt_response: 'prefer',

@@ -350,6 +350,65 @@ const tokenProfile = z
     });
   });
 
+/** A quota rate: at most N upstream token calls per second, minute or hour. */
+export interface QuotaRate {
+  calls: number;
+  /** The window the calls are counted in, in seconds. */
+  seconds: number;
+}
+
+const RATE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+const RATE_PATTERN = /^([1-9][0-9]{0,8})\/([smh])$/;
+
+const quotaRate = z
+  .string()
+  .regex(RATE_PATTERN, { message: 'expected calls per unit, such as 10/s, 600/m or 3600/h' })
+  .transform((text): QuotaRate => {
+    const [, calls, unit] = RATE_PATTERN.exec(text) as RegExpExecArray;
+    return { calls: Number(calls), seconds: RATE_UNITS[unit as string] as number };
+  });
+
+/** The limits a quota scope has: a rate with a burst reserve, and calls in flight at once. */
+const quotaLimitsShape = {
+  rate: quotaRate
+    .optional()
+    .describe(
+      'Upstream token calls allowed per second, minute or hour (10/s, 600/m), counted after the upstream token cache',
+    ),
+  burst: z
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .optional()
+    .describe(
+      'Calls allowed beyond rate from a reserve that refills every ten rate windows (needs rate; default 0)',
+    ),
+  concurrency: z
+    .int()
+    .min(1)
+    .max(65536)
+    .optional()
+    .describe('Upstream token calls in flight at once, per replica'),
+};
+
+function checkQuotaLimits(
+  limits: {
+    rate?: QuotaRate | undefined;
+    burst?: number | undefined;
+    concurrency?: number | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (limits.burst !== undefined && limits.rate === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['burst'], message: 'burst needs rate' });
+  }
+  if (limits.rate === undefined && limits.concurrency === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'give rate, concurrency or both' });
+  }
+}
+
+const clientQuota = z.strictObject(quotaLimitsShape).superRefine(checkQuotaLimits);
+
 const clientRule = z.strictObject({
   client_id: z.string().min(1).describe('Client id the rule applies to'),
   audience: z.string().min(1).optional().describe('Only for this audience'),
@@ -373,6 +432,11 @@ const clientRule = z.strictObject({
   upstream_scope: scopeParameter(
     'Scope asked of the upstream for this client when it asks for none or the mode is omit (default: upstream.default_scope)',
   ).optional(),
+  upstream_quota: clientQuota
+    .optional()
+    .describe(
+      "Limits on this client's upstream token calls (cache hits are free); the store is upstream.quota's",
+    ),
 });
 
 const introspectionClient = z
@@ -701,6 +765,60 @@ const revocationSettings = z
     }
   });
 
+const upstreamQuota = z
+  .strictObject({
+    ...quotaLimitsShape,
+    store: z
+      .enum(['memory', 'redis'])
+      .default(DEFAULTS.upstream.quota.store)
+      .describe(
+        'Where rates and upstream pauses are counted, for this and every clients[].upstream_quota: memory (per replica) or redis (shared by replicas; per replica while Redis fails)',
+      ),
+    redis: redisConnection(
+      DEFAULTS.upstream.quota.redis,
+      'beyond it (or with Redis unreachable) the replica counts alone',
+    )
+      .optional()
+      .describe('Required when store is redis'),
+    on_upstream_429: z
+      .enum(['all', 'client'])
+      .default(DEFAULTS.upstream.quota.on_upstream_429)
+      .describe(
+        "An upstream 429 with Retry-After pauses token calls of all clients (a tenant's quota, as Auth0's) or of the client that got it",
+      ),
+    max_pause: duration("Longest pause an upstream 429 or 503's Retry-After starts").prefault(
+      DEFAULTS.upstream.quota.max_pause,
+    ),
+    breaker: z
+      .strictObject({
+        failures: z
+          .int()
+          .min(1)
+          .max(1000)
+          .default(DEFAULTS.upstream.quota.breaker.failures)
+          .describe(
+            'Failed upstream token calls in a row (unreachable, timed out, 5xx) that open the breaker',
+          ),
+        open_for: duration(
+          'How long an open breaker refuses token calls (503) before one probe call may go',
+        ).prefault(DEFAULTS.upstream.quota.breaker.open_for),
+      })
+      .optional()
+      .describe('A circuit breaker on upstream token calls, per replica (default: none)'),
+  })
+  .superRefine((quota, ctx) => {
+    if (quota.burst !== undefined && quota.rate === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['burst'], message: 'burst needs rate' });
+    }
+    if (quota.store === 'redis' && quota.redis === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis'],
+        message: 'store redis needs redis (url or sentinel)',
+      });
+    }
+  });
+
 const upstreamTokenCache = z
   .strictObject({
     backend: z
@@ -815,6 +933,11 @@ export const configSchema = z
           .max(65536)
           .default(DEFAULTS.upstream.max_connections)
           .describe('Most connections open to one upstream host (the keep-alive pool)'),
+        quota: upstreamQuota
+          .optional()
+          .describe(
+            "Protects the upstream's quota: limits on all upstream token calls together, and where every limit and upstream pause is counted",
+          ),
         introspection: introspectionClient
           .optional()
           .describe(
@@ -1262,5 +1385,7 @@ export type Config = z.output<typeof configSchema>;
 export type SigningKeyConfig = Config['signing']['keys'][number];
 export type ScopePolicyConfig = Config['scopes'][number];
 export type ClientRuleConfig = Config['clients'][number];
+export type UpstreamQuotaConfig = NonNullable<Config['upstream']['quota']>;
+export type ClientQuotaConfig = NonNullable<ClientRuleConfig['upstream_quota']>;
 export type IntrospectionConfig = NonNullable<Config['upstream']['introspection']>;
 export type TokenExchangeConfig = Config['token_exchange'];

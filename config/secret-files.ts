@@ -42,6 +42,9 @@ export const SECRET_SETTINGS: readonly SecretSetting[] = [
   { path: ['tokens', 'revocation', 'redis', 'sentinel', 'password'], value: secretText },
   { path: ['cache', 'upstream_tokens', 'redis', 'cluster', 'password'], value: secretText },
   { path: ['tokens', 'revocation', 'redis', 'cluster', 'password'], value: secretText },
+  { path: ['upstream', 'quota', 'redis', 'password'], value: secretText },
+  { path: ['upstream', 'quota', 'redis', 'sentinel', 'password'], value: secretText },
+  { path: ['upstream', 'quota', 'redis', 'cluster', 'password'], value: secretText },
 ];
 
 /** A `_file` setting found in a configuration. */

@@ -33,6 +33,9 @@ export const TOKEN_CACHE_BACKENDS = ['redis'] as const;
 export type CacheName = (typeof CACHE_NAMES)[number];
 export const JWKS_FETCH_RESULTS = ['success', 'error', 'stale_served'] as const;
 export const RELOAD_RESULTS = ['success', 'failure'] as const;
+/** Why scopegate refused an upstream token call itself (upstream.quota, clients[].upstream_quota). */
+export const QUOTA_REFUSAL_REASONS = ['rate', 'concurrency', 'paused', 'breaker'] as const;
+export type QuotaRefusalReason = (typeof QUOTA_REFUSAL_REASONS)[number];
 
 const KNOWN_GRANTS = new Set<string>(GRANT_TYPES);
 
@@ -87,6 +90,10 @@ export class Metrics {
   readonly inFlight: Gauge<'listener'>;
   readonly ready: Gauge;
   readonly logLinesDropped: Counter;
+  readonly upstreamRateLimitLimit: Gauge;
+  readonly upstreamRateLimitRemaining: Gauge;
+  readonly upstreamRateLimitReset: Gauge;
+  readonly upstreamQuotaRefusals: Counter<'scope' | 'reason'>;
   private readinessProbe: (() => boolean) | undefined;
 
   constructor(readonly clientIdLabel = false) {
@@ -205,12 +212,39 @@ export class Metrics {
       help: 'Log lines dropped because standard output was broken or not read fast enough',
       registers,
     });
+    // The upstream's own rate-limit headers, as its last token answer gave them (no labels: there
+    // is one upstream, and nothing the upstream sends becomes a label).
+    this.upstreamRateLimitLimit = new Gauge({
+      name: 'scopegate_upstream_ratelimit_limit',
+      help: "The upstream token endpoint's x-ratelimit-limit, from its last answer that had one",
+      registers,
+    });
+    this.upstreamRateLimitRemaining = new Gauge({
+      name: 'scopegate_upstream_ratelimit_remaining',
+      help: "The upstream token endpoint's x-ratelimit-remaining, from its last answer that had one",
+      registers,
+    });
+    this.upstreamRateLimitReset = new Gauge({
+      name: 'scopegate_upstream_ratelimit_reset_seconds',
+      help: "Seconds until the upstream's rate-limit window resets (x-ratelimit-reset), as of its last answer",
+      registers,
+    });
+    // scope is `upstream` or `clients[N]` (the rule's index): configuration, never a client id.
+    this.upstreamQuotaRefusals = new Counter({
+      name: 'scopegate_upstream_quota_refusals_total',
+      help: 'Token requests answered 429/503 by scopegate instead of calling the upstream, by quota scope and reason',
+      labelNames: ['scope', 'reason'],
+      registers,
+    });
     // Series that alerts use with increase() exist at 0 from the start: a counter that first
     // appears at 1 is invisible to increase() for that first event.
     for (const result of RELOAD_RESULTS) this.configReloads.inc({ result }, 0);
     for (const result of JWKS_FETCH_RESULTS) this.upstreamJwksFetches.inc({ result }, 0);
     for (const backend of TOKEN_CACHE_BACKENDS) this.tokenCacheBackendErrors.inc({ backend }, 0);
     for (const route of UPSTREAM_ROUTES) this.upstreamRateLimited.inc({ route }, 0);
+    for (const reason of QUOTA_REFUSAL_REASONS) {
+      this.upstreamQuotaRefusals.inc({ scope: 'upstream', reason }, 0);
+    }
     for (const cache of CACHE_NAMES) {
       this.cacheHits.inc({ cache }, 0);
       this.cacheMisses.inc({ cache }, 0);

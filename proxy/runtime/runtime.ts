@@ -23,6 +23,7 @@ import {
   upstreamTokenCacheFor,
 } from '../upstream/token-cache/upstream-token-cache.js';
 import { resolveTokenPath } from '../upstream/token-path.js';
+import { type TokenQuota, tokenQuotaFor } from '../upstream/token-quota/token-quota.js';
 import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-agents.js';
 import { UpstreamKeys } from '../upstream/upstream-keys.js';
 import { loadUpstreamTls, type UpstreamTlsMaterial } from '../upstream/upstream-tls.js';
@@ -60,6 +61,11 @@ export interface Runtime {
   introspectionCache: IntrospectionCache | undefined;
   /** Upstream token answers for clients that opt in (clients[].cache); undefined when none do. */
   tokenCache: UpstreamTokenCache | undefined;
+  /**
+   * Limits on upstream token calls (upstream.quota, clients[].upstream_quota); undefined when
+   * nothing sets one. Carried over a reload while those settings are unchanged.
+   */
+  tokenQuota: TokenQuota | undefined;
   /** Upstream tokens that verified under this generation, until they expire. */
   verifiedTokens: VerifiedTokenCache;
   /** server.trusted_proxies: peers whose forwarding headers are believed. */
@@ -76,9 +82,13 @@ export interface Runtime {
   upstreamTls: UpstreamTlsMaterial;
 }
 
-/** Upstream caches survive a reload when the upstream settings did not change. */
+/**
+ * Upstream caches survive a reload when the upstream settings did not change. The quota is not
+ * one of them: a new limit must not cost the upstream's keys and discovery (tokenQuotaFor decides
+ * about the quota itself).
+ */
 function sameUpstream(a: Config['upstream'], b: Config['upstream']): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return JSON.stringify({ ...a, quota: null }) === JSON.stringify({ ...b, quota: null });
 }
 
 export async function buildRuntime(
@@ -165,6 +175,7 @@ export async function buildRuntime(
       metrics,
     ),
     tokenCache,
+    tokenQuota: tokenQuotaFor(config, previous?.tokenQuota, metrics, logger),
     verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
     revokedTokens: new RevokedTokens(
@@ -187,6 +198,9 @@ export async function closeReplaced(previous: Runtime, next: Runtime | undefined
   if (previous.upstreamAgents !== next?.upstreamAgents) previous.upstreamAgents.close();
   if (previous.tokenCache !== undefined && previous.tokenCache !== next?.tokenCache) {
     await previous.tokenCache.close();
+  }
+  if (previous.tokenQuota !== undefined && previous.tokenQuota !== next?.tokenQuota) {
+    previous.tokenQuota.close();
   }
   if (previous.revokedTokens.shared !== next?.revokedTokens.shared) {
     await previous.revokedTokens.close();

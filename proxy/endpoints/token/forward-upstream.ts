@@ -22,6 +22,7 @@ import {
   type UpstreamResponse,
   upstreamRequest,
 } from '../../upstream/http-client.js';
+import { observeRateLimitHeaders } from '../../upstream/token-quota/rate-limit-headers.js';
 import { upstreamUrl } from '../../upstream/upstream-url.js';
 import type { TokenRequest } from './token-request.js';
 
@@ -90,8 +91,15 @@ export async function forwardTokenRequest(
   headers['content-length'] = String(Buffer.byteLength(payload));
   headers.accept = 'application/json';
   headers['x-request-id'] = requestId;
+  // Here, not before the token cache: only a call that really goes upstream costs quota.
+  const quota = runtime.tokenQuota;
+  const rule = clientRuleFor(runtime.config, request.clientIdHint, request.audiences);
+  const permit = await quota?.acquire(
+    rule === undefined ? undefined : runtime.config.clients.indexOf(rule),
+    request.clientIdHint,
+  );
   try {
-    return await upstreamRequest(
+    const answer = await upstreamRequest(
       {
         url: tokenEndpointOf(runtime),
         method: 'POST',
@@ -103,8 +111,14 @@ export async function forwardTokenRequest(
       },
       metrics,
     );
+    // A 5xx is the upstream failing, for the breaker; a 4xx is an answer (a 429 pauses instead).
+    permit?.release(answer.status >= 500);
+    observeRateLimitHeaders(answer.headers, metrics);
+    await quota?.observe(answer.status, answer.headers['retry-after'], request.clientIdHint);
+    return answer;
   } catch (error) {
     if (!(error instanceof UpstreamFailure)) throw error;
+    permit?.release(error.kind !== 'too_large');
     if (error.kind === 'timeout') throw unavailable('the upstream token endpoint timed out', 504);
     if (error.kind === 'too_large') {
       throw new OAuthError('server_error', 'the upstream token response is too large', 502);
@@ -113,5 +127,7 @@ export async function forwardTokenRequest(
     const failure = unavailable('the upstream token endpoint is unreachable', 502);
     failure.cause = error;
     throw failure;
+  } finally {
+    permit?.release();
   }
 }
