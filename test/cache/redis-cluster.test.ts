@@ -20,6 +20,7 @@ import { postForm, startTestGateway, type TestGateway } from '../support/gateway
 import { scrape } from '../support/prometheus.js';
 import { waitFor } from '../support/wait.js';
 import { startCluster, type TestCluster } from './redis-cluster.js';
+import { everyConnectionSwitched } from './redis-failover.js';
 
 const AUDIENCE = 'https://api.example.com';
 const CLIENTS = Array.from({ length: 12 }, (_, index) => ({
@@ -121,10 +122,6 @@ function upstreamCalls(clientId: string): number {
   return upstream.tokenRequests().filter((request) => request.params.client_id === clientId).length;
 }
 
-async function switches(replica: TestGateway, use: string): Promise<number> {
-  return (await scrape(replica.adminUrl)).value('scopegate_redis_primary_switches_total', { use });
-}
-
 async function tokenKeys(): Promise<number> {
   return (await keysByPrimary('scopegate:token:*')).reduce((sum, count) => sum + count, 0);
 }
@@ -214,31 +211,7 @@ describe('Redis Cluster', () => {
     );
     const promotedMs = Date.now() - killedAt;
     // Both uses on both replicas have seen the promoted replica serve slots as a primary.
-    await waitFor(
-      async () => {
-        for (const replica of replicas) {
-          for (const use of ['token_cache', 'revocation']) {
-            if ((await switches(replica, use)) < 1) return undefined;
-          }
-        }
-        return true;
-      },
-      'every connection to see the new primary',
-      30_000,
-    ).catch(async (error) => {
-      for (const replica of replicas) {
-        const metrics = await scrape(replica.adminUrl);
-        console.error(
-          `${replica.url}: switches ${JSON.stringify(metrics.find('scopegate_redis_primary_switches_total'))}, ` +
-            `reconnects ${JSON.stringify(metrics.find('scopegate_redis_reconnects_total'))}\n` +
-            replica.logs.lines
-              .filter((line) => line.includes('redis'))
-              .slice(-10)
-              .join('\n'),
-        );
-      }
-      throw error;
-    });
+    await everyConnectionSwitched(replicas, 'every connection to see the new primary');
     const switchedMs = Date.now() - killedAt;
     afterFailover = sent;
     await load;

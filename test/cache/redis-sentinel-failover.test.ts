@@ -14,6 +14,7 @@ import {
 import { postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { scrape } from '../support/prometheus.js';
 import { waitFor } from '../support/wait.js';
+import { everyConnectionSwitched } from './redis-failover.js';
 import { startSentinels, type TestSentinels } from './redis-sentinel.js';
 
 const AUDIENCE = 'https://api.example.com';
@@ -95,10 +96,6 @@ function upstreamCalls(clientId: string): number {
   return upstream.tokenRequests().filter((request) => request.params.client_id === clientId).length;
 }
 
-async function switches(replica: TestGateway, use: string): Promise<number> {
-  return (await scrape(replica.adminUrl)).value('scopegate_redis_primary_switches_total', { use });
-}
-
 describe('Redis Sentinel failover under load', () => {
   it('keeps every token request 200 and moves the cache and the revocation list to the new primary', async () => {
     const statuses = new Map<number, number>();
@@ -143,32 +140,7 @@ describe('Redis Sentinel failover under load', () => {
     );
     const promotedMs = Date.now() - killedAt;
     // Both uses on both replicas have reconnected to the new primary.
-    await waitFor(
-      async () => {
-        for (const replica of replicas) {
-          for (const use of ['token_cache', 'revocation']) {
-            if ((await switches(replica, use)) < 1) return undefined;
-          }
-        }
-        return true;
-      },
-      'every connection to switch to the new primary',
-      30_000,
-    ).catch(async (error) => {
-      // What each connection did, to tell a connection that never came back from a slow one.
-      for (const replica of replicas) {
-        const metrics = await scrape(replica.adminUrl);
-        console.error(
-          `${replica.url}: switches ${JSON.stringify(metrics.find('scopegate_redis_primary_switches_total'))}, ` +
-            `reconnects ${JSON.stringify(metrics.find('scopegate_redis_reconnects_total'))}\n` +
-            replica.logs.lines
-              .filter((line) => line.includes('redis'))
-              .slice(-10)
-              .join('\n'),
-        );
-      }
-      throw error;
-    });
+    await everyConnectionSwitched(replicas, 'every connection to switch to the new primary');
     const switchedMs = Date.now() - killedAt;
     afterFailover = sent;
     await load;
