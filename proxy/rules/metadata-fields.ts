@@ -71,7 +71,7 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   authorization_endpoint: { kind: 'endpoint', why: `${PROXIED}; the response's iss is rewritten` },
   revocation_endpoint: {
     kind: 'endpoint',
-    why: "served by scopegate: a wrapped refresh token is revoked at the upstream, and so is the upstream's access token sealed in one of scopegate's; other scopegate access tokens are self-contained (200, they expire)",
+    why: "served by scopegate: a wrapped refresh token is revoked at the upstream, and so is the upstream's access token sealed in one of scopegate's; every scopegate access token is remembered as revoked until it expires (tokens.revocation), and only its own client may revoke it",
   },
   end_session_endpoint: {
     kind: 'endpoint',
