@@ -6,32 +6,17 @@
  * seconds of its primary's death. Fails loudly when redis-server or redis-cli is not installed:
  * `.ci/run` installs redis-server, which brings both.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { freeLoopbackPort } from '../support/free-port.js';
 import { waitFor } from '../support/wait.js';
+import { REDIS_HOST, type RedisProcess, startRedisProcess } from './redis-process.js';
 
-const HOST = '127.0.0.1';
+const HOST = REDIS_HOST;
 const PRIMARIES = 3;
-
-/** A port no one listens on right now: the kernel's pick for port 0, released at once. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
-
-interface ClusterProcess {
-  port: number;
-  child: ChildProcess;
-  exited: Promise<void>;
-}
 
 function client(port: number): Redis {
   const redis = new Redis({ host: HOST, port, maxRetriesPerRequest: 0, lazyConnect: true });
@@ -39,10 +24,10 @@ function client(port: number): Redis {
   return redis;
 }
 
-async function startNode(dir: string, port: number): Promise<ClusterProcess> {
+async function startNode(dir: string, port: number): Promise<RedisProcess> {
   // The cluster bus gets a port of its own: port + 10000 is not known to be free.
-  const busPort = await freePort();
-  const child = spawn(
+  const busPort = await freeLoopbackPort();
+  return startRedisProcess(
     'redis-server',
     [
       '--port',
@@ -66,35 +51,8 @@ async function startNode(dir: string, port: number): Promise<ClusterProcess> {
       '--dbfilename',
       `dump-${port}.rdb`,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    port,
   );
-  let failure: Error | undefined;
-  child.once('error', (error) => {
-    failure = new Error(
-      `redis-server could not start (apt-get install -y redis-server): ${error.message}`,
-    );
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const probe = client(port);
-  try {
-    await waitFor(
-      async () => {
-        if (failure) throw failure;
-        if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited`);
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          return (await probe.ping()) === 'PONG' ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-      `redis-server on port ${port} to answer PING`,
-      15_000,
-    );
-  } finally {
-    probe.disconnect(false);
-  }
-  return { port, child, exited };
 }
 
 /** Runs redis-cli to its end; its output when it fails. */
@@ -154,7 +112,7 @@ export interface TestCluster {
 
 export async function startCluster(): Promise<TestCluster> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-cluster-'));
-  const processes: ClusterProcess[] = [];
+  const processes: RedisProcess[] = [];
   const clients: Redis[] = [];
   const stop = async () => {
     for (const redis of clients) redis.disconnect(false);
@@ -169,7 +127,7 @@ export async function startCluster(): Promise<TestCluster> {
   };
   try {
     for (let index = 0; index < PRIMARIES * 2; index++) {
-      processes.push(await startNode(dir, await freePort()));
+      processes.push(await startNode(dir, await freeLoopbackPort()));
     }
     const nodes = processes.map((process) => `${HOST}:${process.port}`);
     await redisCli(
@@ -209,7 +167,7 @@ export async function startCluster(): Promise<TestCluster> {
     return {
       nodes,
       async primaryToKill() {
-        const first = processes[0] as ClusterProcess;
+        const first = processes[0] as RedisProcess;
         const known = await clusterNodes(first.port);
         const primary = known.find((node) => node.primary) as ClusterNode;
         const replica = known.find((node) => node.primaryId === primary.id) as ClusterNode;

@@ -5,64 +5,16 @@
  * (down-after 400 ms, failover-timeout 2 s) so a failover completes in a few seconds. Fails
  * loudly when redis-server or redis-sentinel is not installed: `.ci/run` installs both.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { freeLoopbackPort } from '../support/free-port.js';
 import { waitFor } from '../support/wait.js';
+import { REDIS_HOST, type RedisProcess, startRedisProcess } from './redis-process.js';
 
 export const SENTINEL_MASTER_NAME = 'scopegate-primary';
-const HOST = '127.0.0.1';
-
-/** A port no one listens on right now: the kernel's pick for port 0, released at once. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
-
-interface RedisProcess {
-  port: number;
-  child: ChildProcess;
-  exited: Promise<void>;
-}
-
-async function startProcess(command: string, args: string[], port: number): Promise<RedisProcess> {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let failure: Error | undefined;
-  child.once('error', (error) => {
-    failure = new Error(
-      `${command} could not start (apt-get install -y ${command}): ${error.message}`,
-    );
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const probe = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0 });
-  probe.on('error', () => {});
-  try {
-    await waitFor(
-      async () => {
-        if (failure) throw failure;
-        if (child.exitCode !== null) throw new Error(`${command} on port ${port} exited at start`);
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          return (await probe.ping()) === 'PONG' ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-      `${command} on port ${port} to answer PING`,
-      15_000,
-    );
-  } finally {
-    probe.disconnect(false);
-  }
-  return { port, child, exited };
-}
+const HOST = REDIS_HOST;
 
 function client(port: number): Redis {
   const redis = new Redis({ host: HOST, port, maxRetriesPerRequest: 0 });
@@ -110,16 +62,16 @@ export async function startSentinels(): Promise<TestSentinels> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const primaryPort = await freePort();
-    const primary = await startProcess(
+    const primaryPort = await freeLoopbackPort();
+    const primary = await startRedisProcess(
       'redis-server',
       serverArgs(primaryPort, 'primary'),
       primaryPort,
     );
     processes.push(primary);
-    const replicaPort = await freePort();
+    const replicaPort = await freeLoopbackPort();
     processes.push(
-      await startProcess(
+      await startRedisProcess(
         'redis-server',
         [...serverArgs(replicaPort, 'replica'), '--replicaof', HOST, String(primaryPort)],
         replicaPort,
@@ -135,7 +87,7 @@ export async function startSentinels(): Promise<TestSentinels> {
     );
     const nodes: string[] = [];
     for (let index = 0; index < 3; index++) {
-      const port = await freePort();
+      const port = await freeLoopbackPort();
       const file = path.join(dir, `sentinel-${index}.conf`);
       // The file is Sentinel's own: it rewrites it with what it learns (replicas, other sentinels).
       await writeFile(
@@ -151,7 +103,7 @@ export async function startSentinels(): Promise<TestSentinels> {
           '',
         ].join('\n'),
       );
-      processes.push(await startProcess('redis-sentinel', [file], port));
+      processes.push(await startRedisProcess('redis-sentinel', [file], port));
       nodes.push(`${HOST}:${port}`);
     }
     const sentinels = nodes.map((node) => client(Number(node.split(':')[1])));

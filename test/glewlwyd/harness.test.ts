@@ -7,13 +7,13 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeLoopbackPort } from '../fixtures/glewlwyd/free-port.js';
 import { findGlewlwyd } from '../fixtures/glewlwyd/installation.js';
 import {
   GLEWLWYD_ADMIN,
   type GlewlwydServer,
   startGlewlwydServer,
 } from '../fixtures/glewlwyd/server.js';
+import { freeLoopbackPort } from '../support/free-port.js';
 
 let stranger: Server;
 let takenPort: number;
