@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startGatewayBeforeLeakyUpstream } from '../support/leaky-gateway.js';
 import { type LeakyUpstream, startLeakyUpstream } from '../support/leaky-upstream.js';
 import { exchange } from '../support/raw-exchange.js';
 
@@ -23,18 +24,7 @@ const forged = `${part({ alg: 'none', typ: 'JWT' })}.${part({ iss: 'https://gate
 
 beforeAll(async () => {
   upstream = await startLeakyUpstream();
-  gateway = await startTestGateway({
-    upstreamUrl: upstream.url,
-    config: {
-      upstream: {
-        url: upstream.url,
-        token_path: '/token',
-        issuer: upstream.issuer,
-        jwks_uri: `${upstream.url}/jwks`,
-        timeout: '2s',
-      },
-    },
-  });
+  gateway = await startGatewayBeforeLeakyUpstream(upstream);
   const key = createPrivateKey(await readFile(path.join(gateway.dir, 'test-key.pem')));
   valid = await new SignJWT({ sub: 'alice', aud: 'c' })
     .setProtectedHeader({ alg: 'ES256', kid: 'test-key', typ: 'JWT' })

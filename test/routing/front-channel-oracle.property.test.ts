@@ -9,7 +9,8 @@
 import type { ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startGatewayBeforeLeakyUpstream } from '../support/leaky-gateway.js';
 import {
   type LeakyTokens,
   type LeakyUpstream,
@@ -50,21 +51,7 @@ beforeAll(async () => {
   upstream = await startLeakyUpstream();
   for (const [at, leak] of ALWAYS.entries())
     upstream.leakOn(`/always/${at}`, leak(upstream.tokens));
-  gateway = await startTestGateway({
-    upstreamUrl: upstream.url,
-    config: {
-      upstream: {
-        url: upstream.url,
-        token_path: '/token',
-        issuer: upstream.issuer,
-        jwks_uri: `${upstream.url}/jwks`,
-        timeout: '2s',
-      },
-    },
-  });
-  for (let i = 0; i < 50 && !gateway.instance.runtime().upstreamKeys.loaded; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  gateway = await startGatewayBeforeLeakyUpstream(upstream);
 });
 
 afterAll(async () => {

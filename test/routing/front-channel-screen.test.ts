@@ -12,7 +12,8 @@ import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCREEN_LIMIT } from '../../proxy/relay/front-channel-screen.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startGatewayBeforeLeakyUpstream } from '../support/leaky-gateway.js';
 import {
   type LeakyTokens,
   type LeakyUpstream,
@@ -25,22 +26,7 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   upstream = await startLeakyUpstream();
-  gateway = await startTestGateway({
-    upstreamUrl: upstream.url,
-    config: {
-      upstream: {
-        url: upstream.url,
-        token_path: '/token',
-        issuer: upstream.issuer,
-        jwks_uri: `${upstream.url}/jwks`,
-        timeout: '2s',
-      },
-    },
-  });
-  // The upstream's JWKS is fetched in the background at start; kid detection wants it.
-  for (let i = 0; i < 50 && !gateway.instance.runtime().upstreamKeys.loaded; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  gateway = await startGatewayBeforeLeakyUpstream(upstream);
 });
 
 afterAll(async () => {
