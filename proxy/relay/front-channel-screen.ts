@@ -148,9 +148,20 @@ export function responseScreenFor(runtime: Runtime): ResponseScreen {
   let screen = screens.get(runtime);
   if (screen !== undefined) return screen;
   const base = routeSegments(new URL(runtime.config.upstream.url).pathname);
+  // Built again only when what it is built from changes (the issuer from discovery, the kids of
+  // the last JWKS fetch), not for every proxied response.
+  let known: { issuer: string | undefined; kids: ReadonlySet<string>; identity: UpstreamIdentity };
+  const identity = (): UpstreamIdentity => {
+    const issuer = runtime.discovery.knownIssuer();
+    const kids = runtime.upstreamKeys.knownKids();
+    if (known?.issuer !== issuer || known.kids !== kids) {
+      known = { issuer, kids, identity: upstreamIdentityOf(runtime) };
+    }
+    return known.identity;
+  };
   screen = {
-    headers: (headers) => screenHeaders(headers, upstreamIdentityOf(runtime)),
-    body: (text) => findUpstreamToken(text, upstreamIdentityOf(runtime)),
+    headers: (headers) => screenHeaders(headers, identity()),
+    body: (text) => findUpstreamToken(text, identity()),
     holdsType: (contentType) => contentType === undefined || !PASSED_UNREAD.test(contentType),
     isScreenedPath: (path) => {
       const own = routeSegments(path);
