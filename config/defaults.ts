@@ -65,6 +65,11 @@ export const DEFAULTS = {
       max_entries: 100000,
       redis: { key_prefix: 'scopegate:revoked:', timeout: '250ms' },
     },
+    replay: {
+      store: 'memory',
+      max_entries: 200000,
+      redis: { key_prefix: 'scopegate:seen:', timeout: '250ms' },
+    },
   },
   token_profile: {
     typ: 'at+jwt',

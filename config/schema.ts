@@ -765,6 +765,39 @@ const revocationSettings = z
     }
   });
 
+const replaySettings = z
+  .strictObject({
+    store: z
+      .enum(['memory', 'redis'])
+      .default(DEFAULTS.tokens.replay.store)
+      .describe(
+        'Where one-time values (DPoP proof and client assertion jti) are remembered until their window ends: memory (per process) or redis (shared by replicas, so a value used at one is refused at all)',
+      ),
+    max_entries: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULTS.tokens.replay.max_entries)
+      .describe(
+        'One-time values remembered in process at once; when full, requests that present one are 503 until some expire',
+      ),
+    redis: redisConnection(
+      DEFAULTS.tokens.replay.redis,
+      'beyond it (or with Redis unreachable) requests that present a one-time value are 503',
+    )
+      .optional()
+      .describe('Required when store is redis'),
+  })
+  .superRefine((replay, ctx) => {
+    if (replay.store === 'redis' && replay.redis === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis'],
+        message: 'store redis needs redis (url, sentinel or cluster)',
+      });
+    }
+  });
+
 const upstreamQuota = z
   .strictObject({
     ...quotaLimitsShape,
@@ -1076,6 +1109,11 @@ export const configSchema = z
           .prefault({})
           .describe(
             'Revocation of scopegate access tokens: which tokens revocation refused are remembered, and where',
+          ),
+        replay: replaySettings
+          .prefault({})
+          .describe(
+            'Replay protection for one-time values (the jti of DPoP proofs and client assertions): how many are remembered, and where',
           ),
       })
       .superRefine((tokens, ctx) => {

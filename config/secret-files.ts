@@ -24,6 +24,14 @@ export interface SecretSetting {
   decode?: (text: string) => unknown;
 }
 
+/** Every Redis connection setting: each has a password, for the server, Sentinel or cluster. */
+const REDIS_CONNECTIONS = [
+  ['cache', 'upstream_tokens', 'redis'],
+  ['tokens', 'revocation', 'redis'],
+  ['tokens', 'replay', 'redis'],
+  ['upstream', 'quota', 'redis'],
+] as const;
+
 export const SECRET_SETTINGS: readonly SecretSetting[] = [
   { path: ['upstream', 'introspection', 'client_secret'], value: secretText },
   {
@@ -36,15 +44,12 @@ export const SECRET_SETTINGS: readonly SecretSetting[] = [
   { path: ['tokens', 'refresh_token_key'], value: key32 },
   { path: ['tokens', 'upstream_token_key'], value: key32 },
   { path: ['cache', 'upstream_tokens', 'key'], value: cacheKeyValue },
-  { path: ['cache', 'upstream_tokens', 'redis', 'password'], value: secretText },
-  { path: ['tokens', 'revocation', 'redis', 'password'], value: secretText },
-  { path: ['cache', 'upstream_tokens', 'redis', 'sentinel', 'password'], value: secretText },
-  { path: ['tokens', 'revocation', 'redis', 'sentinel', 'password'], value: secretText },
-  { path: ['cache', 'upstream_tokens', 'redis', 'cluster', 'password'], value: secretText },
-  { path: ['tokens', 'revocation', 'redis', 'cluster', 'password'], value: secretText },
-  { path: ['upstream', 'quota', 'redis', 'password'], value: secretText },
-  { path: ['upstream', 'quota', 'redis', 'sentinel', 'password'], value: secretText },
-  { path: ['upstream', 'quota', 'redis', 'cluster', 'password'], value: secretText },
+  ...REDIS_CONNECTIONS.flatMap((at) =>
+    [[], ['sentinel'], ['cluster']].map((where) => ({
+      path: [...at, ...where, 'password'],
+      value: secretText,
+    })),
+  ),
 ];
 
 /** A `_file` setting found in a configuration. */

@@ -30,6 +30,7 @@ import { loadUpstreamTls, type UpstreamTlsMaterial } from '../upstream/upstream-
 import { VerifiedTokenCache } from '../upstream/verified-token-cache.js';
 import { cachedDecider } from './decision-cache.js';
 import { IssuerPath } from './issuer-path.js';
+import { ReplayGuard } from './replay-guard.js';
 import { RevokedTokens } from './revoked-tokens.js';
 import { DISCOVERY_PATHS, UpstreamRoutes } from './upstream-routes.js';
 
@@ -76,6 +77,11 @@ export interface Runtime {
    * connection while its settings are unchanged.
    */
   revokedTokens: RevokedTokens;
+  /**
+   * One-time values already used (DPoP proof and client assertion jti), until their window ends.
+   * Carried over every reload like the revocation list.
+   */
+  replayGuard: ReplayGuard;
   /** Connection pools for every upstream request (egress proxy, upstream.tls, pool size). */
   upstreamAgents: UpstreamAgents;
   /** The upstream.tls files as read for this generation: a reload compares them. */
@@ -184,6 +190,7 @@ export async function buildRuntime(
       logger,
       metrics,
     ),
+    replayGuard: new ReplayGuard(config.tokens.replay, previous?.replayGuard, logger, metrics),
     upstreamAgents,
     upstreamTls,
   };
@@ -204,5 +211,8 @@ export async function closeReplaced(previous: Runtime, next: Runtime | undefined
   }
   if (previous.revokedTokens.shared !== next?.revokedTokens.shared) {
     await previous.revokedTokens.close();
+  }
+  if (previous.replayGuard.shared !== next?.replayGuard.shared) {
+    await previous.replayGuard.close();
   }
 }
