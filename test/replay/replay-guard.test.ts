@@ -60,11 +60,12 @@ describe('ReplayGuard', () => {
       const until = Date.now() + 60_000;
       // Commands are not queued while a connection opens (fail closed): wait until both answer.
       for (const guard of [a, b]) {
-        await waitFor(async () =>
-          guard.firstUse('dpop', `warm-${Math.random()}`, until).then(
-            () => true,
-            () => false,
-          ),
+        await waitFor(
+          async () =>
+            guard.firstUse('dpop', `warm-${Math.random()}`, until).then(
+              () => true,
+              () => false,
+            ),
           'the replay store',
         );
       }
