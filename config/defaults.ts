@@ -87,6 +87,8 @@ export const DEFAULTS = {
     shutdown_grace: '20s',
     watch_config: true,
     trusted_proxies: [] as string[],
+    tls: { min_version: 'TLSv1.2' },
+    client_certificate_header: { verified: 'none', verified_header: 'ssl-client-verify' },
   },
   discovery: {
     keep_fields: [] as string[],

@@ -3,6 +3,11 @@
  * (config/scopegate.schema.json is generated from it). Unknown keys are errors everywhere.
  */
 import * as z from 'zod';
+import {
+  CERTIFICATE_HEADER_FORMATS,
+  CERTIFICATE_HEADER_NAMES,
+  VERIFICATION_HEADER_NAMES,
+} from '../proxy/http/client-certificate-headers.js';
 import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
 import { carryNameRefusal, carryVerdictRefusal } from '../proxy/rules/carried-claims.js';
@@ -541,6 +546,86 @@ const upstreamTls = z
       });
     }
   });
+
+/**
+ * TLS on the public listener (proxy/server/server-tls.ts); the files are read with each
+ * configuration generation, and a reload replaces the certificate for new connections.
+ */
+const serverTls = z
+  .strictObject({
+    cert_file: z
+      .string()
+      .min(1)
+      .describe('PEM certificate (chain, leaf first) of the public listener; relative to the config file'),
+    key_file: z
+      .string()
+      .min(1)
+      .describe('PEM private key of cert_file (unencrypted); relative to the config file'),
+    client_ca_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'PEM bundle of the CAs client certificates are verified against (mutual TLS); relative to the config file',
+      ),
+    client_certificate: z
+      .enum(['off', 'optional', 'required'])
+      .optional()
+      .describe(
+        'Ask clients for a certificate: off; optional (asked, never required: one that does not chain to client_ca_file, self-signed ones included, is accepted and recorded as not chained); required (the handshake fails without one that chains to client_ca_file). Default: optional with client_ca_file, off without',
+      ),
+    min_version: z
+      .enum(['TLSv1.2', 'TLSv1.3'])
+      .default(DEFAULTS.server.tls.min_version as 'TLSv1.2')
+      .describe('Lowest TLS version accepted'),
+    ciphers: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "OpenSSL cipher list for TLS 1.2 (TLS 1.3's suites are not affected); default: Node.js's",
+      ),
+  })
+  .superRefine((tls, ctx) => {
+    if (tls.client_certificate === 'required' && tls.client_ca_file === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['client_ca_file'],
+        message: 'client_certificate: required verifies client certificates against client_ca_file',
+      });
+    }
+    if (tls.client_certificate === 'off' && tls.client_ca_file !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['client_ca_file'],
+        message: 'client_certificate: off asks for no client certificate: remove client_ca_file',
+      });
+    }
+  });
+
+/** The header an ingress that terminates TLS passes the client certificate in. */
+const clientCertificateHeader = z.strictObject({
+  name: z
+    .enum(CERTIFICATE_HEADER_NAMES)
+    .describe(
+      'Header carrying the client certificate, read only from server.trusted_proxies (x-forwarded-client-cert for Envoy, ssl-client-cert for ingress-nginx)',
+    ),
+  format: z
+    .enum(CERTIFICATE_HEADER_FORMATS)
+    .describe(
+      "xfcc (Envoy: the last element's Cert), pem-urlencoded (ingress-nginx, AWS ALB) or rfc9440 (Client-Cert)",
+    ),
+  verified: z
+    .enum(['none', 'always', 'header'])
+    .default(DEFAULTS.server.client_certificate_header.verified as 'none')
+    .describe(
+      "Whether the ingress verified the certificate against its client CAs: none (never counted as chained), always (it forwards only certificates it verified), header (when verified_header is SUCCESS)",
+    ),
+  verified_header: z
+    .enum(VERIFICATION_HEADER_NAMES)
+    .default(DEFAULTS.server.client_certificate_header.verified_header as 'ssl-client-verify')
+    .describe("The ingress's verification header, for verified: header (ingress-nginx: ssl-client-verify)"),
+});
 
 /** `scrypt$<salt>$<key>`, both base64url: what `scopegate`'s README one-liner prints. */
 export const SECRET_HASH_PATTERN = /^scrypt\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43}$/;
@@ -1184,6 +1269,8 @@ export const configSchema = z
           .describe(
             'IPv4/IPv6 addresses or CIDRs of proxies whose forwarding headers are believed (X-Forwarded-For extended); from other peers they are replaced',
           ),
+        tls: serverTls.optional(),
+        client_certificate_header: clientCertificateHeader.optional(),
       })
       .prefault({}),
     discovery: z
