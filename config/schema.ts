@@ -556,7 +556,9 @@ const serverTls = z
     cert_file: z
       .string()
       .min(1)
-      .describe('PEM certificate (chain, leaf first) of the public listener; relative to the config file'),
+      .describe(
+        'PEM certificate (chain, leaf first) of the public listener; relative to the config file',
+      ),
     key_file: z
       .string()
       .min(1)
@@ -619,12 +621,14 @@ const clientCertificateHeader = z.strictObject({
     .enum(['none', 'always', 'header'])
     .default(DEFAULTS.server.client_certificate_header.verified as 'none')
     .describe(
-      "Whether the ingress verified the certificate against its client CAs: none (never counted as chained), always (it forwards only certificates it verified), header (when verified_header is SUCCESS)",
+      'Whether the ingress verified the certificate against its client CAs: none (never counted as chained), always (it forwards only certificates it verified), header (when verified_header is SUCCESS)',
     ),
   verified_header: z
     .enum(VERIFICATION_HEADER_NAMES)
     .default(DEFAULTS.server.client_certificate_header.verified_header as 'ssl-client-verify')
-    .describe("The ingress's verification header, for verified: header (ingress-nginx: ssl-client-verify)"),
+    .describe(
+      "The ingress's verification header, for verified: header (ingress-nginx: ssl-client-verify)",
+    ),
 });
 
 /** `scrypt$<salt>$<key>`, both base64url: what `scopegate`'s README one-liner prints. */

@@ -42,9 +42,7 @@ export function certificateFromUrlEncodedPem(value: string): HeaderCertificate {
   }
   const blocks = pem.match(PEM_CERTIFICATE) ?? [];
   if (blocks.length !== 1) {
-    return unreadable(
-      blocks.length === 0 ? 'no PEM certificate' : 'more than one PEM certificate',
-    );
+    return unreadable(blocks.length === 0 ? 'no PEM certificate' : 'more than one PEM certificate');
   }
   const block = blocks[0] as string;
   // Nothing but the one block: text around it would be read differently by other parsers.

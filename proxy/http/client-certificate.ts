@@ -106,8 +106,10 @@ function fromConnection(
     return { presented: undefined, unreadable: undefined, ignoredHeader };
   }
   const certificate = socket.getPeerX509Certificate();
-  if (certificate === undefined) return { presented: undefined, unreadable: undefined, ignoredHeader };
-  const chainedToClientCa = settings.tls?.client_ca_file !== undefined && socket.authorized === true;
+  if (certificate === undefined)
+    return { presented: undefined, unreadable: undefined, ignoredHeader };
+  const chainedToClientCa =
+    settings.tls?.client_ca_file !== undefined && socket.authorized === true;
   return {
     presented: { certificate, chainedToClientCa, via: 'tls' },
     unreadable: undefined,

@@ -201,7 +201,9 @@ async function start(
       next = await buildRuntime(result.loaded, current.generation + 1, metrics, current, logger);
     } catch (error) {
       if (error instanceof ServerTlsError) {
-        return fail(error.problems.map((problem) => `${problem.path.join('.')}: ${problem.message}`));
+        return fail(
+          error.problems.map((problem) => `${problem.path.join('.')}: ${problem.message}`),
+        );
       }
       return fail(error instanceof KeyLoadError ? error.problems : [(error as Error).message]);
     }
@@ -341,9 +343,7 @@ function warnOnRestartOnlyChanges(before: Config, after: Config, logger: Logger)
   if (before.admin_listen !== after.admin_listen) changed.push('admin_listen');
   if ((before.server.tls === undefined) !== (after.server.tls === undefined)) {
     changed.push('server.tls');
-  } else if (
-    clientCertificateMode(before.server.tls) !== clientCertificateMode(after.server.tls)
-  ) {
+  } else if (clientCertificateMode(before.server.tls) !== clientCertificateMode(after.server.tls)) {
     changed.push('server.tls.client_certificate');
   }
   if (before.metrics.client_id_label !== after.metrics.client_id_label) {
