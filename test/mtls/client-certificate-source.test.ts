@@ -277,6 +277,25 @@ describe('a certificate in an ingress header', () => {
   });
 });
 
+describe('a certificate Node verified against its default roots', () => {
+  // Without client_ca_file Node verifies client certificates against the public roots. No test
+  // certificate chains to those, so this one case uses a socket that says it verified one.
+  it('is not counted as chained without a client_ca_file', () => {
+    const socket = {
+      encrypted: true,
+      authorized: true,
+      remoteAddress: '127.0.0.1',
+      getPeerX509Certificate: () => pki.client.certificate,
+    };
+    const req = { socket, headersDistinct: {} } as unknown as IncomingMessage;
+    const none = new TrustedProxies([]);
+    const without = readClientCertificate(req, none, { tls: { client_certificate: 'optional' } });
+    expect(without.presented).toMatchObject({ via: 'tls', chainedToClientCa: false });
+    const withCa = readClientCertificate(req, none, { tls: { client_ca_file: 'ca.crt' } });
+    expect(withCa.presented).toMatchObject({ via: 'tls', chainedToClientCa: true });
+  });
+});
+
 describe('requiredClientCertificate', () => {
   it('is invalid_client (401) without a certificate, naming why', () => {
     const none = requiredClientCertificate({
