@@ -19,7 +19,9 @@ export const CERTIFICATE_HEADER_NAMES = [
   'x-forwarded-client-cert',
   // ingress-nginx ($ssl_client_escaped_cert): a URL-encoded PEM.
   'ssl-client-cert',
-  // AWS Application Load Balancer (mTLS passthrough and verify): a URL-encoded PEM.
+  // AWS Application Load Balancer: the leaf as a URL-encoded PEM (verify mode); the whole chain
+  // (passthrough mode: readable only when the client sent its certificate alone).
+  'x-amzn-mtls-clientcert-leaf',
   'x-amzn-mtls-clientcert',
   // A common name for HAProxy, nginx and Caddy set-ups that choose their own header.
   'x-ssl-client-cert',
@@ -49,7 +51,6 @@ export const CLIENT_CERTIFICATE_HEADERS: readonly string[] = [
   'client-cert-chain',
   'x-forwarded-tls-client-cert',
   'x-forwarded-tls-client-cert-info',
-  'x-amzn-mtls-clientcert-leaf',
   'x-amzn-mtls-clientcert-serial-number',
   'x-amzn-mtls-clientcert-issuer',
   'x-amzn-mtls-clientcert-subject',
