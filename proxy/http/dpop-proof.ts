@@ -79,7 +79,7 @@ export function normalisedHtu(value: string): string | undefined {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
   if (url.username !== '' || url.password !== '') return undefined;
-  const path = url.pathname.replace(/%([0-9A-Fa-f]{2})/g, (escape: string, hex: string) => {
+  const path = url.pathname.replace(/%([0-9A-Fa-f]{2})/g, (_match: string, hex: string) => {
     const character = String.fromCharCode(Number.parseInt(hex, 16));
     return UNRESERVED.test(character) ? character : `%${hex.toUpperCase()}`;
   });
