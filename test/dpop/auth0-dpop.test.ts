@@ -71,13 +71,13 @@ async function dpopClient(target: SelfIssuedGateway, registered = M2M) {
   return { config, keyPair, DPoP: client.getDPoPHandle(config, keyPair) };
 }
 
-async function thumbprintOf(keyPair: CryptoKeyPair): Promise<string> {
+async function thumbprintOf(keyPair: oauth.CryptoKeyPair): Promise<string> {
   return calculateJwkThumbprint(await exportJWK(keyPair.publicKey), 'sha256');
 }
 
 /** A proof signed with `keyPair`, as a client would make it, with claims changed at will. */
 async function proofBy(
-  keyPair: CryptoKeyPair,
+  keyPair: oauth.CryptoKeyPair,
   claims: JWTPayload,
   change: JWTPayload = {},
 ): Promise<string> {
@@ -92,7 +92,7 @@ async function proofBy(
 }
 
 async function resourceProof(
-  keyPair: CryptoKeyPair,
+  keyPair: oauth.CryptoKeyPair,
   token: string,
   change: JWTPayload = {},
 ): Promise<string> {
@@ -172,7 +172,7 @@ describe('openid-client with DPoP, through scopegate in front of the Auth0 emula
 
 describe('a resource server validating with oauth4webapi', () => {
   let token: string;
-  let keyPair: CryptoKeyPair;
+  let keyPair: oauth.CryptoKeyPair;
   let config: client.Configuration;
 
   beforeAll(async () => {
