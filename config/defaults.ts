@@ -70,6 +70,17 @@ export const DEFAULTS = {
       max_entries: 200000,
       redis: { key_prefix: 'scopegate:seen:', timeout: '250ms' },
     },
+    // RFC 9449 proofs: asymmetric algorithms only (never none or HS*); a proof's iat at most
+    // max_age old and at most clock_skew in the future (and max_age + clock_skew in the past).
+    dpop: {
+      algorithms: ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'RS256'],
+      max_age: '60s',
+      clock_skew: '5s',
+      nonce: { lifetime: '5m' },
+    },
+  },
+  client: {
+    dpop: 'allowed',
   },
   token_profile: {
     typ: 'at+jwt',

@@ -442,6 +442,12 @@ const clientRule = z.strictObject({
     .describe(
       "Limits on this client's upstream token calls (cache hits are free); the store is upstream.quota's",
     ),
+  dpop: z
+    .enum(['required', 'allowed', 'off'])
+    .optional()
+    .describe(
+      `DPoP for this client: required (a token request without a proof is refused), allowed (a proof, when sent, binds the token; the default: ${DEFAULTS.client.dpop}) or off (a token request with a proof is refused)`,
+    ),
 });
 
 const introspectionClient = z
@@ -854,6 +860,45 @@ const revocationSettings = z
     }
   });
 
+/** DPoP (RFC 9449): the proofs scopegate accepts, and its nonces. */
+const dpopSettings = z.strictObject({
+  algorithms: z
+    .array(z.enum(SIGNING_ALGORITHMS))
+    .min(1)
+    .default([...DEFAULTS.tokens.dpop.algorithms])
+    .describe(
+      'Algorithms a DPoP proof may be signed with (asymmetric only: none and HS* are never accepted); advertised as dpop_signing_alg_values_supported',
+    ),
+  max_age: duration(
+    "Oldest a proof's iat may be; its jti is remembered that long (plus clock_skew) to refuse a replay",
+  ).prefault(DEFAULTS.tokens.dpop.max_age),
+  clock_skew: duration(
+    "How far a proof's iat may be in the future, and older than max_age, for clients whose clocks differ",
+  ).prefault(DEFAULTS.tokens.dpop.clock_skew),
+  nonce: z
+    .strictObject({
+      key: key32
+        .optional()
+        .describe(
+          'Secret (32 bytes, base64url) nonces are derived from; every replica with it accepts the nonces of the others',
+        ),
+      key_file: secretFile('the nonce key'),
+      lifetime: duration(
+        'A nonce is accepted for one to two lifetimes; then the client is sent a fresh one with use_dpop_nonce',
+      ).prefault(DEFAULTS.tokens.dpop.nonce.lifetime),
+    })
+    .superRefine((nonce, ctx) => {
+      oneSecretSource(nonce, 'key', ctx);
+      if (nonce.key === undefined && nonce.key_file === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['key'], message: 'nonces need key or key_file' });
+      }
+    })
+    .optional()
+    .describe(
+      'Server nonces (RFC 9449 section 8): with this block every proof must carry a nonce scopegate issued (DPoP-Nonce); stateless, shared by replicas through the key',
+    ),
+});
+
 const replaySettings = z
   .strictObject({
     store: z
@@ -1198,6 +1243,11 @@ export const configSchema = z
           .prefault({})
           .describe(
             'Revocation of scopegate access tokens: which tokens revocation refused are remembered, and where',
+          ),
+        dpop: dpopSettings
+          .prefault({})
+          .describe(
+            'DPoP (RFC 9449) sender-constrained tokens: scopegate verifies the proofs and binds the tokens it issues (cnf.jkt)',
           ),
         replay: replaySettings
           .prefault({})
