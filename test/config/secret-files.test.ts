@@ -89,11 +89,13 @@ describe('the list of secrets', () => {
         secretByContent.has(key),
     );
     // Key files read by their own loaders, on every load and reload: signing keys
-    // (proxy/keys/signing-keys.ts) and the upstream client certificate's key (upstream-tls.ts).
+    // (proxy/keys/signing-keys.ts), the upstream client certificate's key (upstream-tls.ts) and
+    // the key scopegate signs a client's upstream assertions with (upstream-auth-keys.ts).
     const own = new Set([
       'signing.keys[].private_key',
       'signing.keys[].private_key_file',
       'upstream.tls.key_file',
+      'clients[].upstream_auth.key_file',
     ]);
     const expected = secretLooking.filter((key) => !own.has(key));
     expect(expected.sort()).toEqual(
