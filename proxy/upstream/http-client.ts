@@ -77,6 +77,12 @@ function requestTargetOf(url: URL): RequestTarget {
   return target;
 }
 
+/** undici's codes for a request it refuses to send, before any connection is involved. */
+const REFUSED_REQUEST: ReadonlySet<string> = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+]);
+
 /** The declared length of a response, when it states one. */
 function declaredLength(headers: IncomingHttpHeaders): number | undefined {
   const value = headers['content-length'];
@@ -113,12 +119,16 @@ export function upstreamRequest(
     let controller: Dispatcher.DispatchController | undefined;
     /** Why the exchange ended early: a request still queued is aborted when it gets a socket. */
     let abortReason: UpstreamFailure | undefined;
-    const fail = (error: UpstreamFailure) => {
-      if (settled) return;
+    /** Ends the exchange without an answer; false when it had already ended. */
+    const settle = () => {
+      if (settled) return false;
       settled = true;
       clearTimeout(deadline);
       observe(undefined);
-      reject(error);
+      return true;
+    };
+    const fail = (error: UpstreamFailure) => {
+      if (settle()) reject(error);
     };
     const stop = (error: UpstreamFailure) => {
       fail(error);
@@ -161,6 +171,13 @@ export function upstreamRequest(
         resolve({ status, headers: responseHeaders, body: Buffer.concat(chunks, size) });
       },
       onResponseError(_controller, error) {
+        if (!responded && REFUSED_REQUEST.has((error as NodeJS.ErrnoException).code ?? '')) {
+          // A request undici would not send (a header value it refuses) is the caller's error,
+          // not the upstream's: rejected as is, as node:http threw it.
+          settle();
+          reject(error);
+          return;
+        }
         // A connection cut mid-body is an error here, never a truncated body taken as whole.
         fail(
           new UpstreamFailure(
@@ -197,10 +214,8 @@ export function upstreamRequest(
         handler,
       );
     } catch (error) {
-      // A request undici cannot send (a header value it refuses) fails as node:http's did.
-      clearTimeout(deadline);
-      settled = true;
-      observe(undefined);
+      // Anything undici throws rather than reporting to the handler: the caller's error.
+      settle();
       reject(error);
     }
   });

@@ -184,6 +184,23 @@ describe('deadlines and broken answers', () => {
   });
 });
 
+describe('a request that cannot be sent', () => {
+  it("is the caller's error, not an unreachable upstream", async () => {
+    const error = await upstreamRequest({
+      url: new URL('/ok', base),
+      headers: { 'x-broken': 'a\nb' },
+      timeoutMs: 2000,
+      route: 'token',
+      agents: freshAgents(),
+    }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(UpstreamFailure);
+  });
+});
+
 describe('a configuration generation', () => {
   it('reuses its connections, and once retired still answers without keeping any', async () => {
     behaviours.set('/ok', (_req, res) => res.end('ok'));
