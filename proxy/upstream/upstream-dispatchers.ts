@@ -5,9 +5,9 @@
  * egress proxy chosen by UpstreamAgents.proxyFor (upstream.proxy, HTTPS_PROXY/NO_PROXY).
  *
  * Why undici here: one upstream leg cost 42 µs of CPU through an undici pool's dispatch against
- * 65 µs through http.request, and an uncached token about 12% less CPU in the gateway (medians of
- * three runs; the table and method are in README.md#upstream-client). These calls sit on every
- * uncached token.
+ * 65 µs through http.request (medians of three runs); in the gateway that is some 20 µs of an
+ * uncached token's 450-550 µs, at or under a busy machine's noise (the table and method are in
+ * README.md#upstream-client). These calls sit on every uncached token.
  */
 import net from 'node:net';
 import tls from 'node:tls';
