@@ -71,6 +71,14 @@ export const DEFAULTS = {
       redis: { key_prefix: 'scopegate:seen:', timeout: '250ms' },
     },
   },
+  pushed_authorization: {
+    request_uri_lifetime: '60s',
+    login_timeout: '10m',
+    code_lifetime: '60s',
+    store: 'memory',
+    max_entries: 100000,
+    redis: { key_prefix: 'scopegate:par:', timeout: '250ms' },
+  },
   token_profile: {
     typ: 'at+jwt',
   },

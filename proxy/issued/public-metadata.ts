@@ -11,7 +11,9 @@ import {
 } from '../rules/metadata-fields.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
+import { anyProfile } from './client-profile.js';
 import { embeddingKeyOf } from './embedded-upstream-token.js';
+import { type ProfileMetadataContext, withProfileMetadata } from './profile-metadata.js';
 
 export type MetadataDocument = Record<string, unknown>;
 
@@ -35,6 +37,8 @@ export interface MetadataContext {
   upstreamTokenKey?: boolean;
   /** Vendor fields the table does not name, kept by configuration (`discovery.keep_fields`). */
   keepFields?: readonly string[];
+  /** The security profile and scopegate's PAR endpoint (profile-metadata.ts). */
+  profile?: ProfileMetadataContext;
 }
 
 const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
@@ -151,7 +155,7 @@ export function publicMetadata(
   // Absent would mean true for request_uri_parameter_supported (OpenID Connect Discovery §3).
   document.request_parameter_supported = false;
   document.request_uri_parameter_supported = false;
-  return document;
+  return context.profile === undefined ? document : withProfileMetadata(document, context.profile);
 }
 
 /**
@@ -191,5 +195,6 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     isBlocked: (path) => runtime.routes.isRefused(path),
     upstreamTokenKey: embeddingKeyOf(config) !== undefined,
     keepFields: config.discovery.keep_fields,
+    profile: { issuer: config.issuer, profile: config.profile, anyProfile: anyProfile(config) },
   };
 }

@@ -28,6 +28,7 @@ import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-a
 import { UpstreamKeys } from '../upstream/upstream-keys.js';
 import { loadUpstreamTls, type UpstreamTlsMaterial } from '../upstream/upstream-tls.js';
 import { VerifiedTokenCache } from '../upstream/verified-token-cache.js';
+import { AuthorizationStore } from './authorization-store.js';
 import { cachedDecider } from './decision-cache.js';
 import { IssuerPath } from './issuer-path.js';
 import { ReplayGuard } from './replay-guard.js';
@@ -82,6 +83,11 @@ export interface Runtime {
    * Carried over every reload like the revocation list.
    */
   replayGuard: ReplayGuard;
+  /**
+   * Pushed requests, authorizations under way and code bindings of clients held to a profile
+   * (pushed_authorization). Carried over every reload like the replay guard.
+   */
+  authorizationStore: AuthorizationStore;
   /** Connection pools for every upstream request (egress proxy, upstream.tls, pool size). */
   upstreamAgents: UpstreamAgents;
   /** The upstream.tls files as read for this generation: a reload compares them. */
@@ -191,6 +197,12 @@ export async function buildRuntime(
       metrics,
     ),
     replayGuard: new ReplayGuard(config.tokens.replay, previous?.replayGuard, logger, metrics),
+    authorizationStore: new AuthorizationStore(
+      config.pushed_authorization,
+      previous?.authorizationStore,
+      logger,
+      metrics,
+    ),
     upstreamAgents,
     upstreamTls,
   };
@@ -214,5 +226,8 @@ export async function closeReplaced(previous: Runtime, next: Runtime | undefined
   }
   if (previous.replayGuard.shared !== next?.replayGuard.shared) {
     await previous.replayGuard.close();
+  }
+  if (previous.authorizationStore.shared !== next?.authorizationStore.shared) {
+    await previous.authorizationStore.close();
   }
 }

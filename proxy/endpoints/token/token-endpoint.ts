@@ -28,6 +28,7 @@ import { UpstreamTokenRejected } from '../../upstream/verify-upstream.js';
 import { verifyUpstreamAccessToken } from '../upstream-calls/upstream-access-token.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { forwardOrReuse } from './cached-forward.js';
+import { checkCodeBinding } from './code-binding-step.js';
 import { decideScopes, identify } from './decide-scopes.js';
 import { handleTokenExchange, isTokenExchange } from './exchange/exchange-grant.js';
 import { idTokenMembers } from './id-token-step.js';
@@ -70,6 +71,7 @@ export async function handleTokenRequest(
       await handleTokenExchange(req, res, request, context, record);
       return;
     }
+    await checkCodeBinding(request, runtime);
     const refresh = await openRefreshGrant(request, runtime.config);
 
     const exchange = await inSpan('token.forward', () =>

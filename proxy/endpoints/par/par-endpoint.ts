@@ -1,0 +1,74 @@
+/**
+ * scopegate's pushed authorization request endpoint (RFC 9126), for clients held to a profile:
+ * the upstream may have none. The request is read, its client identified (pushing-client.ts),
+ * checked under the profile (pushed-request.ts) and kept once under a fresh request_uri for
+ * `pushed_authorization.request_uri_lifetime`; the answer is `201 {request_uri, expires_in}`.
+ * The authorization endpoint then takes it (pushed-authorization.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyKind, parseTokenRequestBody, readBody } from '../../http/body.js';
+import {
+  internalError,
+  invalidRequest,
+  OAuthError,
+  sendJson,
+  sendOAuthError,
+} from '../../http/oauth-error.js';
+import { profileOf } from '../../issued/client-profile.js';
+import type { Logger } from '../../observability/log.js';
+import { REQUEST_URI_PREFIX } from '../../rules/security-profile.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { checkPushedRequest } from './pushed-request.js';
+import { pushingClient } from './pushing-client.js';
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+export async function handlePushedAuthorization(
+  req: IncomingMessage,
+  res: ServerResponse,
+  runtime: Runtime,
+  logger: Logger,
+  requestId: string,
+): Promise<void> {
+  try {
+    // RFC 9126 §2.1: the parameters are form-encoded, as at the token endpoint.
+    if (bodyKind(req.headers['content-type']) !== 'form') {
+      req.resume();
+      throw invalidRequest('pushed requests must be application/x-www-form-urlencoded');
+    }
+    const body = parseTokenRequestBody(
+      await readBody(req, runtime.config.server.body_limit),
+      'form',
+    );
+    const clientId = pushingClient(req, body);
+    if (profileOf(runtime.config, clientId) === undefined) {
+      throw new OAuthError(
+        'unauthorized_client',
+        "this endpoint serves clients held to a security profile; others use the upstream's",
+        400,
+      );
+    }
+    const pushed = checkPushedRequest(body.params, body.resources, clientId, runtime.config);
+    const requestUri = `${REQUEST_URI_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const lifetime = runtime.config.pushed_authorization.request_uri_lifetime;
+    await runtime.authorizationStore.put('pushed', requestUri, pushed, Date.now() + lifetime);
+    logger.info({ requestId, clientIdHint: clientId }, 'authorization request pushed');
+    sendJson(
+      res,
+      201,
+      { request_uri: requestUri, expires_in: Math.floor(lifetime / 1000) },
+      NO_STORE,
+    );
+  } catch (caught) {
+    if (!(caught instanceof OAuthError)) {
+      logger.error({ err: caught, requestId }, 'pushed authorization request failed');
+    }
+    sendOAuthError(
+      res,
+      caught instanceof OAuthError
+        ? caught
+        : internalError('the pushed request could not be served'),
+    );
+  }
+}

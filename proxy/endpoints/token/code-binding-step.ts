@@ -1,0 +1,62 @@
+/**
+ * Step "code binding" (authorization code grant, clients held to a profile): the code must be one
+ * scopegate saw pass in an authorization response of a pushed request
+ * (relay/profile-response.ts), redeemed once, within `pushed_authorization.code_lifetime` (at
+ * most 60 s), by the client it was issued to, with the same redirect_uri and the PKCE verifier of
+ * the pushed challenge (RFC 7636 §4.6, S256). Checked before anything reaches the upstream, so
+ * an upstream without PKCE or with longer-lived, reusable codes still meets the profile.
+ *
+ * A code is taken from the store when it is presented: a second presentation finds nothing,
+ * whatever the first one's outcome.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { invalidRequest, OAuthError } from '../../http/oauth-error.js';
+import { anyProfile, profileOf } from '../../issued/client-profile.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { TokenRequest } from './token-request.js';
+
+/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+const invalidGrant = (description: string) => new OAuthError('invalid_grant', description, 400);
+
+function s256(verifier: string): Buffer {
+  return createHash('sha256').update(verifier, 'ascii').digest();
+}
+
+export async function checkCodeBinding(request: TokenRequest, runtime: Runtime): Promise<void> {
+  const { config } = runtime;
+  if (request.grantType !== 'authorization_code' || !anyProfile(config)) return;
+  const params = request.body.params;
+  const code = params.get('code');
+  if (code === undefined) return; // the upstream answers a request without a code
+  const binding = await runtime.authorizationStore.take('code', code);
+  const clientId = request.clientIdHint;
+  if (binding === undefined) {
+    // A client held to a profile redeems only codes of its pushed requests; so does a request
+    // that names no client, whose client scopegate cannot tell.
+    if (clientId === undefined || profileOf(config, clientId) !== undefined) {
+      throw invalidGrant(
+        'the authorization code is unknown to scopegate, was used already or has expired',
+      );
+    }
+    return;
+  }
+  if (clientId !== binding.clientId) {
+    throw invalidGrant('the authorization code was issued to another client');
+  }
+  if (Date.now() - binding.seenAt > config.pushed_authorization.code_lifetime) {
+    throw invalidGrant('the authorization code has expired');
+  }
+  if (params.get('redirect_uri') !== binding.redirectUri) {
+    throw invalidGrant('redirect_uri is not the one of the authorization request');
+  }
+  const verifier = params.get('code_verifier');
+  if (verifier === undefined) throw invalidGrant('code_verifier (PKCE) is required');
+  if (!CODE_VERIFIER.test(verifier)) throw invalidRequest('code_verifier is malformed');
+  const expected = Buffer.from(binding.codeChallenge, 'base64url');
+  const actual = s256(verifier);
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+    throw invalidGrant('code_verifier does not match the code_challenge');
+  }
+}
