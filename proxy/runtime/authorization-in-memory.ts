@@ -17,7 +17,8 @@ export class RecordsInMemory {
 
   constructor(
     private maxEntries: number,
-    private readonly now: () => number = Date.now,
+    // Read through Date on every call, so that a moved clock (tests) is the one compared with.
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** A reload may change the bound; what is kept stays kept. */
