@@ -29,6 +29,7 @@ const REDIS_CONNECTIONS = [
   ['cache', 'upstream_tokens', 'redis'],
   ['tokens', 'revocation', 'redis'],
   ['tokens', 'replay', 'redis'],
+  ['pushed_authorization', 'redis'],
   ['upstream', 'quota', 'redis'],
 ] as const;
 

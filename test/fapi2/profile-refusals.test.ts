@@ -51,7 +51,10 @@ function later(ms: number): void {
   vi.setSystemTime(Date.now() + ms);
 }
 
-async function pushedUri(client = APP, challenge = pkcePair().challenge): Promise<string> {
+async function pushedUri(
+  client: { client_id: string; redirect_uri: string } = APP,
+  challenge = pkcePair().challenge,
+): Promise<string> {
   const answer = await push(login.gateway, pushedParams(client, challenge));
   expect(answer.status).toBe(201);
   return ((await answer.json()) as { request_uri: string }).request_uri;
