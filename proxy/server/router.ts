@@ -239,7 +239,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
       return;
     }
     const screenedPath = screen.isScreenedPath(path);
-    const authorizationPath = anyProfile(runtime.config) && screen.isAuthorizationPath(path);
+    const profiled = anyProfile(runtime.config);
     let screenedRequest = screenedPath || namesScreenedParameter(query);
     const forward = (body?: Buffer) =>
       deps.proxy.forward(
@@ -259,7 +259,15 @@ export function createGatewayHandler(deps: GatewayDeps) {
         runtime.upstreamAgents,
       );
     const proceed = (body?: ReadRequestBody) => {
-      if (authorizationPath) {
+      if (profiled && runtime.discovery.knownDocument() === undefined) {
+        // Which path is the authorization endpoint is known from discovery: never guessed.
+        runtime.discovery.document().then(
+          () => proceed(body),
+          () => failed(unavailable('the upstream discovery document is unavailable')),
+        );
+        return;
+      }
+      if (profiled && screen.isAuthorizationPath(path)) {
         // Clients held to a profile: only a pushed request, whose query replaces the browser's.
         pushedAuthorizationQuery(query, body?.params ?? [], runtime).then((held) => {
           if (held === undefined) {
