@@ -5,7 +5,7 @@
  * with the authorization under way, once, and then
  * - its authorization code is bound to the client, the redirect_uri, the PKCE challenge and the
  *   DPoP key of the pushed request, for `pushed_authorization.code_lifetime` (the token endpoint
- *   checks the binding: endpoints/token/code-binding-step.ts);
+ *   checks the binding: endpoints/token/profile-step.ts);
  * - the client's own `state` is given back (or none, when it sent none);
  * - `iss` (RFC 9207) is scopegate's issuer, added when the upstream sent none; one naming
  *   another issuer refuses the response.

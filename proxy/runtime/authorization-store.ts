@@ -1,7 +1,7 @@
 /**
  * What scopegate keeps between the steps of an authorization code flow it holds a client to a
  * profile in (proxy/endpoints/par/, proxy/relay/profile-response.ts,
- * proxy/endpoints/token/code-binding-step.ts):
+ * proxy/endpoints/token/profile-step.ts):
  *
  * - `pushed`: a pushed authorization request, under its request_uri, until it expires;
  * - `pending`: an authorization under way at the upstream, under the state scopegate sent it,

@@ -286,6 +286,24 @@ describe('token requests that break the profile', () => {
   });
 });
 
+describe('grants the profile refuses', () => {
+  it('the password grant of a held client: unauthorized_client, the upstream never asked', async () => {
+    const asked = login.upstream.requests.length;
+    const answer = await fetch(`${login.gateway.issuer}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: APP.client_id,
+        username: 'alice',
+        password: 'secret',
+      }).toString(),
+    });
+    expect(await refusalOf(answer)).toEqual({ status: 400, error: 'unauthorized_client' });
+    expect(login.upstream.requests.length).toBe(asked);
+  });
+});
+
 describe('a conforming flow', () => {
   it("is answered: the client's state given back, scopegate's iss added, the code redeemed once", async () => {
     const { callback, verifier } = await frontChannel(login);

@@ -28,11 +28,11 @@ import { UpstreamTokenRejected } from '../../upstream/verify-upstream.js';
 import { verifyUpstreamAccessToken } from '../upstream-calls/upstream-access-token.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { forwardOrReuse } from './cached-forward.js';
-import { checkCodeBinding } from './code-binding-step.js';
 import { decideScopes, identify } from './decide-scopes.js';
 import { handleTokenExchange, isTokenExchange } from './exchange/exchange-grant.js';
 import { idTokenMembers } from './id-token-step.js';
 import { issue } from './issue-step.js';
+import { checkProfileGrant } from './profile-step.js';
 import { applyRefreshBinding, openRefreshGrant, refreshTokenMembers } from './refresh-step.js';
 import type { TokenEndpointContext } from './token-context.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
@@ -71,7 +71,7 @@ export async function handleTokenRequest(
       await handleTokenExchange(req, res, request, context, record);
       return;
     }
-    await checkCodeBinding(request, runtime);
+    await checkProfileGrant(request, runtime);
     const refresh = await openRefreshGrant(request, runtime.config);
 
     const exchange = await inSpan('token.forward', () =>

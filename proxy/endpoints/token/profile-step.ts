@@ -1,5 +1,8 @@
 /**
- * Step "code binding" (authorization code grant, clients held to a profile): the code must be one
+ * Step "profile" (clients held to the fapi2 profile), before anything reaches the upstream:
+ *
+ * - the resource owner password credentials grant is refused (FAPI 2.0 §5.3.2.1);
+ * - authorization code grant: the code must be one
  * scopegate saw pass in an authorization response of a pushed request
  * (relay/profile-response.ts), redeemed once, within `pushed_authorization.code_lifetime` (at
  * most 60 s), by the client it was issued to, with the same redirect_uri and the PKCE verifier of
@@ -24,9 +27,17 @@ function s256(verifier: string): Buffer {
   return createHash('sha256').update(verifier, 'ascii').digest();
 }
 
-export async function checkCodeBinding(request: TokenRequest, runtime: Runtime): Promise<void> {
+export async function checkProfileGrant(request: TokenRequest, runtime: Runtime): Promise<void> {
   const { config } = runtime;
-  if (request.grantType !== 'authorization_code' || !anyProfile(config)) return;
+  if (!anyProfile(config)) return;
+  if (request.grantType === 'password' && profileOf(config, request.clientIdHint) !== undefined) {
+    throw new OAuthError(
+      'unauthorized_client',
+      'the password grant is not allowed under the fapi2 profile',
+      400,
+    );
+  }
+  if (request.grantType !== 'authorization_code') return;
   const params = request.body.params;
   const code = params.get('code');
   if (code === undefined) return; // the upstream answers a request without a code
