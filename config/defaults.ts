@@ -70,6 +70,17 @@ export const DEFAULTS = {
       max_entries: 200000,
       redis: { key_prefix: 'scopegate:seen:', timeout: '250ms' },
     },
+    // RFC 9449 proofs: asymmetric algorithms only (never none or HS*); a proof's iat at most
+    // max_age old and at most clock_skew in the future (and max_age + clock_skew in the past).
+    dpop: {
+      algorithms: ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'RS256'],
+      max_age: '60s',
+      clock_skew: '5s',
+      nonce: { lifetime: '5m' },
+    },
+  },
+  client: {
+    dpop: 'allowed',
   },
   pushed_authorization: {
     request_uri_lifetime: '60s',
@@ -95,6 +106,8 @@ export const DEFAULTS = {
     shutdown_grace: '20s',
     watch_config: true,
     trusted_proxies: [] as string[],
+    tls: { min_version: 'TLSv1.2' },
+    client_certificate_header: { verified: 'none', verified_header: 'ssl-client-verify' },
   },
   discovery: {
     keep_fields: [] as string[],

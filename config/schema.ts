@@ -3,6 +3,11 @@
  * (config/scopegate.schema.json is generated from it). Unknown keys are errors everywhere.
  */
 import * as z from 'zod';
+import {
+  CERTIFICATE_HEADER_FORMATS,
+  CERTIFICATE_HEADER_NAMES,
+  VERIFICATION_HEADER_NAMES,
+} from '../proxy/http/client-certificate-headers.js';
 import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
 import { carryNameRefusal, carryVerdictRefusal } from '../proxy/rules/carried-claims.js';
@@ -456,6 +461,12 @@ const clientRule = z.strictObject({
     .describe(
       "The client's registered redirect URIs: a pushed authorization request must name one exactly (default: any, left to the upstream); set on a rule without audience",
     ),
+  dpop: z
+    .enum(['required', 'allowed', 'off'])
+    .optional()
+    .describe(
+      `DPoP for this client: required (a token request without a proof is refused), allowed (a proof, when sent, binds the token; the default: ${DEFAULTS.client.dpop}) or off (a token request with a proof is refused)`,
+    ),
 });
 
 const introspectionClient = z
@@ -560,6 +571,90 @@ const upstreamTls = z
       });
     }
   });
+
+/**
+ * TLS on the public listener (proxy/server/server-tls.ts); the files are read with each
+ * configuration generation, and a reload replaces the certificate for new connections.
+ */
+const serverTls = z
+  .strictObject({
+    cert_file: z
+      .string()
+      .min(1)
+      .describe(
+        'PEM certificate (chain, leaf first) of the public listener; relative to the config file',
+      ),
+    key_file: z
+      .string()
+      .min(1)
+      .describe('PEM private key of cert_file (unencrypted); relative to the config file'),
+    client_ca_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'PEM bundle of the CAs client certificates are verified against (mutual TLS); relative to the config file',
+      ),
+    client_certificate: z
+      .enum(['off', 'optional', 'required'])
+      .optional()
+      .describe(
+        'Ask clients for a certificate: off; optional (asked, never required: one that does not chain to client_ca_file, self-signed ones included, is accepted and recorded as not chained); required (the handshake fails without one that chains to client_ca_file). Default: optional with client_ca_file, off without',
+      ),
+    min_version: z
+      .enum(['TLSv1.2', 'TLSv1.3'])
+      .default(DEFAULTS.server.tls.min_version as 'TLSv1.2')
+      .describe('Lowest TLS version accepted'),
+    ciphers: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "OpenSSL cipher list for TLS 1.2 (TLS 1.3's suites are not affected); default: Node.js's",
+      ),
+  })
+  .superRefine((tls, ctx) => {
+    if (tls.client_certificate === 'required' && tls.client_ca_file === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['client_ca_file'],
+        message: 'client_certificate: required verifies client certificates against client_ca_file',
+      });
+    }
+    if (tls.client_certificate === 'off' && tls.client_ca_file !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['client_ca_file'],
+        message: 'client_certificate: off asks for no client certificate: remove client_ca_file',
+      });
+    }
+  });
+
+/** The header an ingress that terminates TLS passes the client certificate in. */
+const clientCertificateHeader = z.strictObject({
+  name: z
+    .enum(CERTIFICATE_HEADER_NAMES)
+    .describe(
+      'Header carrying the client certificate, read only from server.trusted_proxies (x-forwarded-client-cert for Envoy, ssl-client-cert for ingress-nginx)',
+    ),
+  format: z
+    .enum(CERTIFICATE_HEADER_FORMATS)
+    .describe(
+      "xfcc (Envoy: the last element's Cert), pem-urlencoded (ingress-nginx, AWS ALB) or rfc9440 (Client-Cert)",
+    ),
+  verified: z
+    .enum(['none', 'always', 'header'])
+    .default(DEFAULTS.server.client_certificate_header.verified as 'none')
+    .describe(
+      'Whether the ingress verified the certificate against its client CAs: none (never counted as chained), always (it forwards only certificates it verified), header (when verified_header is SUCCESS)',
+    ),
+  verified_header: z
+    .enum(VERIFICATION_HEADER_NAMES)
+    .default(DEFAULTS.server.client_certificate_header.verified_header as 'ssl-client-verify')
+    .describe(
+      "The ingress's verification header, for verified: header (ingress-nginx: ssl-client-verify)",
+    ),
+});
 
 /** `scrypt$<salt>$<key>`, both base64url: what `scopegate`'s README one-liner prints. */
 export const SECRET_HASH_PATTERN = /^scrypt\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{43}$/;
@@ -783,6 +878,45 @@ const revocationSettings = z
       });
     }
   });
+
+/** DPoP (RFC 9449): the proofs scopegate accepts, and its nonces. */
+const dpopSettings = z.strictObject({
+  algorithms: z
+    .array(z.enum(SIGNING_ALGORITHMS))
+    .min(1)
+    .default([...DEFAULTS.tokens.dpop.algorithms])
+    .describe(
+      'Algorithms a DPoP proof may be signed with (asymmetric only: none and HS* are never accepted); advertised as dpop_signing_alg_values_supported',
+    ),
+  max_age: duration(
+    "Oldest a proof's iat may be; its jti is remembered that long (plus clock_skew) to refuse a replay",
+  ).prefault(DEFAULTS.tokens.dpop.max_age),
+  clock_skew: duration(
+    "How far a proof's iat may be in the future, and older than max_age, for clients whose clocks differ",
+  ).prefault(DEFAULTS.tokens.dpop.clock_skew),
+  nonce: z
+    .strictObject({
+      key: key32
+        .optional()
+        .describe(
+          'Secret (32 bytes, base64url) nonces are derived from; every replica with it accepts the nonces of the others',
+        ),
+      key_file: secretFile('the nonce key'),
+      lifetime: duration(
+        'A nonce is accepted for one to two lifetimes; then the client is sent a fresh one with use_dpop_nonce',
+      ).prefault(DEFAULTS.tokens.dpop.nonce.lifetime),
+    })
+    .superRefine((nonce, ctx) => {
+      oneSecretSource(nonce, 'key', ctx);
+      if (nonce.key === undefined && nonce.key_file === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['key'], message: 'nonces need key or key_file' });
+      }
+    })
+    .optional()
+    .describe(
+      'Server nonces (RFC 9449 section 8): with this block every proof must carry a nonce scopegate issued (DPoP-Nonce); stateless, shared by replicas through the key',
+    ),
+});
 
 const replaySettings = z
   .strictObject({
@@ -1186,6 +1320,11 @@ export const configSchema = z
           .describe(
             'Revocation of scopegate access tokens: which tokens revocation refused are remembered, and where',
           ),
+        dpop: dpopSettings
+          .prefault({})
+          .describe(
+            'DPoP (RFC 9449) sender-constrained tokens: scopegate verifies the proofs and binds the tokens it issues (cnf.jkt)',
+          ),
         replay: replaySettings
           .prefault({})
           .describe(
@@ -1271,6 +1410,8 @@ export const configSchema = z
           .describe(
             'IPv4/IPv6 addresses or CIDRs of proxies whose forwarding headers are believed (X-Forwarded-For extended); from other peers they are replaced',
           ),
+        tls: serverTls.optional(),
+        client_certificate_header: clientCertificateHeader.optional(),
       })
       .prefault({}),
     discovery: z
@@ -1529,9 +1670,25 @@ function checkProfileSigning(
       message: `fapi2 allows PS256, ES256 and EdDSA signatures only: ID tokens and access tokens are signed ${alg} (signing.default_alg)`,
     });
   }
+  const proofAlgorithms = config.tokens.dpop.algorithms.filter((alg) => !FAPI2_ALGORITHMS.has(alg));
+  if (proofAlgorithms.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tokens', 'dpop', 'algorithms'],
+      message: `fapi2 allows PS256, ES256 and EdDSA signatures only, and one list serves every client: remove ${proofAlgorithms.join(', ')}`,
+    });
+  }
   config.clients.forEach((rule, index) => {
     const profileAlg = rule.token?.alg;
     const held = config.profile !== undefined || rule.profile !== undefined;
+    if (held && rule.dpop === 'off') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', index, 'dpop'],
+        message:
+          'fapi2 requires sender-constrained tokens: DPoP cannot be off for a client held to it',
+      });
+    }
     if (held && profileAlg !== undefined && !FAPI2_ALGORITHMS.has(profileAlg)) {
       ctx.addIssue({
         code: 'custom',

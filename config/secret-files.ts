@@ -44,6 +44,7 @@ export const SECRET_SETTINGS: readonly SecretSetting[] = [
   },
   { path: ['tokens', 'refresh_token_key'], value: key32 },
   { path: ['tokens', 'upstream_token_key'], value: key32 },
+  { path: ['tokens', 'dpop', 'nonce', 'key'], value: key32 },
   { path: ['cache', 'upstream_tokens', 'key'], value: cacheKeyValue },
   ...REDIS_CONNECTIONS.flatMap((at) =>
     [[], ['sentinel'], ['cluster']].map((where) => ({

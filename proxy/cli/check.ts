@@ -6,6 +6,8 @@
 import { lineOfSetting, loadConfigFile } from '../../config/load.js';
 import { signingKey } from '../../config/schema.js';
 import { KeyLoadError, loadSigningKey, loadSigningKeys } from '../keys/signing-keys.js';
+import { TlsFileError } from '../keys/tls-files.js';
+import { loadServerTls } from '../server/server-tls.js';
 import { UpstreamDiscovery } from '../upstream/discovery.js';
 import {
   type ResolvedTokenPath,
@@ -13,22 +15,21 @@ import {
   TokenPathError,
 } from '../upstream/token-path.js';
 import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-agents.js';
-import {
-  loadUpstreamTls,
-  UpstreamTlsError,
-  type UpstreamTlsMaterial,
-} from '../upstream/upstream-tls.js';
+import { loadUpstreamTls } from '../upstream/upstream-tls.js';
 
-/** upstream.tls read as the gateway will; its problems as `FILE:LINE: path: message` lines. */
-async function upstreamTlsOf(
-  tls: Parameters<typeof loadUpstreamTls>[0],
+/**
+ * A TLS setting's files (upstream.tls, server.tls) read as the gateway will; their problems as
+ * `FILE:LINE: path: message` lines.
+ */
+async function tlsFilesOf<T>(
+  load: () => Promise<T>,
   label: string,
   configFile: string,
-): Promise<{ material: UpstreamTlsMaterial } | { problems: string[] }> {
+): Promise<{ material: T } | { problems: string[] }> {
   try {
-    return { material: await loadUpstreamTls(tls, configFile) };
+    return { material: await load() };
   } catch (error) {
-    if (!(error instanceof UpstreamTlsError)) throw error;
+    if (!(error instanceof TlsFileError)) throw error;
     const problems = await Promise.all(
       error.problems.map(async (problem) => {
         const line = await lineOfSetting(configFile, problem.path);
@@ -73,7 +74,20 @@ export async function checkConfig(
     };
   }
   const { config } = result.loaded;
-  const tls = await upstreamTlsOf(config.upstream.tls, file, result.loaded.file);
+  const tls = await tlsFilesOf(
+    () => loadUpstreamTls(config.upstream.tls, result.loaded.file),
+    file,
+    result.loaded.file,
+  );
+  const serverTls = await tlsFilesOf(
+    () => loadServerTls(config.server.tls, result.loaded.file),
+    file,
+    result.loaded.file,
+  );
+  const tlsProblems = [
+    ...('problems' in tls ? tls.problems : []),
+    ...('problems' in serverTls ? serverTls.problems : []),
+  ];
   let agents: UpstreamAgents | undefined;
   try {
     const keys = await loadSigningKeys(
@@ -81,7 +95,7 @@ export async function checkConfig(
       result.loaded.file,
       config.signing.default_alg,
     );
-    if ('problems' in tls) return { ok: false, lines: tls.problems };
+    if ('problems' in tls || tlsProblems.length > 0) return { ok: false, lines: tlsProblems };
     const unusableProxy = config.upstream.proxy === undefined ? environmentProxyProblems(env) : [];
     if (unusableProxy.length > 0) {
       return { ok: false, lines: unusableProxy.map((problem) => `${file}: ${problem}`) };
@@ -110,7 +124,7 @@ export async function checkConfig(
   } catch (error) {
     if (error instanceof KeyLoadError) {
       const keyLines = error.problems.map((problem) => `${file}: ${problem}`);
-      return { ok: false, lines: 'problems' in tls ? [...tls.problems, ...keyLines] : keyLines };
+      return { ok: false, lines: [...tlsProblems, ...keyLines] };
     }
     if (error instanceof TokenPathError) return { ok: false, lines: [`${file}: ${error.message}`] };
     throw error;

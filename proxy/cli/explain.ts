@@ -177,8 +177,8 @@ function profileLines(
   );
   const carried =
     profile.carry === undefined
-      ? `tokens.carry_claims (${config.tokens.carry_claims.join(', ') || 'none'}), the identity claims the issued scopes release, authorization claims marked keep (act and cnf always)`
-      : `${[...profile.carry].join(', ') || 'nothing'} (act and cnf always)`;
+      ? `tokens.carry_claims (${config.tokens.carry_claims.join(', ') || 'none'}), the identity claims the issued scopes release, authorization claims marked keep (act always)`
+      : `${[...profile.carry].join(', ') || 'nothing'} (act always)`;
   const audience = rule.audience === undefined ? '' : `, audience ${rule.audience}`;
   const signer = signingKeyOf(config, profile);
   return [

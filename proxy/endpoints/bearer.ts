@@ -1,13 +1,20 @@
 /**
  * RFC 6750 on the one endpoint scopegate serves as a resource server (userinfo): where a bearer
- * token may come from, and how a refusal is said (a `WWW-Authenticate: Bearer` challenge).
+ * token may come from, and how a refusal is said (a `WWW-Authenticate: Bearer` challenge). A
+ * DPoP-bound token comes in the `Authorization: DPoP` scheme only (RFC 9449 §7.1).
  */
 import type { IncomingMessage } from 'node:http';
 import { bodyKind, parseTokenRequestBody, readBody } from '../http/body.js';
 import { OAuthError } from '../http/oauth-error.js';
 
-/** RFC 6750 §2.1 b64token, after the scheme and its spaces. */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** RFC 6750 §2.1 b64token after the scheme (Bearer, or DPoP: RFC 9449 §7.1) and its spaces. */
+const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+export interface PresentedToken {
+  token: string;
+  /** How it was presented: `DPoP` only in the Authorization header's DPoP scheme. */
+  scheme: 'Bearer' | 'DPoP';
+}
 
 /**
  * 401 (or 403 for insufficient_scope) with the challenge RFC 6750 §3 asks for. Without a code
@@ -33,13 +40,17 @@ export function bearerError(
  * `access_token` parameter (§2.2); never both (§2: one method per request). A token in the query
  * (§2.3) is refused: URLs end up in logs and browser histories.
  */
-export async function bearerTokenOf(req: IncomingMessage, bodyLimit: number): Promise<string> {
+export async function presentedTokenOf(
+  req: IncomingMessage,
+  bodyLimit: number,
+): Promise<PresentedToken> {
   const header = req.headers.authorization;
-  let fromHeader: string | undefined;
+  let fromHeader: PresentedToken | undefined;
   if (header !== undefined) {
-    const match = BEARER.exec(header.trim());
+    const match = AUTHORIZATION.exec(header.trim());
     if (!match) throw bearerError(undefined, 'a Bearer access token is required');
-    fromHeader = match[1];
+    const scheme = (match[1] as string).toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    fromHeader = { token: match[2] as string, scheme };
   }
   let fromBody: string | undefined;
   if (req.method === 'POST' && bodyKind(req.headers['content-type']) === 'form') {
@@ -51,9 +62,9 @@ export async function bearerTokenOf(req: IncomingMessage, bodyLimit: number): Pr
   if (fromHeader !== undefined && fromBody !== undefined) {
     throw bearerError('invalid_request', 'the access token was sent more than one way');
   }
-  const token = fromHeader ?? fromBody;
-  if (token === undefined) throw bearerError(undefined, 'a Bearer access token is required');
-  return token;
+  if (fromHeader !== undefined) return fromHeader;
+  if (fromBody === undefined) throw bearerError(undefined, 'a Bearer access token is required');
+  return { token: fromBody, scheme: 'Bearer' };
 }
 
 /** Refuses `access_token` in the query string (RFC 6750 §2.3, which scopegate does not offer). */

@@ -30,6 +30,7 @@ import {
   sendJson,
   sendOAuthError,
 } from '../http/oauth-error.js';
+import { confirmationClaim, confirmationOf, tokenTypeOf } from '../issued/confirmation.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
 import { type OwnToken, readOwnToken } from './own-token-state.js';
@@ -112,6 +113,12 @@ async function upstreamVerdict(
   return undefined;
 }
 
+/** The `cnf` of an answer: scopegate's binding, rebuilt from its allowlist. */
+function confirmationOfAnswer(claims: JWTPayload): Record<string, string> | undefined {
+  const read = confirmationOf(claims);
+  return read.kind === 'bound' ? confirmationClaim(read.confirmation) : undefined;
+}
+
 /** RFC 7662 §2.2 members of an active answer, from scopegate's verified claims only. */
 function activeAnswer(claims: JWTPayload, issuer: string): Record<string, unknown> {
   const scope = Array.isArray(claims.scope) ? claims.scope.join(' ') : claims.scope;
@@ -125,7 +132,9 @@ function activeAnswer(claims: JWTPayload, issuer: string): Record<string, unknow
     exp: claims.exp,
     iat: claims.iat,
     jti: claims.jti,
-    token_type: 'Bearer',
+    // RFC 9449 §6.2, RFC 8705 §3.2: the binding, so a resource server can check the proof key.
+    token_type: tokenTypeOf(claims),
+    cnf: confirmationOfAnswer(claims),
   };
   return Object.fromEntries(Object.entries(members).filter(([, value]) => value !== undefined));
 }
@@ -148,7 +157,8 @@ export async function handleIntrospection(
       runtime,
       requestId,
     });
-    if (own === undefined || verdict === false) {
+    // A binding that cannot be said in `cnf` is never answered as a bearer token.
+    if (own === undefined || verdict === false || confirmationOf(own.claims).kind === 'unknown') {
       sendJson(res, 200, { active: false }, NO_STORE);
       return;
     }

@@ -18,17 +18,20 @@
  * and fails closed; whoever holds an upstream token can still ask the upstream directly.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errors } from 'jose';
+import { errors, type JWTPayload } from 'jose';
 import { badUpstream, internalError, OAuthError, sendOAuthError } from '../http/oauth-error.js';
 import { parseUntrustedJson, refusedJsonPhrase } from '../http/untrusted-json.js';
+import { confirmationOf } from '../issued/confirmation.js';
 import { embeddingKeyOf, openEmbeddedToken } from '../issued/embedded-upstream-token.js';
 import { verifyOwnToken } from '../issued/own-token.js';
+import { advertisedEndpointUrl } from '../issued/public-metadata.js';
 import { safeSuccessHeaders } from '../issued/upstream-headers.js';
 import { type ConfiguredIdentityClaims, releasedIdentityClaims } from '../rules/identity-claims.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { tokenScopes } from '../upstream/identity.js';
 import { decodedUpstreamBody } from '../upstream/upstream-body.js';
-import { bearerError, bearerTokenOf, refuseQueryToken } from './bearer.js';
+import { bearerError, type PresentedToken, presentedTokenOf, refuseQueryToken } from './bearer.js';
+import { checkDpopProof, dpopError, dpopNonceHeader } from './dpop-check.js';
 import { claimsOwnIssuer } from './own-token-state.js';
 import { callUpstream } from './upstream-calls/upstream-call.js';
 
@@ -53,6 +56,8 @@ interface UserinfoGrant {
   sub: unknown;
   /** The scopes scopegate issued in the token: what decides the claims answered. */
   scopes: string[];
+  /** The token's verified claims (its binding). */
+  claims: JWTPayload;
 }
 
 /** The upstream's token inside a valid scopegate access token, or the 401 saying why not. */
@@ -76,7 +81,60 @@ async function userinfoGrantFor(token: string, runtime: Runtime): Promise<Userin
       'this token cannot be used at the userinfo endpoint: it was issued without the openid scope or before userinfo was enabled',
     );
   }
-  return { upstream, sub: claims.sub, scopes: tokenScopes(claims) };
+  return { upstream, sub: claims.sub, scopes: tokenScopes(claims), claims };
+}
+
+/**
+ * RFC 9449 §7: a DPoP-bound token only in the DPoP scheme with a proof by its key for this
+ * request; an unbound one never in the DPoP scheme. A binding scopegate cannot check here (a
+ * certificate, an unknown `cnf`) is refused: accepted, the token would be a bearer token.
+ */
+async function checkSenderBinding(
+  req: IncomingMessage,
+  presented: PresentedToken,
+  claims: JWTPayload,
+  url: string,
+  runtime: Runtime,
+): Promise<void> {
+  const { config } = runtime;
+  const binding = confirmationOf(claims);
+  if (binding.kind === 'none') {
+    if (presented.scheme === 'DPoP') {
+      throw dpopError('resource', 'invalid_token', 'the token is not bound to a DPoP key', config);
+    }
+    return;
+  }
+  if (
+    binding.kind !== 'bound' ||
+    binding.confirmation.jkt === undefined ||
+    binding.confirmation['x5t#S256'] !== undefined
+  ) {
+    throw invalidToken('the token is bound in a way this endpoint cannot check');
+  }
+  const { jkt } = binding.confirmation;
+  if (presented.scheme !== 'DPoP') {
+    throw dpopError(
+      'resource',
+      'invalid_token',
+      'the token is bound to a DPoP key: present it with the DPoP scheme and a proof',
+      config,
+    );
+  }
+  const proof = await checkDpopProof(req, runtime, 'resource', {
+    url,
+    accessToken: presented.token,
+  });
+  if (proof === undefined) {
+    throw dpopError('resource', 'invalid_dpop_proof', 'a DPoP proof is required', config);
+  }
+  if (proof.jkt !== jkt) {
+    throw dpopError(
+      'resource',
+      'invalid_dpop_proof',
+      'the proof key is not the one the token is bound to',
+      config,
+    );
+  }
 }
 
 /** The upstream's refusal, rebuilt: its status class, scopegate's words, nothing passed raw. */
@@ -145,8 +203,11 @@ export async function handleUserinfo(
 ): Promise<void> {
   try {
     refuseQueryToken(query);
-    const token = await bearerTokenOf(req, runtime.config.server.body_limit);
-    const grant = await userinfoGrantFor(token, runtime);
+    const presented = await presentedTokenOf(req, runtime.config.server.body_limit);
+    const grant = await userinfoGrantFor(presented.token, runtime);
+    const url = advertisedEndpointUrl(path, runtime.config.issuer, runtime.config.upstream.url);
+    if (url === undefined) throw internalError('the userinfo endpoint has no URL of its own');
+    await checkSenderBinding(req, presented, grant.claims, url, runtime);
     const origin = req.headers.origin;
     const answer = await callUpstream(
       {
@@ -167,6 +228,7 @@ export async function handleUserinfo(
     );
     res.writeHead(200, {
       ...safeSuccessHeaders(answer.headers),
+      ...dpopNonceHeader(runtime.config),
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(payload),
       'cache-control': 'no-store',

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { isIPv6 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { CLIENT_CERTIFICATE_HEADERS } from './client-certificate-headers.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 
 const HOP_BY_HOP = new Set([
@@ -22,8 +23,10 @@ const HOP_BY_HOP = new Set([
 
 /**
  * Headers that describe the client connection. Upstreams and their frameworks trust them for
- * rate limits, audit logs and redirect URLs (X-Real-IP, X-Forwarded-Prefix...), so a client's own
- * values never pass; a trusted proxy's do (forwardedHeaders).
+ * rate limits, audit logs and redirect URLs (X-Real-IP, X-Forwarded-Prefix...), and for the
+ * client's certificate behind an ingress that terminated TLS (X-Forwarded-Client-Cert,
+ * ssl-client-cert...), so a client's own values never pass; a trusted proxy's do
+ * (forwardedHeaders).
  */
 const FORWARDED = new Set([
   'forwarded',
@@ -36,6 +39,7 @@ const FORWARDED = new Set([
   'x-real-ip',
   'x-client-ip',
   'true-client-ip',
+  ...CLIENT_CERTIFICATE_HEADERS,
 ]);
 
 /**

@@ -6,8 +6,9 @@
  *   scp), never copied as the upstream wrote them.
  * - Of the upstream's other claims, only those the allowlist of carried-claims.ts names are
  *   carried (the carry list, the identity claims the issued scopes release, kept authorization
- *   claims, act and cnf); then the profile's fixed claims; the reserved and scope claims are set
- *   last so nothing upstream or configured can override them.
+ *   claims, act); then the profile's fixed claims; the reserved and scope claims are set last so
+ *   nothing upstream or configured can override them. `cnf` is reserved: set only from what the
+ *   client proved to scopegate (confirmation.ts), never the upstream's.
  *
  * The claims object has no prototype and is filled by assignment only from own members of the
  * verified token, which has none either (untrusted-json.ts): a `__proto__` member can neither
@@ -20,6 +21,7 @@ import { type CarryRules, carriedClaims } from '../rules/carried-claims.js';
 import { GrantedScopes } from '../scope/coverage.js';
 import { tokenScopes } from '../upstream/identity.js';
 import { issuedAudience } from './audience-claim.js';
+import { type Confirmation, confirmationClaim } from './confirmation.js';
 import { REVOCATION_CLAIM } from './revocation-refs.js';
 import type { TokenProfile } from './token-profile.js';
 
@@ -42,6 +44,8 @@ export interface IssueInput {
   jti?: string | undefined;
   /** Token exchange: the references that revoke the subject, which revoke this token too. */
   revocationRefs?: readonly string[] | undefined;
+  /** The key the client proved it holds (DPoP, mutual TLS): the token's `cnf`. */
+  confirmation?: Confirmation | undefined;
 }
 
 export interface IssuedToken {
@@ -85,6 +89,8 @@ export function buildClaims(input: IssueInput): JWTPayload {
   if (input.revocationRefs !== undefined && input.revocationRefs.length > 0) {
     claims[REVOCATION_CLAIM] = [...input.revocationRefs];
   }
+  const cnf = confirmationClaim(input.confirmation);
+  if (cnf !== undefined) claims.cnf = cnf;
   if (input.scopes.length > 0) {
     for (const claim of profile.scopeClaims) {
       claims[claim.name] = claim.format === 'array' ? [...input.scopes] : input.scopes.join(' ');

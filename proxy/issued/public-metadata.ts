@@ -37,6 +37,8 @@ export interface MetadataContext {
   upstreamTokenKey?: boolean;
   /** Vendor fields the table does not name, kept by configuration (`discovery.keep_fields`). */
   keepFields?: readonly string[];
+  /** `tokens.dpop.algorithms`: the DPoP proof algorithms scopegate verifies. */
+  dpopAlgorithms?: readonly string[];
   /** The security profile and scopegate's PAR endpoint (profile-metadata.ts). */
   profile?: ProfileMetadataContext;
 }
@@ -48,6 +50,8 @@ const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
   ],
   request_parameter_supported: () => false,
   request_uri_parameter_supported: () => false,
+  dpop_signing_alg_values_supported: (context) =>
+    context.dpopAlgorithms === undefined ? undefined : [...context.dpopAlgorithms],
 };
 
 /**
@@ -67,14 +71,33 @@ export function throughScopegate(
     return undefined;
   }
   if (!upstreamOrigins.has(url.origin)) return undefined;
-  const base = new URL(context.upstreamUrl).pathname.replace(/\/+$/, '');
-  let path = url.pathname;
-  if (base !== '') {
-    if (path !== base && !path.startsWith(`${base}/`)) return undefined;
-    path = path.slice(base.length) || '/';
-  }
-  if (context.isBlocked(path)) return undefined;
+  const path = pathBelowBase(url.pathname, context.upstreamUrl);
+  if (path === undefined || context.isBlocked(path)) return undefined;
   return `${issuerUrl(context.issuer, path)}${url.search}`;
+}
+
+/**
+ * An upstream path as a path below `upstream.url`'s base path (the reverse proxy appends request
+ * paths to that base), or undefined when it is outside it.
+ */
+function pathBelowBase(upstreamPath: string, upstreamUrl: string): string | undefined {
+  const base = new URL(upstreamUrl).pathname.replace(/\/+$/, '');
+  if (base === '') return upstreamPath;
+  if (upstreamPath !== base && !upstreamPath.startsWith(`${base}/`)) return undefined;
+  return upstreamPath.slice(base.length) || '/';
+}
+
+/**
+ * The URL scopegate advertises for an upstream endpoint it serves itself (userinfo): what a DPoP
+ * proof's htu names. Undefined when the path is outside `upstream.url`'s base path.
+ */
+export function advertisedEndpointUrl(
+  upstreamPath: string,
+  issuer: string,
+  upstreamUrl: string,
+): string | undefined {
+  const path = pathBelowBase(upstreamPath, upstreamUrl);
+  return path === undefined ? undefined : issuerUrl(issuer, path);
 }
 
 /** The origins the upstream's URLs may use: `upstream.url`'s and its document's issuer's. */
@@ -152,6 +175,9 @@ export function publicMetadata(
         : apply(name, value, treatment, origins, context);
     if (result !== undefined) document[name] = result;
   }
+  // scopegate's own capability: advertised whether or not the upstream knows DPoP.
+  const dpop = OWN_VALUES.dpop_signing_alg_values_supported?.(context);
+  if (dpop !== undefined) document.dpop_signing_alg_values_supported = dpop;
   // Absent would mean true for request_uri_parameter_supported (OpenID Connect Discovery §3).
   document.request_parameter_supported = false;
   document.request_uri_parameter_supported = false;
@@ -195,6 +221,7 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     isBlocked: (path) => runtime.routes.isRefused(path),
     upstreamTokenKey: embeddingKeyOf(config) !== undefined,
     keepFields: config.discovery.keep_fields,
+    dpopAlgorithms: config.tokens.dpop.algorithms,
     profile: { issuer: config.issuer, profile: config.profile, anyProfile: anyProfile(config) },
   };
 }

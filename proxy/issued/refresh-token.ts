@@ -26,6 +26,12 @@ export interface RefreshBinding {
    * does not cover.
    */
   grantScopes: string[];
+  /**
+   * RFC 9449 §5: for a public client, the thumbprint of the DPoP key the grant was issued to: a
+   * refresh must be proved with the same key. A confidential client's refresh is bound by its
+   * authentication instead, so its tokens record none.
+   */
+  jkt?: string | undefined;
 }
 
 const FORMAT = 1;
@@ -42,6 +48,7 @@ export async function wrapRefreshToken(binding: RefreshBinding, key: Uint8Array)
     cid: binding.clientId,
     scp: binding.scopes,
     ...(binding.grantScopes.length > 0 ? { gs: binding.grantScopes } : {}),
+    ...(binding.jkt !== undefined ? { jkt: binding.jkt } : {}),
   });
   return new CompactEncrypt(new TextEncoder().encode(payload))
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: refreshKeyId(key) })
@@ -64,12 +71,19 @@ export async function unwrapRefreshToken(
     });
     const data = parseUntrustedObject(new TextDecoder().decode(plaintext));
     if (data === undefined) return undefined;
-    const { v, rt, cid, scp, gs } = data;
+    const { v, rt, cid, scp, gs, jkt } = data;
     if (v !== FORMAT || typeof rt !== 'string' || typeof cid !== 'string') return undefined;
     if (!isStringList(scp)) return undefined;
     // Tokens wrapped before grant scopes were recorded have none: they bind the access token's.
     if (gs !== undefined && !isStringList(gs)) return undefined;
-    return { upstreamToken: rt, clientId: cid, scopes: scp, grantScopes: gs ?? [] };
+    if (jkt !== undefined && typeof jkt !== 'string') return undefined;
+    return {
+      upstreamToken: rt,
+      clientId: cid,
+      scopes: scp,
+      grantScopes: gs ?? [],
+      ...(jkt !== undefined ? { jkt } : {}),
+    };
   } catch {
     return undefined;
   }

@@ -30,7 +30,7 @@ export interface TokenProfile {
   /** Fixed claims, added to every token. */
   claims: Readonly<Record<string, unknown>>;
   /**
-   * The upstream claims kept (plus act, cnf and scopegate's own), or undefined: every upstream
+   * The upstream claims kept (plus act and scopegate's own), or undefined: every upstream
    * claim but the reserved ones and the dropped authorization claims (the default).
    */
   carry: ReadonlySet<string> | undefined;

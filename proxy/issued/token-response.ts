@@ -1,12 +1,17 @@
 /**
  * Step "answer": the response the client gets (RFC 6749 §5.1). Built from known members only:
- * `access_token`, `expires_in` and `scope` are scopegate's; `token_type`, `refresh_token` and
+ * `access_token`, `token_type`, `expires_in` and `scope` are scopegate's; `refresh_token` and
  * `id_token` come from the upstream when they are strings; other upstream members only when
  * tokens.response_members lists them. Nothing else the upstream said reaches the client.
+ *
+ * `token_type` says what scopegate's token is, whatever the upstream called its own: `DPoP` when
+ * it is bound to a DPoP key (RFC 9449 §5), else `Bearer`. The upstream's is still checked: a
+ * malformed one is a broken answer.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { badUpstream } from '../http/oauth-error.js';
 import type { IssuedToken } from './access-token.js';
+import { tokenTypeOf } from './confirmation.js';
 import { safeSuccessHeaders } from './upstream-headers.js';
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -50,13 +55,12 @@ export function withReplacedMembers(
   return members;
 }
 
-function tokenType(upstreamBody: Readonly<Record<string, unknown>>): string {
+function checkUpstreamTokenType(upstreamBody: Readonly<Record<string, unknown>>): void {
   const given = upstreamBody.token_type;
-  if (given === undefined) return 'Bearer';
+  if (given === undefined) return;
   if (typeof given !== 'string' || !TOKEN_TYPE.test(given)) {
     throw badUpstream('the upstream token response has an invalid token_type');
   }
-  return given;
 }
 
 export interface TokenAnswer {
@@ -76,10 +80,13 @@ export function tokenAnswer(
   issued: IssuedToken,
   scopes: readonly string[],
   carried: Record<string, unknown>,
+  /** Headers of scopegate's own for this answer (a DPoP-Nonce). */
+  ownHeaders: Readonly<Record<string, string>> = {},
 ): TokenAnswer {
+  checkUpstreamTokenType(upstreamBody);
   const body: Record<string, unknown> = {
     access_token: issued.token,
-    token_type: tokenType(upstreamBody),
+    token_type: tokenTypeOf(issued.claims),
     expires_in: issued.expiresIn,
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
     ...carried,
@@ -89,5 +96,9 @@ export function tokenAnswer(
   if (typeof upstreamToken === 'string' && payload.includes(upstreamToken)) {
     throw badUpstream('the upstream token response would reach the client');
   }
-  return { body, payload, headers: { ...safeSuccessHeaders(upstreamHeaders), ...NO_STORE } };
+  return {
+    body,
+    payload,
+    headers: { ...safeSuccessHeaders(upstreamHeaders), ...ownHeaders, ...NO_STORE },
+  };
 }

@@ -88,7 +88,7 @@ function readError(upstream: UpstreamResponse): ReadError {
   }
   const described = typeof members.error_description === 'string' ? members.error_description : '';
   const errorUri = safeErrorUri(members.error_uri);
-  if (isOAuthErrorCode(code)) {
+  if (isOAuthErrorCode(code) && !SCOPEGATE_ONLY_CODES.has(code)) {
     const description = described === '' ? `the upstream answered ${upstream.status}` : described;
     return { code, description, errorUri };
   }
@@ -99,6 +99,14 @@ function readError(upstream: UpstreamResponse): ReadError {
     errorUri,
   };
 }
+
+/**
+ * RFC 9449 codes are scopegate's alone at its token endpoint: the upstream never sees a DPoP
+ * proof, so its `invalid_dpop_proof` or `use_dpop_nonce` is about nothing the client sent, and
+ * relayed it would send the client retrying with fresh proofs and nonces scopegate never asked
+ * for. They become the standard code for the status, named in the description.
+ */
+const SCOPEGATE_ONLY_CODES: ReadonlySet<string> = new Set(['invalid_dpop_proof', 'use_dpop_nonce']);
 
 /** The shortest piece of a token that counts as quoting it. */
 const QUOTE_WINDOW = 12;

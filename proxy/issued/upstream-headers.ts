@@ -1,8 +1,12 @@
 /**
  * The few headers of the upstream's token answer a client may see: CORS (a browser needs them to
- * read the answer at all), Vary, WWW-Authenticate on errors (RFC 6749 §5.2 for 401),
- * Retry-After and DPoP-Nonce (RFC 9449 §8). Everything else is scopegate's. Each value must be
- * short printable ASCII with nothing shaped like a token, or it is dropped.
+ * read the answer at all), Vary, WWW-Authenticate on errors (RFC 6749 §5.2 for 401) and
+ * Retry-After. Everything else is scopegate's. Each value must be short printable ASCII with
+ * nothing shaped like a token, or it is dropped.
+ *
+ * DPoP belongs to scopegate alone: the upstream never sees a client's proof, so its DPoP-Nonce
+ * and a `DPoP` challenge would be taken by the client for scopegate's and answered with proofs
+ * scopegate never asked for. Neither is ever kept.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -13,12 +17,10 @@ const SUCCESS_HEADERS = [
   'vary',
 ] as const;
 
-const ERROR_HEADERS = [
-  ...SUCCESS_HEADERS,
-  'www-authenticate',
-  'retry-after',
-  'dpop-nonce',
-] as const;
+const ERROR_HEADERS = [...SUCCESS_HEADERS, 'www-authenticate', 'retry-after'] as const;
+
+/** A DPoP challenge (RFC 9449 §7.1) anywhere in a WWW-Authenticate value. */
+const DPOP_CHALLENGE = /(^|[\s,])dpop(\s|,|$)/i;
 
 const MAX_HEADER_VALUE = 512;
 /** Visible ASCII and spaces (RFC 9110 field-vchar without obs-text). */
@@ -37,7 +39,9 @@ function pick(headers: IncomingHttpHeaders, names: readonly string[]): Record<st
   const out: Record<string, string> = {};
   for (const name of names) {
     const value = safeValue(headers[name]);
-    if (value !== undefined) out[name] = value;
+    if (value === undefined) continue;
+    if (name === 'www-authenticate' && DPOP_CHALLENGE.test(value)) continue;
+    out[name] = value;
   }
   return out;
 }

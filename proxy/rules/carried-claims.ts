@@ -6,8 +6,8 @@
  *
  * | claim | carried |
  * |---|---|
- * | RESERVED_CLAIMS (iss, sub, aud, client_id, iat, exp, nbf, jti, scope, scp, permissions, sg_rev) and the profile's scope claims | never: issue-token.ts sets or rebuilds them |
- * | ALWAYS_CARRIED_CLAIMS (act, cnf, the sealed upstream token) | always: they constrain the token |
+ * | RESERVED_CLAIMS (iss, sub, aud, client_id, iat, exp, nbf, jti, scope, scp, permissions, sg_rev, cnf) and the profile's scope claims | never: issue-token.ts sets or rebuilds them (cnf from what the client proved to scopegate, issued/confirmation.ts) |
+ * | ALWAYS_CARRIED_CLAIMS (act, the sealed upstream token) | always: they constrain the token |
  * | authorization claims `tokens.authorization_claims` marks `drop` | never (the config refuses carrying one) |
  * | the carry list: `clients[].token.carry`, else `tokens.carry_claims` (default: azp, gty, auth_time, acr, amr, sid) | when present; an identity claim only when the issued scopes release it |
  * | identity claims the ISSUED scopes release (identity-claims.ts: OIDC Core §5.4 + `tokens.identity_claims`) | without a profile carry list |

@@ -30,14 +30,18 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set<string>([
   ...SCOPE_CARRYING_CLAIMS,
   // scopegate's revocation references: only ever the ones it derived itself (revocation-refs.ts).
   REVOCATION_CLAIM,
+  // The key the token is bound to: only what the client proved to scopegate (issued/confirmation.ts).
+  // The upstream never sees the client's DPoP proof or certificate, so its `cnf` names no key the
+  // client showed; carrying it would bind scopegate's token to a key scopegate never checked.
+  'cnf',
 ]);
 
 /**
  * Claims that constrain a token or belong to scopegate: a token profile's `carry` list cannot
- * drop them (dropping `act` would hide a delegation, dropping `cnf` would turn a
- * sender-constrained token into a bearer token), and its fixed claims cannot set them.
+ * drop them (dropping `act` would hide a delegation), and its fixed claims cannot set them.
+ * `cnf` is not one: scopegate sets it itself (RESERVED_CLAIMS).
  */
-export const ALWAYS_CARRIED_CLAIMS: ReadonlySet<string> = new Set(['act', 'cnf', EMBEDDED_CLAIM]);
+export const ALWAYS_CARRIED_CLAIMS: ReadonlySet<string> = new Set(['act', EMBEDDED_CLAIM]);
 
 /**
  * Names a token profile may not give a fixed value, besides tokens.authorization_claims: the

@@ -59,6 +59,10 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     kind: 'own',
     why: 'scopegate signs the access tokens it issues: the algorithms of its active and next keys',
   },
+  dpop_signing_alg_values_supported: {
+    kind: 'own',
+    why: 'scopegate verifies DPoP proofs itself and binds its tokens (cnf.jkt): tokens.dpop.algorithms, whatever the upstream knows',
+  },
   request_parameter_supported: {
     kind: 'own',
     why: `false: request objects are not supported (${CLIENT_SIGNED_FOR_ISSUER})`,
@@ -135,10 +139,7 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     kind: 'dropped',
     why: "scopegate's tokens carry no certificate binding",
   },
-  dpop_signing_alg_values_supported: {
-    kind: 'dropped',
-    why: "DPoP proofs name scopegate's URLs (htu) and scopegate's tokens carry no cnf.jkt",
-  },
+
   token_endpoint_auth_signing_alg_values_supported: { kind: 'dropped', why: CLIENT_AUTH_WHY },
   introspection_endpoint_auth_signing_alg_values_supported: {
     kind: 'dropped',

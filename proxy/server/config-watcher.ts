@@ -1,6 +1,6 @@
 /**
- * Notices when the configuration on disk changes: the config file, the key files and the secret
- * files (`*_file`, config/secret-files.ts) it names.
+ * Notices when the configuration on disk changes: the config file, the key files, the secret
+ * files (`*_file`, config/secret-files.ts) and the public listener's TLS files it names.
  *
  * Directories are watched, not files: editors save by writing a new file and renaming it over
  * the old one, and Kubernetes updates ConfigMap and Secret volumes by swapping a symlink, and a
@@ -54,7 +54,13 @@ function keyFilesOf(text: string, configFile: string, env: ConfigWatcherOptions[
     .filter((file): file is string => file !== undefined)
     .map((file) => path.resolve(path.dirname(configFile), file));
   const secretFiles = secretFilesOf(parsed.config, configFile).map((found) => found.absolute);
-  return [...keyFiles, ...secretFiles];
+  // The public listener's certificate, key and client CAs: a renewed certificate (cert-manager
+  // rewrites its Secret) is put in force without a restart.
+  const tls = parsed.config.server.tls;
+  const tlsFiles = [tls?.cert_file, tls?.key_file, tls?.client_ca_file]
+    .filter((file): file is string => file !== undefined)
+    .map((file) => path.resolve(path.dirname(configFile), file));
+  return [...keyFiles, ...secretFiles, ...tlsFiles];
 }
 
 export class ConfigWatcher {

@@ -5,6 +5,7 @@
 import http, { type Server } from 'node:http';
 import { ConfigError, loadConfigFile } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
+import { clientCertificateMode } from '../http/client-certificate.js';
 import { KeyLoadError } from '../keys/signing-keys.js';
 import { createLogger, flushLogger, type Logger } from '../observability/log.js';
 import { LogDestination } from '../observability/log-destination.js';
@@ -19,9 +20,10 @@ import { ConfigWatcher } from './config-watcher.js';
 import { HttpDrain } from './drain.js';
 import { EarlySignals } from './early-signals.js';
 import { listen } from './listen.js';
-import { applyServerTimeouts, createPublicServer } from './public-server.js';
+import { applyServerTimeouts, applyServerTls, createPublicServer } from './public-server.js';
 import { createGatewayHandler } from './router.js';
 import { SerialRunner } from './serial-runner.js';
+import { loadServerTls, ServerTlsError, type ServerTlsMaterial } from './server-tls.js';
 
 export interface StartOptions {
   configFile: string;
@@ -89,7 +91,9 @@ async function start(
     logger.info({ serviceName, sampleRatio, endpoint }, 'tracing on: OTLP/HTTP export');
   }
   let runtime: Runtime;
+  let serverTls: ServerTlsMaterial | undefined;
   try {
+    serverTls = await loadServerTls(config.server.tls, first.loaded.file);
     runtime = await buildRuntime(first.loaded, 1, metrics, undefined, logger);
   } catch (error) {
     await tracing?.shutdown(0);
@@ -122,7 +126,11 @@ async function start(
 
   const proxy = createReverseProxy(metrics, logger);
   const handler = createGatewayHandler({ runtime: () => runtime, metrics, logger, proxy });
-  const publicServer = createPublicServer(config.server);
+  const publicServer = createPublicServer(config.server, serverTls);
+  // A failed handshake (no certificate where one is required, an old protocol) never reaches HTTP.
+  publicServer.on('tlsClientError', (error: NodeJS.ErrnoException) => {
+    logger.debug({ code: error.code, error: error.message }, 'TLS handshake failed');
+  });
   const drain = new HttpDrain(publicServer);
   publicServer.on('request', drain.track(handler));
   const publicUrl = await listen(publicServer, config.listen).catch(async (error: unknown) => {
@@ -186,9 +194,17 @@ async function start(
     if (!result.ok) return fail(result.errors);
     const current = runtime;
     let next: Runtime;
+    let nextTls: ServerTlsMaterial | undefined;
     try {
+      // A certificate or key that cannot be used fails the reload: the listener keeps its own.
+      nextTls = await loadServerTls(result.loaded.config.server.tls, result.loaded.file);
       next = await buildRuntime(result.loaded, current.generation + 1, metrics, current, logger);
     } catch (error) {
+      if (error instanceof ServerTlsError) {
+        return fail(
+          error.problems.map((problem) => `${problem.path.join('.')}: ${problem.message}`),
+        );
+      }
       return fail(error instanceof KeyLoadError ? error.problems : [(error as Error).message]);
     }
     if (shuttingDown) return false;
@@ -207,6 +223,15 @@ async function start(
     runtime = next;
     void closeReplaced(current, next);
     applyServerSettings(next.config);
+    if (
+      serverTls !== undefined &&
+      nextTls !== undefined &&
+      nextTls.fingerprint !== serverTls.fingerprint
+    ) {
+      applyServerTls(publicServer, nextTls);
+      serverTls = nextTls;
+      logger.info('TLS certificate of the public listener reloaded');
+    }
     publishKeyMetrics(next);
     metrics.configReloads.inc({ result: 'success' });
     logger.info(
@@ -316,6 +341,11 @@ function warnOnRestartOnlyChanges(before: Config, after: Config, logger: Logger)
   const changed: string[] = [];
   if (before.listen !== after.listen) changed.push('listen');
   if (before.admin_listen !== after.admin_listen) changed.push('admin_listen');
+  if ((before.server.tls === undefined) !== (after.server.tls === undefined)) {
+    changed.push('server.tls');
+  } else if (clientCertificateMode(before.server.tls) !== clientCertificateMode(after.server.tls)) {
+    changed.push('server.tls.client_certificate');
+  }
   if (before.metrics.client_id_label !== after.metrics.client_id_label) {
     changed.push('metrics.client_id_label');
   }

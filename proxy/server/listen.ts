@@ -1,6 +1,7 @@
 /** Listening on a configured `host:port` and reporting the address actually bound. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 
 export function splitHostPort(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
@@ -19,7 +20,8 @@ export function listen(server: Server, address: string): Promise<string> {
       server.off('error', onError);
       const bound = server.address() as AddressInfo;
       const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-      resolve(`http://${shown}:${bound.port}`);
+      const scheme = server instanceof TlsServer ? 'https' : 'http';
+      resolve(`${scheme}://${shown}:${bound.port}`);
     });
   });
 }

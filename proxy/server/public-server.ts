@@ -1,10 +1,13 @@
 /**
- * The public listener's HTTP server: its timeouts, how often they are checked, and OAuth JSON
- * for the errors Node's HTTP layer answers by itself.
+ * The public listener's HTTP(S) server: its timeouts, how often they are checked, OAuth JSON
+ * for the errors Node's HTTP layer answers by itself, and TLS when server.tls is set.
  */
 import http, { type Server } from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import type { Config } from '../../config/schema.js';
 import { answerClientError } from '../http/client-error.js';
+import type { ServerTlsMaterial } from './server-tls.js';
 
 /**
  * How often Node checks headers_timeout and request_timeout (its default is 30 s, which would let
@@ -12,13 +15,22 @@ import { answerClientError } from '../http/client-error.js';
  */
 export const TIMEOUT_CHECK_INTERVAL_MS = 250;
 
-export function createPublicServer(server: Config['server']): Server {
-  const created = http.createServer({
+export function createPublicServer(server: Config['server'], material?: ServerTlsMaterial): Server {
+  const options: http.ServerOptions = {
     requestTimeout: server.request_timeout,
     headersTimeout: server.headers_timeout,
     keepAliveTimeout: server.keep_alive_timeout,
     connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-  });
+  };
+  const created =
+    material === undefined
+      ? http.createServer(options)
+      : https.createServer({
+          ...options,
+          ...material.context,
+          requestCert: material.requestCert,
+          rejectUnauthorized: material.rejectUnauthorized,
+        });
   created.on('clientError', answerClientError);
   return created;
 }
@@ -28,4 +40,15 @@ export function applyServerTimeouts(target: Server, server: Config['server']): v
   target.requestTimeout = server.request_timeout;
   target.headersTimeout = server.headers_timeout;
   target.keepAliveTimeout = server.keep_alive_timeout;
+}
+
+/**
+ * A reloaded certificate, key, client CA bundle, version floor or cipher list: connections made
+ * from now on use it, established ones keep theirs. Whether TLS is on, and how client certificates
+ * are asked for, are fixed when the listener is created.
+ */
+export function applyServerTls(target: Server, material: ServerTlsMaterial | undefined): void {
+  if (material !== undefined && target instanceof tls.Server) {
+    target.setSecureContext(material.context);
+  }
 }

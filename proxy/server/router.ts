@@ -121,6 +121,26 @@ function serveEndpoint(
   }
 }
 
+/**
+ * A client certificate header from a peer that is not a trusted proxy is neither read nor
+ * forwarded (proxy/http/client-certificate.ts, headers.ts); said at debug level, since a
+ * misconfigured server.trusted_proxies looks exactly like this.
+ */
+function logIgnoredCertificateHeader(
+  req: IncomingMessage,
+  runtime: Runtime,
+  logger: Logger,
+  requestId: string,
+): void {
+  const header = runtime.config.server.client_certificate_header?.name;
+  if (header === undefined || req.headers[header] === undefined) return;
+  if (runtime.trustedProxies.trusts(req.socket.remoteAddress)) return;
+  logger.debug(
+    { requestId, header, peer: req.socket.remoteAddress },
+    'client certificate header from a peer that is not a trusted proxy: ignored',
+  );
+}
+
 export function createGatewayHandler(deps: GatewayDeps) {
   const { metrics, logger } = deps;
   // Bound once: a labelled inc/dec hashes its labels object on every call.
@@ -140,6 +160,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     if (span !== undefined) {
       res.once('close', () => endRequestSpan(span, req.method ?? 'GET', access.route, res));
     }
+    logIgnoredCertificateHeader(req, runtime, logger, requestId);
     const target = canonicalTarget(req.url ?? '/', req.headers.host);
     if (!target.ok) {
       access.route = 'refused';

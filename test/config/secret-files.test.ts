@@ -79,7 +79,7 @@ describe('the list of secrets', () => {
     }
   });
 
-  it('lists every secret-looking key of the schema (signing keys and the upstream TLS key have their own loaders)', () => {
+  it('lists every secret-looking key of the schema (signing keys and the TLS keys have their own loaders)', () => {
     // Secrets by name, and the export headers, which carry a tracing vendor's API key.
     const secretByContent = new Set(['tracing.exporter.headers', 'tracing.exporter.headers_file']);
     const secretLooking = paths.filter(
@@ -89,11 +89,13 @@ describe('the list of secrets', () => {
         secretByContent.has(key),
     );
     // Key files read by their own loaders, on every load and reload: signing keys
-    // (proxy/keys/signing-keys.ts) and the upstream client certificate's key (upstream-tls.ts).
+    // (proxy/keys/signing-keys.ts), the upstream client certificate's key (upstream-tls.ts) and
+    // the public listener's key (proxy/server/server-tls.ts).
     const own = new Set([
       'signing.keys[].private_key',
       'signing.keys[].private_key_file',
       'upstream.tls.key_file',
+      'server.tls.key_file',
     ]);
     const expected = secretLooking.filter((key) => !own.has(key));
     expect(expected.sort()).toEqual(

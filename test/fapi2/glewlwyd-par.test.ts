@@ -20,7 +20,6 @@ import { grantScopes, logInUser } from '../fixtures/glewlwyd/user-session.js';
 import { startGlewlwydGateway } from '../glewlwyd/glewlwyd-gateway.js';
 import type { SelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { discoverClient } from '../support/discover-client.js';
-import { postForm } from '../support/gateway.js';
 
 let idp: GlewlwydIdp;
 let gateway: SelfIssuedGateway;
@@ -31,6 +30,7 @@ beforeAll(async () => {
   gateway = await startGlewlwydGateway(idp, {
     config: {
       profile: 'fapi2',
+      tokens: { dpop: { algorithms: ['ES256', 'PS256', 'EdDSA'] } },
       clients: [{ client_id: WEB_CLIENT.client_id, redirect_uris: [WEB_CLIENT.redirect_uri] }],
     },
   });
@@ -70,20 +70,26 @@ async function browse(authorizationUrl: URL): Promise<URL> {
 }
 
 async function pushedLogin() {
+  // The client's DPoP key: the push binds the code to it, and the token is bound to it.
+  const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   // glewlwyd requires a nonce with the openid scope, in the code flow too.
   const nonce = client.randomNonce();
-  const authorizationUrl = await client.buildAuthorizationUrlWithPAR(config, {
-    redirect_uri: WEB_CLIENT.redirect_uri,
-    scope: 'openid api.read',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
+  const authorizationUrl = await client.buildAuthorizationUrlWithPAR(
+    config,
+    {
+      redirect_uri: WEB_CLIENT.redirect_uri,
+      scope: 'openid api.read',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    },
+    { DPoP },
+  );
   const callback = await browse(authorizationUrl);
-  return { authorizationUrl, callback, verifier, state, nonce };
+  return { authorizationUrl, callback, verifier, state, nonce, DPoP };
 }
 
 describe('FAPI 2.0 through scopegate in front of glewlwyd (no PAR of its own)', () => {
@@ -98,45 +104,45 @@ describe('FAPI 2.0 through scopegate in front of glewlwyd (no PAR of its own)', 
   });
 
   it('logs in with openid-client: pushed, PKCE, iss checked, token signed by scopegate', async () => {
-    const { authorizationUrl, callback, verifier, state, nonce } = await pushedLogin();
+    const { authorizationUrl, callback, verifier, state, nonce, DPoP } = await pushedLogin();
     expect([...authorizationUrl.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
     expect(callback.origin + callback.pathname).toBe(WEB_CLIENT.redirect_uri);
     expect(callback.searchParams.get('iss')).toBe(gateway.issuer);
     expect(callback.searchParams.get('state')).toBe(state);
-    const tokens = await client.authorizationCodeGrant(config, callback, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      expectedNonce: nonce,
-      idTokenExpected: true,
-    });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      callback,
+      {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+        idTokenExpected: true,
+      },
+      undefined,
+      { DPoP },
+    );
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
     const jwks = createRemoteJWKSet(new URL(`${gateway.issuer}/.well-known/jwks.json`));
     const { payload } = await jwtVerify(tokens.access_token, jwks, {
       issuer: gateway.issuer,
       typ: 'at+jwt',
     });
     expect(payload).toMatchObject({ client_id: WEB_CLIENT.client_id, scope: 'openid api.read' });
+    expect(payload.cnf).toEqual({ jkt: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
   });
 
   it('refuses the same code a second time, and a plain authorization request', async () => {
-    const { callback, verifier } = await pushedLogin();
-    const code = callback.searchParams.get('code') as string;
+    const { callback, verifier, state, nonce, DPoP } = await pushedLogin();
     const redeem = () =>
-      postForm(
-        `${gateway.issuer}${new URL(config.serverMetadata().token_endpoint as string).pathname}`,
-        {
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: WEB_CLIENT.redirect_uri,
-          code_verifier: verifier,
-        },
-        {
-          authorization: `Basic ${Buffer.from(`${WEB_CLIENT.client_id}:${WEB_CLIENT.client_secret}`).toString('base64')}`,
-        },
+      client.authorizationCodeGrant(
+        config,
+        callback,
+        { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
+        undefined,
+        { DPoP },
       );
-    expect((await redeem()).status).toBe(200);
-    const again = await redeem();
-    expect(again.status).toBe(400);
-    expect(await again.json()).toMatchObject({ error: 'invalid_grant' });
+    await redeem();
+    await expect(redeem()).rejects.toMatchObject({ status: 400, error: 'invalid_grant' });
     const plain = client.buildAuthorizationUrl(config, {
       redirect_uri: WEB_CLIENT.redirect_uri,
       scope: 'openid',

@@ -7,11 +7,33 @@
  * client to the fapi2 profile; and the steps of a client's flow through it, as raw HTTP.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { type SelfIssuedGateway, startSelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { type CustomUpstream, startCustomUpstream } from '../support/custom-upstream.js';
 import { postForm } from '../support/gateway.js';
 
 export const APP = { client_id: 'app', redirect_uri: 'https://app.example/cb' } as const;
+export const FAPI2_PROOF_ALGORITHMS = ['ES256', 'PS256', 'EdDSA'] as const;
+
+/** The client's DPoP key (RFC 9449): every token request of a held client is proved with it. */
+export const DPOP_KEY = await generateKeyPair('ES256');
+export const DPOP_JKT = await calculateJwkThumbprint(await exportJWK(DPOP_KEY.publicKey));
+
+/** A DPoP proof for scopegate's token endpoint. */
+export async function tokenProof(
+  gateway: SelfIssuedGateway,
+  key: Awaited<ReturnType<typeof generateKeyPair>> = DPOP_KEY,
+): Promise<string> {
+  return new SignJWT({
+    jti: randomBytes(12).toString('base64url'),
+    htm: 'POST',
+    htu: `${gateway.issuer}/oauth/token`,
+    iat: Math.floor(Date.now() / 1000),
+  })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(key.publicKey) })
+    .sign(key.privateKey);
+}
+
 export const OTHER = { client_id: 'other', redirect_uri: 'https://other.example/cb' } as const;
 
 export interface InstantLogin {
@@ -59,6 +81,8 @@ export async function startInstantLogin(
     upstreamUrl: upstream.url,
     config: {
       profile: 'fapi2',
+      // One list for every client: the profile's algorithms only.
+      tokens: { dpop: { algorithms: [...FAPI2_PROOF_ALGORITHMS] } },
       clients: [
         { client_id: APP.client_id, redirect_uris: [APP.redirect_uri] },
         { client_id: OTHER.client_id, redirect_uris: [OTHER.redirect_uri] },
@@ -125,9 +149,10 @@ export function authorize(
 export async function frontChannel(
   login: InstantLogin,
   client: { client_id: string; redirect_uri: string } = APP,
+  overrides: Record<string, string | undefined> = {},
 ): Promise<{ callback: URL; verifier: string }> {
   const { verifier, challenge } = pkcePair();
-  const pushed = await push(login.gateway, pushedParams(client, challenge));
+  const pushed = await push(login.gateway, pushedParams(client, challenge, overrides));
   if (pushed.status !== 201)
     throw new Error(`PAR answered ${pushed.status}: ${await pushed.text()}`);
   const { request_uri } = (await pushed.json()) as { request_uri: string };
@@ -142,16 +167,27 @@ export async function frontChannel(
   return { callback: new URL(location), verifier };
 }
 
-/** The authorization code grant at scopegate's token endpoint. */
-export function redeem(
-  gateway: SelfIssuedGateway,
-  params: { code: string; verifier?: string; client_id?: string; redirect_uri?: string },
-): Promise<Response> {
-  return postForm(`${gateway.issuer}/oauth/token`, {
-    grant_type: 'authorization_code',
-    code: params.code,
-    client_id: params.client_id ?? APP.client_id,
-    redirect_uri: params.redirect_uri ?? APP.redirect_uri,
-    ...(params.verifier === undefined ? {} : { code_verifier: params.verifier }),
-  });
+export interface Redemption {
+  code: string;
+  verifier?: string;
+  client_id?: string;
+  redirect_uri?: string;
+  /** The DPoP proof: by DPOP_KEY unless given; null sends none. */
+  proof?: string | null;
+}
+
+/** The authorization code grant at scopegate's token endpoint, proved with DPoP. */
+export async function redeem(gateway: SelfIssuedGateway, params: Redemption): Promise<Response> {
+  const proof = params.proof === undefined ? await tokenProof(gateway) : params.proof;
+  return postForm(
+    `${gateway.issuer}/oauth/token`,
+    {
+      grant_type: 'authorization_code',
+      code: params.code,
+      client_id: params.client_id ?? APP.client_id,
+      redirect_uri: params.redirect_uri ?? APP.redirect_uri,
+      ...(params.verifier === undefined ? {} : { code_verifier: params.verifier }),
+    },
+    proof === null ? {} : { dpop: proof },
+  );
 }

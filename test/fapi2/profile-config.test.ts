@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
 import { errorsOf, MINIMAL } from '../config/minimal-config.js';
 
-const RSA_KEYS = MINIMAL.replace('alg: ES256', 'alg: RS256');
+/** The DPoP proof algorithms the profile allows: one list serves every client. */
+const PROOFS = 'tokens:\n  dpop:\n    algorithms: [ES256, PS256, EdDSA]\n';
+const BASE = `${MINIMAL}${PROOFS}`;
+const RSA_KEYS = BASE.replace('alg: ES256', 'alg: RS256');
 
 function valid(text: string): boolean {
   return parseConfigText(text, 'cfg.yaml', {}).ok;
@@ -14,13 +17,14 @@ function valid(text: string): boolean {
 
 describe('the fapi2 profile in the configuration', () => {
   it('accepts the profile with an ES256 key, per client too, with registered redirect URIs', () => {
-    expect(valid(`${MINIMAL}profile: fapi2\n`)).toBe(true);
+    expect(valid(`${BASE}profile: fapi2\n`)).toBe(true);
     expect(
       valid(
-        `${MINIMAL}clients:\n  - client_id: bank\n    profile: fapi2\n    redirect_uris: ["https://bank.example/cb"]\n`,
+        `${BASE}clients:\n  - client_id: bank\n    profile: fapi2\n    redirect_uris: ["https://bank.example/cb"]\n`,
       ),
     ).toBe(true);
     expect(valid(RSA_KEYS)).toBe(true);
+    expect(valid(MINIMAL.replace('alg: ES256', 'alg: RS256'))).toBe(true);
   });
 
   const refused: Array<[string, string, RegExp]> = [
@@ -36,7 +40,7 @@ describe('the fapi2 profile in the configuration', () => {
     ],
     [
       "a held client's token profile signing RS256",
-      `${MINIMAL.replace(
+      `${BASE.replace(
         '      private_key_file: "k1.pem"\n',
         '      private_key_file: "k1.pem"\n    - kid: "k2"\n      alg: RS256\n      private_key_file: "k2.pem"\n  default_alg: ES256\n',
       )}profile: fapi2\nclients:\n  - client_id: bank\n    token: {alg: RS256}\n`,
@@ -44,7 +48,7 @@ describe('the fapi2 profile in the configuration', () => {
     ],
     [
       'a profile on a rule for one audience',
-      `${MINIMAL}clients:\n  - client_id: bank\n    audience: https://api\n    profile: fapi2\n`,
+      `${BASE}clients:\n  - client_id: bank\n    audience: https://api\n    profile: fapi2\n`,
       /clients\[0\]\.profile: profile applies to the client, whatever the audience/,
     ],
     [
@@ -54,20 +58,30 @@ describe('the fapi2 profile in the configuration', () => {
     ],
     [
       'codes living longer than 60 s',
-      `${MINIMAL}profile: fapi2\npushed_authorization:\n  code_lifetime: 2m\n`,
+      `${BASE}profile: fapi2\npushed_authorization:\n  code_lifetime: 2m\n`,
       /pushed_authorization\.code_lifetime: at most 60s/,
     ],
     [
       'a request_uri living longer than 600 s',
-      `${MINIMAL}profile: fapi2\npushed_authorization:\n  request_uri_lifetime: 11m\n`,
+      `${BASE}profile: fapi2\npushed_authorization:\n  request_uri_lifetime: 11m\n`,
       /pushed_authorization\.request_uri_lifetime: between 5s and 600s/,
     ],
     [
       'a Redis store without Redis',
-      `${MINIMAL}profile: fapi2\npushed_authorization:\n  store: redis\n`,
+      `${BASE}profile: fapi2\npushed_authorization:\n  store: redis\n`,
       /pushed_authorization\.redis: store redis needs redis/,
     ],
     ['another profile', `${MINIMAL}profile: fapi1\n`, /profile/],
+    [
+      'DPoP proofs signed with algorithms the profile does not allow (the default list)',
+      `${MINIMAL}profile: fapi2\n`,
+      /tokens\.dpop\.algorithms: fapi2 allows PS256, ES256 and EdDSA .* remove ES384, ES512, PS384, PS512, RS256/,
+    ],
+    [
+      'DPoP off for a client held to the profile',
+      `${BASE}profile: fapi2\nclients:\n  - client_id: bank\n    dpop: "off"\n`,
+      /clients\[0\]\.dpop: fapi2 requires sender-constrained tokens/,
+    ],
   ];
 
   it.each(refused)('refuses %s', (_name, text, expected) => {

@@ -14,6 +14,7 @@ import {
   pkcePair,
   push,
   pushedParams,
+  type Redemption,
   redeem,
   startInstantLogin,
 } from './instant-login.js';
@@ -197,13 +198,25 @@ describe('authorization requests that break the profile', () => {
 });
 
 describe('token requests that break the profile', () => {
-  const rows: Array<
+  const rows: Array<[string, () => Promise<Redemption>, Refusal]> = [
     [
-      string,
-      () => Promise<{ code: string; verifier?: string; client_id?: string; redirect_uri?: string }>,
-      Refusal,
-    ]
-  > = [
+      'no DPoP proof (the profile requires sender-constrained tokens)',
+      async () => {
+        const { callback, verifier } = await frontChannel(login);
+        return { code: callback.searchParams.get('code') as string, verifier, proof: null };
+      },
+      { status: 400, error: 'invalid_dpop_proof' },
+    ],
+    [
+      'a DPoP key other than the dpop_jkt pushed',
+      async () => {
+        const { callback, verifier } = await frontChannel(login, APP, {
+          dpop_jkt: pkcePair().challenge,
+        });
+        return { code: callback.searchParams.get('code') as string, verifier };
+      },
+      { status: 400, error: 'invalid_grant' },
+    ],
     [
       'a wrong code_verifier',
       async () => {

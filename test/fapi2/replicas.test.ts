@@ -9,11 +9,13 @@ import { startRedis, type TestRedis } from '../cache/redis-server.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import {
   APP,
+  FAPI2_PROOF_ALGORITHMS,
   type InstantLogin,
   pkcePair,
   pushedParams,
   redeem,
   startInstantLogin,
+  tokenProof,
 } from './instant-login.js';
 
 let redis: TestRedis;
@@ -23,11 +25,13 @@ let second: TestGateway;
 beforeAll(async () => {
   redis = await startRedis();
   const shared = { pushed_authorization: { store: 'redis', redis: { url: redis.url } } };
+  const proofAlgorithms = { dpop: { algorithms: [...FAPI2_PROOF_ALGORITHMS] } };
   login = await startInstantLogin(shared);
   second = await startTestGateway({
     upstreamUrl: login.upstream.url,
     config: {
       ...shared,
+      tokens: proofAlgorithms,
       issuer: login.gateway.issuer,
       profile: 'fapi2',
       clients: [{ client_id: APP.client_id, redirect_uris: [APP.redirect_uri] }],
@@ -79,7 +83,10 @@ describe('the profile across replicas sharing Redis', () => {
     expect((await redeem(login.gateway, { code, verifier })).status).toBe(200);
     const reused = await fetch(`${second.url}/oauth/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await tokenProof(login.gateway),
+      },
       body: new URLSearchParams({
         grant_type: 'authorization_code',
         code,
@@ -98,6 +105,7 @@ describe('the profile across replicas sharing Redis', () => {
       upstreamUrl: login.upstream.url,
       config: {
         pushed_authorization: { store: 'redis', redis: { url: stopped.url, timeout: '100ms' } },
+        tokens: { dpop: { algorithms: [...FAPI2_PROOF_ALGORITHMS] } },
         profile: 'fapi2',
       },
     });

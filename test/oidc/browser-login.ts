@@ -48,8 +48,13 @@ export async function browserLogin(
   config: client.Configuration,
   gatewayUrl: string,
   scope: string,
+  options?: client.DPoPOptions,
 ) {
-  const pkce = await startPkceLogin(config, { redirect_uri: WEB_CLIENT.redirect_uri, scope });
+  const pkce = await startPkceLogin(
+    config,
+    { redirect_uri: WEB_CLIENT.redirect_uri, scope },
+    options,
+  );
   const origin = new URL(gatewayUrl).origin;
   expect(pkce.authorizationUrl.origin).toBe(origin);
   const callback = await browse(pkce.authorizationUrl.href, WEB_CLIENT.redirect_uri, origin);

@@ -15,6 +15,8 @@ export interface PkceLogin {
 export async function startPkceLogin(
   config: client.Configuration,
   parameters: Record<string, string> & { redirect_uri: string; scope: string },
+  /** Options of the code redemption (a DPoP handle). */
+  options?: client.DPoPOptions,
 ): Promise<PkceLogin> {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
@@ -31,12 +33,18 @@ export async function startPkceLogin(
     state,
     nonce,
     redeem: (callback) =>
-      client.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-        expectedNonce: nonce,
-        idTokenExpected: true,
-      }),
+      client.authorizationCodeGrant(
+        config,
+        callback,
+        {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+          expectedNonce: nonce,
+          idTokenExpected: true,
+        },
+        undefined,
+        options,
+      ),
   };
 }
 

@@ -24,11 +24,13 @@ export interface PrivateCa {
   serverKey: string;
 }
 
-async function issue(
+/** A certificate for `subject` issued by the CA `ca` (`<ca>.crt`, `<ca>.key` in `dir`). */
+export async function issueCertificate(
   dir: string,
   name: string,
   subject: string,
   extensions: string,
+  ca = 'ca',
 ): Promise<{ cert: string; key: string }> {
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);
@@ -43,9 +45,9 @@ async function issue(
     '-in',
     csr,
     '-CA',
-    path.join(dir, 'ca.crt'),
+    path.join(dir, `${ca}.crt`),
     '-CAkey',
-    path.join(dir, 'ca.key'),
+    path.join(dir, `${ca}.key`),
     '-CAcreateserial',
     '-days',
     '2',
@@ -58,35 +60,59 @@ async function issue(
   return { cert, key };
 }
 
-export async function createPrivateCa(dir: string): Promise<PrivateCa> {
-  const caKey = path.join(dir, 'ca.key');
-  const caFile = path.join(dir, 'ca.crt');
-  await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', caKey]);
+/**
+ * A self-signed certificate (`<name>.crt`, `<name>.key`): a CA when `extensions` say so, or a
+ * client's own certificate (RFC 8705 §2.2).
+ */
+export async function createSelfSigned(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: readonly string[],
+): Promise<{ cert: string; key: string }> {
+  const key = path.join(dir, `${name}.key`);
+  const cert = path.join(dir, `${name}.crt`);
+  await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
   await run('openssl', [
     'req',
     '-x509',
     '-new',
     '-key',
-    caKey,
+    key,
     '-subj',
-    '/CN=scopegate test CA',
+    subject,
     '-days',
     '2',
     '-sha256',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
+    ...extensions.flatMap((extension) => ['-addext', extension]),
     '-out',
-    caFile,
+    cert,
   ]);
-  const server = await issue(
+  return { cert, key };
+}
+
+/** A certificate authority `<name>.crt`, `<name>.key` in `dir`. */
+export function createCertificateAuthority(dir: string, name: string, subject: string) {
+  return createSelfSigned(dir, name, subject, [
+    'basicConstraints=critical,CA:TRUE',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
+export async function createPrivateCa(dir: string): Promise<PrivateCa> {
+  const { cert: caFile } = await createCertificateAuthority(dir, 'ca', '/CN=scopegate test CA');
+  const server = await issueCertificate(
     dir,
     'server',
     '/CN=idp.test',
     'subjectAltName=IP:127.0.0.1,DNS:idp.test\nextendedKeyUsage=serverAuth\n',
   );
-  const client = await issue(dir, 'client', '/CN=scopegate', 'extendedKeyUsage=clientAuth\n');
+  const client = await issueCertificate(
+    dir,
+    'client',
+    '/CN=scopegate',
+    'extendedKeyUsage=clientAuth\n',
+  );
   return {
     caFile,
     serverCertFile: server.cert,

@@ -48,7 +48,7 @@ const UPSTREAM: JWTPayload = {
   // custom
   [TENANT]: 't-42',
   department: 'research',
-  // constraints
+  // constraints (cnf is the upstream's: never carried, scopegate binds its own)
   cnf: { jkt: 'thumbprint' },
   act: { sub: 'gateway' },
 };
@@ -98,7 +98,6 @@ describe('carriedClaims: the access token allowlist, one row per claim kind', ()
         acr: 'urn:mfa',
         amr: ['pwd', 'otp'],
         sid: 'session-1',
-        cnf: { jkt: 'thumbprint' },
         act: { sub: 'gateway' },
       },
     ],
@@ -117,7 +116,6 @@ describe('carriedClaims: the access token allowlist, one row per claim kind', ()
         email: 'ada@example.com',
         email_verified: true,
         address: { street_address: '1 Analytical Way', country: 'UK' },
-        cnf: { jkt: 'thumbprint' },
         act: { sub: 'gateway' },
       },
     ],
@@ -126,7 +124,7 @@ describe('carriedClaims: the access token allowlist, one row per claim kind', ()
       `  carry_claims: []\n  identity_claims: { "tenant:read": ["${TENANT}"] }\n`,
       '',
       ['tenant:read'],
-      { [TENANT]: 't-42', cnf: { jkt: 'thumbprint' }, act: { sub: 'gateway' } },
+      { [TENANT]: 't-42', act: { sub: 'gateway' } },
     ],
     [
       'a custom claim in tokens.carry_claims (the default list replaced)',
@@ -137,7 +135,6 @@ describe('carriedClaims: the access token allowlist, one row per claim kind', ()
         azp: 'web',
         [TENANT]: 't-42',
         department: 'research',
-        cnf: { jkt: 'thumbprint' },
         act: { sub: 'gateway' },
       },
     ],
@@ -146,14 +143,14 @@ describe('carriedClaims: the access token allowlist, one row per claim kind', ()
       '  carry_claims: [name, phone_number]\n',
       '',
       ['phone'],
-      { phone_number: '+1 555 0100', cnf: { jkt: 'thumbprint' }, act: { sub: 'gateway' } },
+      { phone_number: '+1 555 0100', act: { sub: 'gateway' } },
     ],
     [
       'an authorization claim marked keep (an operator choice); the dropped ones never',
       '  carry_claims: []\n  authorization_claims: { roles: keep }\n',
       '',
       ['read:claims'],
-      { roles: ['admin'], cnf: { jkt: 'thumbprint' }, act: { sub: 'gateway' } },
+      { roles: ['admin'], act: { sub: 'gateway' } },
     ],
     [
       'a profile carry list: the client’s whole allowlist (no default list, no released identity, no kept authorization claim)',
@@ -164,23 +161,22 @@ describe('carriedClaims: the access token allowlist, one row per claim kind', ()
         gty: 'authorization_code',
         [TENANT]: 't-42',
         email: 'ada@example.com',
-        cnf: { jkt: 'thumbprint' },
         act: { sub: 'gateway' },
       },
     ],
     [
-      'an empty profile carry list: act and cnf only',
+      'an empty profile carry list: act only (the upstream’s cnf never: scopegate sets its own)',
       '',
       '  - client_id: web\n    token: { carry: [] }\n',
       ['openid', 'profile', 'email'],
-      { cnf: { jkt: 'thumbprint' }, act: { sub: 'gateway' } },
+      { act: { sub: 'gateway' } },
     ],
     [
       'tokens.carry_claims naming a profile’s scope claim: the rebuilt one wins, never the upstream’s',
       '  carry_claims: [department, scopes]\n',
       '  - client_id: web\n    token: { scope_claims: [{ name: scopes, format: array }] }\n',
       ['read:claims'],
-      { department: 'research', cnf: { jkt: 'thumbprint' }, act: { sub: 'gateway' } },
+      { department: 'research', act: { sub: 'gateway' } },
     ],
   ])('%s', (_what, tokens, clients, issued, expected) => {
     const claims = carried(configOf(tokens, clients), issued);
@@ -196,7 +192,7 @@ describe('carriedClaims: the access token allowlist, one row per claim kind', ()
       ...carryRulesOf(config.tokens),
       carryClaims: ['roles', 'groups', 'realm_access', 'scope', 'sub'],
     });
-    expect({ ...claims }).toEqual({ cnf: { jkt: 'thumbprint' }, act: { sub: 'gateway' } });
+    expect({ ...claims }).toEqual({ act: { sub: 'gateway' } });
   });
 
   it('a default authorization claim the caller did not merge counts as dropped (fail closed)', () => {
@@ -226,6 +222,16 @@ describe('check refuses a carry entry that would widen, in either list (one rule
       'tokens.carry_claims: sub',
       'tokens:\n  carry_claims: [sub]\n',
       'tokens.carry_claims[0]: scopegate sets this claim itself',
+    ],
+    [
+      'tokens.carry_claims: cnf (scopegate binds its tokens itself)',
+      'tokens:\n  carry_claims: [cnf]\n',
+      'tokens.carry_claims[0]: scopegate sets this claim itself',
+    ],
+    [
+      'clients[].token.carry: cnf',
+      'clients:\n  - client_id: web\n    token: { carry: [cnf] }\n',
+      'clients[0].token.carry[0]: scopegate sets this claim itself',
     ],
     [
       'tokens.carry_claims: a default authorization claim',

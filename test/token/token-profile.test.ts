@@ -115,7 +115,7 @@ describe('a token profile shapes the issued token', () => {
       'no profile: ES256, at+jwt, string scope, the tokens.carry_claims allowlist (custom claims left out)',
       '  - client_id: someone-else\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scope'],
       {
         scope: 'read:appointments read:prescriptions',
         permissions: ISSUED,
@@ -126,77 +126,77 @@ describe('a token profile shapes the issued token', () => {
       'scope_format array (the shorthand)',
       '  - client_id: partner-x\n    scope_format: array\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scope'],
       { scope: ISSUED },
     ],
     [
       'scope_format array beside a profile without scope_claims: still the shorthand',
       '  - client_id: partner-x\n    scope_format: array\n    token: { typ: JWT }\n',
       { alg: 'ES256', typ: 'JWT' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scope'],
       { scope: ISSUED },
     ],
     [
       'lifetime alone',
       '  - client_id: partner-x\n    token: { lifetime: 5m }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scope'],
       { exp: NOW + 300 },
     ],
     [
       'alg alone: the active RS256 key',
       '  - client_id: partner-x\n    token: { alg: RS256 }\n',
       { alg: 'RS256', kid: 'rs', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scope'],
       {},
     ],
     [
       'typ JWT alone',
       '  - client_id: partner-x\n    token: { typ: JWT }\n',
       { alg: 'ES256', typ: 'JWT' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scope'],
       {},
     ],
     [
       'typ none alone: no typ header',
       '  - client_id: partner-x\n    token: { typ: none }\n',
       { alg: 'ES256', kid: 'es' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scope'],
       {},
     ],
     [
       'scope_claims: renamed, and the upstream claim of that name never carried',
       '  - client_id: partner-x\n    token: { scope_claims: [{ name: scopes, format: array }] }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scopes'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scopes'],
       { scopes: ISSUED },
     ],
     [
       'scope_claims: both shapes at once',
       '  - client_id: partner-x\n    token:\n      scope_claims:\n        - { name: scope, format: string }\n        - { name: scp, format: array }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'azp', 'gty', 'permissions', 'cnf', 'scope', 'scp'],
+      [...OWN, 'azp', 'gty', 'permissions', 'scope', 'scp'],
       { scope: 'read:appointments read:prescriptions', scp: ISSUED },
     ],
     [
       'claims alone: fixed values added',
       '  - client_id: partner-x\n    token: { claims: { partner_id: acme, limits: { rps: 5 } } }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, ...['azp', 'gty', 'permissions', 'cnf', 'scope'], ...['partner_id', 'limits']],
+      [...OWN, ...['azp', 'gty', 'permissions', 'scope'], ...['partner_id', 'limits']],
       { partner_id: 'acme', limits: { rps: 5 } },
     ],
     [
-      'carry alone: the allowlist, and cnf kept (it constrains the token)',
+      'carry alone: the allowlist (the upstream’s cnf never: scopegate sets its own)',
       '  - client_id: partner-x\n    token: { carry: [gty] }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'gty', 'cnf', 'scope'],
+      [...OWN, 'gty', 'scope'],
       { gty: 'client-credentials' },
     ],
     [
-      'carry empty: nothing of the upstream but cnf',
+      'carry empty: nothing of the upstream',
       '  - client_id: partner-x\n    token: { carry: [] }\n',
       { alg: 'ES256', typ: 'at+jwt' },
-      [...OWN, 'cnf', 'scope'],
+      [...OWN, 'scope'],
       {},
     ],
     [
@@ -212,7 +212,7 @@ describe('a token profile shapes the issued token', () => {
       carry: [azp, gty]
 `,
       { alg: 'RS256', kid: 'rs', typ: 'JWT' },
-      [...OWN, 'azp', 'gty', 'cnf', 'partner_id', 'scope', 'https://partner/scopes'],
+      [...OWN, 'azp', 'gty', 'partner_id', 'scope', 'https://partner/scopes'],
       {
         exp: NOW + 300,
         scope: ISSUED,
@@ -548,7 +548,7 @@ describe('explain shows the profile a request would get', () => {
         "  lifetime at most 300s, never past the upstream token's exp",
         '  scope claims: scope ["read:appointments","read:prescriptions"]',
         '  fixed claims: {"partner_id":"acme"}',
-        '  carried from the upstream token: azp, gty (act and cnf always)',
+        '  carried from the upstream token: azp, gty (act always)',
       ].join('\n'),
     );
     const json = await explain({
@@ -601,7 +601,7 @@ describe('explain shows the profile a request would get', () => {
       granted: 'read:appointments',
     });
     expect(output.stdout).toContain(
-      '  carried from the upstream token: tokens.carry_claims (azp, https://example.com/tenant), the identity claims the issued scopes release, authorization claims marked keep (act and cnf always)',
+      '  carried from the upstream token: tokens.carry_claims (azp, https://example.com/tenant), the identity claims the issued scopes release, authorization claims marked keep (act always)',
     );
   });
 });

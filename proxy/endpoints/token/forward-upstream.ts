@@ -54,6 +54,9 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([
   'content-encoding',
   'expect',
   'x-request-id',
+  // DPoP is scopegate's (sender-binding-step.ts): a proof names scopegate's URL and is single-use,
+  // and an upstream that knows DPoP would bind its own token to the client's key or refuse it.
+  'dpop',
   ...FORWARDED_HEADER_NAMES,
 ]);
 

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { internalError } from '../../http/oauth-error.js';
 import { type IssuedToken, issueToken } from '../../issued/access-token.js';
+import type { Confirmation } from '../../issued/confirmation.js';
 import { embeddingFor } from '../../issued/embedded-upstream-token.js';
 import { tokenProfileFor } from '../../issued/token-profile.js';
 import type { Logger } from '../../observability/log.js';
@@ -29,6 +30,8 @@ export async function issue(
   upstreamAccessToken?: unknown,
   /** Token exchange: the subject's revocation references (revocation-refs.ts). */
   revocationRefs?: readonly string[],
+  /** The key the client proved it holds (sender-binding-step.ts): the token's `cnf`. */
+  confirmation?: Confirmation,
 ): Promise<IssuedToken> {
   const { config } = context.runtime;
   try {
@@ -50,6 +53,7 @@ export async function issue(
       key,
       carryRules: carryRulesOf(config.tokens),
       revocationRefs,
+      confirmation,
     });
   } catch (error) {
     context.logger.error({ err: error, requestId: context.requestId }, 'signing failed');

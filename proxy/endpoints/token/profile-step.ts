@@ -2,6 +2,8 @@
  * Step "profile" (clients held to the fapi2 profile), before anything reaches the upstream:
  *
  * - the resource owner password credentials grant is refused (FAPI 2.0 §5.3.2.1);
+ * - every token request carries a DPoP proof (sender-constrained tokens, §5.3.2.1; the proof was
+ *   verified by sender-binding-step.ts);
  * - authorization code grant: the code must be one
  * scopegate saw pass in an authorization response of a pushed request
  * (relay/profile-response.ts), redeemed once, within `pushed_authorization.code_lifetime` (at
@@ -13,6 +15,7 @@
  * whatever the first one's outcome.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { VerifiedProof } from '../../http/dpop-proof.js';
 import { invalidRequest, OAuthError } from '../../http/oauth-error.js';
 import { anyProfile, profileOf } from '../../issued/client-profile.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -27,13 +30,26 @@ function s256(verifier: string): Buffer {
   return createHash('sha256').update(verifier, 'ascii').digest();
 }
 
-export async function checkProfileGrant(request: TokenRequest, runtime: Runtime): Promise<void> {
+export async function checkProfileGrant(
+  request: TokenRequest,
+  runtime: Runtime,
+  proof: VerifiedProof | undefined,
+): Promise<void> {
   const { config } = runtime;
   if (!anyProfile(config)) return;
-  if (request.grantType === 'password' && profileOf(config, request.clientIdHint) !== undefined) {
+  const held = profileOf(config, request.clientIdHint) !== undefined;
+  if (held && request.grantType === 'password') {
     throw new OAuthError(
       'unauthorized_client',
       'the password grant is not allowed under the fapi2 profile',
+      400,
+    );
+  }
+  if (held && proof === undefined) {
+    // Sender-constrained tokens (FAPI 2.0 §5.3.2.1): every token a held client gets is DPoP-bound.
+    throw new OAuthError(
+      'invalid_dpop_proof',
+      'the fapi2 profile requires sender-constrained tokens: send a DPoP proof',
       400,
     );
   }
@@ -65,6 +81,10 @@ export async function checkProfileGrant(request: TokenRequest, runtime: Runtime)
   const verifier = params.get('code_verifier');
   if (verifier === undefined) throw invalidGrant('code_verifier (PKCE) is required');
   if (!CODE_VERIFIER.test(verifier)) throw invalidRequest('code_verifier is malformed');
+  // RFC 9449 §10: a code pushed with dpop_jkt is redeemed only with a proof by that key.
+  if (binding.dpopJkt !== undefined && proof?.jkt !== binding.dpopJkt) {
+    throw invalidGrant('the DPoP key is not the one dpop_jkt named');
+  }
   const expected = Buffer.from(binding.codeChallenge, 'base64url');
   const actual = s256(verifier);
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {

@@ -135,9 +135,11 @@ export function refreshTokenMembers(
   clientId: string | undefined,
   issuedScopes: readonly string[],
   config: Config,
+  /** A new grant of a public client: the DPoP key it is bound to (sender-binding-step.ts). */
+  dpopKey?: string,
 ): Promise<{ refresh_token?: string | undefined }> | undefined {
   if (!('refresh_token' in answer.upstreamBody)) return undefined;
-  return wrappedRefreshTokenMembers(answer, binding, clientId, issuedScopes, config);
+  return wrappedRefreshTokenMembers(answer, binding, clientId, issuedScopes, config, dpopKey);
 }
 
 async function wrappedRefreshTokenMembers(
@@ -146,6 +148,7 @@ async function wrappedRefreshTokenMembers(
   clientId: string | undefined,
   issuedScopes: readonly string[],
   config: Config,
+  dpopKey: string | undefined,
 ): Promise<{ refresh_token?: string | undefined }> {
   const { upstreamBody } = answer;
   const key = refreshKeyOf(config);
@@ -155,13 +158,21 @@ async function wrappedRefreshTokenMembers(
   if (key === undefined || typeof upstreamToken !== 'string' || clientId === undefined) {
     return { refresh_token: undefined };
   }
-  // A rotated token keeps the original binding: a refresh never widens what the grant holds.
+  // A rotated token keeps the original binding (scopes and DPoP key): a refresh never widens
+  // what the grant holds, nor unbinds it.
   const bound = binding ?? {
     scopes: [...issuedScopes],
     grantScopes: grantScopesOf(answer).filter((scope) => !issuedScopes.includes(scope)),
+    jkt: dpopKey,
   };
   const refreshToken = await wrapRefreshToken(
-    { upstreamToken, clientId, scopes: bound.scopes, grantScopes: bound.grantScopes },
+    {
+      upstreamToken,
+      clientId,
+      scopes: bound.scopes,
+      grantScopes: bound.grantScopes,
+      jkt: bound.jkt,
+    },
     key,
   );
   return { refresh_token: refreshToken };

@@ -1,7 +1,8 @@
 /**
  * The token endpoint as a short list of named steps, each in its own file:
  *
- *   read request → forward → check upstream answer → verify → decide → issue → answer
+ *   read request → sender binding → forward → check upstream answer → verify → decide → issue
+ *   → answer
  *
  * Token exchange (RFC 8693), when enabled, branches off right after reading the request: scopegate
  * answers it itself (exchange/).
@@ -25,6 +26,7 @@ import {
 import { inSpan, inSpanSync } from '../../observability/tracing.js';
 import { UpstreamFailure } from '../../upstream/http-client.js';
 import { UpstreamTokenRejected } from '../../upstream/verify-upstream.js';
+import { dpopNonceHeader } from '../dpop-check.js';
 import { verifyUpstreamAccessToken } from '../upstream-calls/upstream-access-token.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { forwardOrReuse } from './cached-forward.js';
@@ -34,6 +36,12 @@ import { idTokenMembers } from './id-token-step.js';
 import { issue } from './issue-step.js';
 import { checkProfileGrant } from './profile-step.js';
 import { applyRefreshBinding, openRefreshGrant, refreshTokenMembers } from './refresh-step.js';
+import {
+  checkRefreshKey,
+  confirmationFor,
+  readSenderProof,
+  refreshKeyFor,
+} from './sender-binding-step.js';
 import type { TokenEndpointContext } from './token-context.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
 import { parseTokenResponse, upstreamErrorAnswer } from './upstream-answer.js';
@@ -71,8 +79,11 @@ export async function handleTokenRequest(
       await handleTokenExchange(req, res, request, context, record);
       return;
     }
-    await checkProfileGrant(request, runtime);
+    // Before the refresh token is opened: the proof is checked (and its jti used) for every grant.
+    const proof = await inSpan('token.dpop', () => readSenderProof(req, request, runtime));
+    await checkProfileGrant(request, runtime, proof);
     const refresh = await openRefreshGrant(request, runtime.config);
+    checkRefreshKey(refresh, proof);
 
     const exchange = await inSpan('token.forward', () =>
       forwardOrReuse(req, request, runtime, context.requestId, metrics),
@@ -97,6 +108,12 @@ export async function handleTokenRequest(
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
       applyRefreshBinding(request, refresh, identity.clientId, claims);
+      const confirmation = confirmationFor(
+        proof,
+        identity.clientId,
+        identity.audiences,
+        runtime.config,
+      );
       const outcome = inSpanSync('token.decide', () =>
         decideScopes(request, claims, identity, runtime, metrics),
       );
@@ -110,6 +127,8 @@ export async function handleTokenRequest(
           identity.audiences,
           context,
           upstreamBody.access_token,
+          undefined,
+          confirmation,
         ),
       );
       const idToken = idTokenMembers(
@@ -126,6 +145,7 @@ export async function handleTokenRequest(
         identity.clientId,
         scopes,
         runtime.config,
+        refreshKeyFor(req, request, proof),
       );
       // Most answers carry neither: no promise to wait for, nothing to put in.
       replaced =
@@ -143,7 +163,14 @@ export async function handleTokenRequest(
     );
     const carried =
       replaced === undefined ? upstreamMembers : withReplacedMembers(upstreamMembers, replaced);
-    const answer = tokenAnswer(upstreamBody, upstream.headers, issued, scopes, carried);
+    const answer = tokenAnswer(
+      upstreamBody,
+      upstream.headers,
+      issued,
+      scopes,
+      carried,
+      dpopNonceHeader(runtime.config),
+    );
     sendSerializedJson(res, 200, answer.payload, answer.headers);
     record.outcome = narrowed ? 'narrowed' : 'issued';
     record.status = 200;

@@ -14,14 +14,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../../../../config/schema.js';
-import { invalidRequest, sendSerializedJson } from '../../../http/oauth-error.js';
+import { sendSerializedJson } from '../../../http/oauth-error.js';
 import { derivedRevocationRefs } from '../../../issued/revocation-refs.js';
 import { tokenAnswer } from '../../../issued/token-response.js';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../../issued/token-types.js';
 import { tokenAudiences, tokenClientId } from '../../../upstream/identity.js';
+import { dpopNonceHeader } from '../../dpop-check.js';
 import type { AccessRecord } from '../access-record.js';
 import { decideScopes } from '../decide-scopes.js';
 import { issue } from '../issue-step.js';
+import { exchangeConfirmation } from '../sender-binding-step.js';
 import type { TokenEndpointContext } from '../token-context.js';
 import type { TokenRequest } from '../token-request.js';
 import { delegation } from './actor.js';
@@ -72,11 +74,6 @@ export async function handleTokenExchange(
     runtime,
     metrics,
   );
-  // A sender-constrained token (DPoP, mTLS) exchanged here would come back as a bearer token,
-  // usable without the key it was bound to.
-  if (subject.claims.cnf !== undefined) {
-    throw invalidRequest('a sender-constrained subject_token cannot be exchanged');
-  }
   const actor =
     parameters.actorToken === undefined
       ? undefined
@@ -106,6 +103,14 @@ export async function handleTokenExchange(
     grantType: TOKEN_EXCHANGE_GRANT,
     audiences: target.audiences,
   };
+  // A DPoP-bound subject stays bound to its key (sender-binding-step.ts): never a bearer token.
+  const confirmation = await exchangeConfirmation(
+    req,
+    runtime,
+    subject.claims,
+    clientId,
+    target.audiences,
+  );
   const timer = metrics.reissueDuration.startTimer();
   try {
     const outcome = decideScopes(request, subject.claims, identity, runtime, metrics);
@@ -127,11 +132,17 @@ export async function handleTokenExchange(
       context,
       undefined,
       refs,
+      confirmation,
     );
     // RFC 8693 §2.2.1: the members of a token response, plus the type of what was issued.
-    const answer = tokenAnswer({ token_type: 'Bearer' }, {}, issued, scopes, {
-      issued_token_type: ACCESS_TOKEN_TYPE,
-    });
+    const answer = tokenAnswer(
+      {},
+      {},
+      issued,
+      scopes,
+      { issued_token_type: ACCESS_TOKEN_TYPE },
+      dpopNonceHeader(config),
+    );
     sendSerializedJson(res, 200, answer.payload, answer.headers);
     record.issued = scopes.length;
     record.outcome = outcome.narrowed ? 'narrowed' : 'issued';
