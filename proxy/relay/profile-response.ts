@@ -9,9 +9,10 @@
  * - the client's own `state` is given back (or none, when it sent none);
  * - `iss` (RFC 9207) is scopegate's issuer, added when the upstream sent none; one naming
  *   another issuer refuses the response.
- * A response scopegate cannot match (unknown, already answered, expired, or to another
- * redirect_uri) is refused with a plain 400: its code is bound to nothing and would be refused
- * at the token endpoint anyway.
+ * A response scopegate cannot match (unknown, already answered, expired) is refused with a plain
+ * 400: its code is bound to nothing and would be refused at the token endpoint anyway. A redirect
+ * that carries scopegate's state elsewhere than to the pushed redirect_uri (a login step) is
+ * passed on unchanged.
  */
 import { badUpstream, invalidRequest, type OAuthError } from '../http/oauth-error.js';
 import { AUTHORIZATION_STATE_PREFIX } from '../rules/security-profile.js';
@@ -43,7 +44,7 @@ function sameTarget(url: URL, redirectUri: string): boolean {
 /** The Location the client receives for a held authorization response, or the refusal. */
 export async function completeHeldResponse(
   location: string,
-  runtime: Runtime,
+  runtime: Pick<Runtime, 'config' | 'authorizationStore'>,
 ): Promise<string | OAuthError> {
   const carrier = heldResponseCarrier(location);
   const url = new URL(location);
@@ -53,14 +54,17 @@ export async function completeHeldResponse(
   if (params.getAll('state').length !== 1 || params.getAll('code').length > 1) {
     return badUpstream('the authorization response repeats state or code');
   }
-  const pending = await runtime.authorizationStore.take('pending', handle);
+  const store = runtime.authorizationStore;
+  const underWay = await store.peek('pending', handle);
+  // A redirect elsewhere than the pushed redirect_uri is a step of the login (a login page that
+  // carries the state along), not the response: passed on as it is. A code in it is bound to
+  // nothing, so the token endpoint refuses it.
+  if (underWay !== undefined && !sameTarget(url, underWay.redirectUri)) return location;
+  const pending = underWay === undefined ? undefined : await store.take('pending', handle);
   if (pending === undefined) {
     return invalidRequest(
       'the authorization response matches no authorization under way (answered already, or expired)',
     );
-  }
-  if (!sameTarget(url, pending.redirectUri)) {
-    return badUpstream('the authorization response goes to another redirect_uri than was pushed');
   }
   const { issuer } = runtime.config;
   const iss = params.getAll('iss');
