@@ -19,15 +19,16 @@ export const FAPI2_PROOF_ALGORITHMS = ['ES256', 'PS256', 'EdDSA'] as const;
 export const DPOP_KEY = await generateKeyPair('ES256');
 export const DPOP_JKT = await calculateJwkThumbprint(await exportJWK(DPOP_KEY.publicKey));
 
-/** A DPoP proof for scopegate's token endpoint. */
+/** A DPoP proof for scopegate's token endpoint (or another of its paths). */
 export async function tokenProof(
   gateway: SelfIssuedGateway,
   key: Awaited<ReturnType<typeof generateKeyPair>> = DPOP_KEY,
+  path = '/oauth/token',
 ): Promise<string> {
   return new SignJWT({
     jti: randomBytes(12).toString('base64url'),
     htm: 'POST',
-    htu: `${gateway.issuer}/oauth/token`,
+    htu: `${gateway.issuer}${path}`,
     iat: Math.floor(Date.now() / 1000),
   })
     .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(key.publicKey) })
@@ -131,8 +132,9 @@ export function pushedParams(
 export function push(
   gateway: SelfIssuedGateway,
   params: Record<string, string>,
+  headers: Record<string, string> = {},
 ): Promise<Response> {
-  return postForm(`${gateway.issuer}/par`, params);
+  return postForm(`${gateway.issuer}/par`, params, headers);
 }
 
 /** The authorization endpoint through scopegate, the redirect not followed. */

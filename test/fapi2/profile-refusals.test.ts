@@ -4,6 +4,8 @@
  * (instant-login.ts): every kind of non-conforming request is refused with the OAuth error and
  * status the profile and its RFCs name, one row each; a conforming flow works.
  */
+
+import { generateKeyPair } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   APP,
@@ -17,6 +19,7 @@ import {
   type Redemption,
   redeem,
   startInstantLogin,
+  tokenProof,
 } from './instant-login.js';
 
 let login: InstantLogin;
@@ -296,6 +299,38 @@ describe('token requests that break the profile', () => {
     const asked = login.upstream.requests.length;
     expect(await refusalOf(await redeem(login.gateway, params))).toEqual(expected);
     expect(login.upstream.requests.length).toBe(asked);
+  });
+});
+
+describe('DPoP at PAR (RFC 9449 §10)', () => {
+  it('a proof whose key is not dpop_jkt is refused at PAR', async () => {
+    const proof = await tokenProof(login.gateway, undefined, '/par');
+    const answer = await push(
+      login.gateway,
+      pushedParams(APP, pkcePair().challenge, { dpop_jkt: pkcePair().challenge }),
+      { dpop: proof },
+    );
+    expect(await refusalOf(answer)).toEqual({ status: 400, error: 'invalid_dpop_proof' });
+  });
+
+  it("a code pushed with a proof is redeemed only with that proof's key", async () => {
+    const { verifier, challenge } = pkcePair();
+    const pushed = await push(login.gateway, pushedParams(APP, challenge), {
+      dpop: await tokenProof(login.gateway, undefined, '/par'),
+    });
+    expect(pushed.status).toBe(201);
+    const { request_uri } = (await pushed.json()) as { request_uri: string };
+    const answer = await authorize(login.gateway, { client_id: APP.client_id, request_uri });
+    const code = new URL(answer.headers.get('location') as string).searchParams.get(
+      'code',
+    ) as string;
+    const other = await generateKeyPair('ES256');
+    const refused = await redeem(login.gateway, {
+      code,
+      verifier,
+      proof: await tokenProof(login.gateway, other),
+    });
+    expect(await refusalOf(refused)).toEqual({ status: 400, error: 'invalid_grant' });
   });
 });
 
