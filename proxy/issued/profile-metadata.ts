@@ -10,9 +10,11 @@
  *   and `authorization_response_iss_parameter_supported` true (scopegate refuses requests that
  *   were not pushed, and adds `iss` to every authorization response), `code_challenge_methods_supported`
  *   `S256` only, `response_types_supported` `code` only, `response_modes_supported` the modes
- *   whose responses scopegate binds (query, fragment).
+ *   whose responses scopegate binds (query, fragment), `token_endpoint_auth_methods_supported`
+ *   `private_key_jwt` only, with the profile's algorithms.
  */
 import {
+  FAPI2_ALGORITHMS,
   FAPI2_CODE_CHALLENGE_METHOD,
   FAPI2_RESPONSE_TYPE,
   PUSHED_AUTHORIZATION_PATH,
@@ -47,6 +49,12 @@ export function withProfileMetadata(
   result.authorization_response_iss_parameter_supported = true;
   result.code_challenge_methods_supported = [FAPI2_CODE_CHALLENGE_METHOD];
   result.response_types_supported = [FAPI2_RESPONSE_TYPE];
+  // The only client authentication a held client may use, with the algorithms the profile allows.
+  result.token_endpoint_auth_methods_supported = ['private_key_jwt'];
+  const signing = result.token_endpoint_auth_signing_alg_values_supported;
+  result.token_endpoint_auth_signing_alg_values_supported = (
+    Array.isArray(signing) ? signing : [...FAPI2_ALGORITHMS]
+  ).filter((alg) => typeof alg === 'string' && FAPI2_ALGORITHMS.has(alg));
   const modes = Array.isArray(result.response_modes_supported)
     ? result.response_modes_supported.filter((mode) => HELD_RESPONSE_MODES.includes(mode))
     : HELD_RESPONSE_MODES;

@@ -1,6 +1,6 @@
 /**
- * The FAPI 2.0 profile end to end, with a real client (openid-client: PAR, PKCE S256, `iss`
- * checked) through scopegate in front of glewlwyd with its packaged defaults, which answers no
+ * The FAPI 2.0 profile end to end, with a real client (openid-client: PAR, PKCE S256,
+ * private_key_jwt, DPoP, `iss` checked) through scopegate in front of glewlwyd with its packaged defaults, which answers no
  * pushed request of its own: the client finds scopegate's PAR endpoint by discovery, pushes, the
  * browser logs in at glewlwyd through scopegate (glewlwyd sends it back to its authorization
  * endpoint to resume, which scopegate rebuilds from what was pushed), the authorization response
@@ -10,6 +10,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClientKey, clientKey } from '../client-auth/client-auth-harness.js';
 import {
   type GlewlwydIdp,
   startGlewlwyd,
@@ -19,22 +20,39 @@ import {
 import { grantScopes, logInUser } from '../fixtures/glewlwyd/user-session.js';
 import { startGlewlwydGateway } from '../glewlwyd/glewlwyd-gateway.js';
 import type { SelfIssuedGateway } from '../oidc/self-issued-gateway.js';
-import { discoverClient } from '../support/discover-client.js';
 
 let idp: GlewlwydIdp;
 let gateway: SelfIssuedGateway;
 let config: client.Configuration;
+let key: ClientKey;
 
 beforeAll(async () => {
+  key = await clientKey('web-1');
   idp = await startGlewlwyd();
   gateway = await startGlewlwydGateway(idp, {
     config: {
       profile: 'fapi2',
       tokens: { dpop: { algorithms: ['ES256', 'PS256', 'EdDSA'] } },
-      clients: [{ client_id: WEB_CLIENT.client_id, redirect_uris: [WEB_CLIENT.redirect_uri] }],
+      // The client authenticates to scopegate with private_key_jwt; glewlwyd, which knows only
+      // its secret, gets that from scopegate.
+      clients: [
+        {
+          client_id: WEB_CLIENT.client_id,
+          redirect_uris: [WEB_CLIENT.redirect_uri],
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [key.publicJwk] },
+          upstream_auth: { method: 'client_secret_basic', client_secret: WEB_CLIENT.client_secret },
+        },
+      ],
     },
   });
-  config = await discoverClient(gateway.issuer, WEB_CLIENT);
+  config = await client.discovery(
+    new URL(gateway.issuer),
+    WEB_CLIENT.client_id,
+    undefined,
+    client.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }),
+    { execute: [client.allowInsecureRequests] },
+  );
 });
 
 afterAll(async () => {
@@ -100,7 +118,12 @@ describe('FAPI 2.0 through scopegate in front of glewlwyd (no PAR of its own)', 
       authorization_response_iss_parameter_supported: true,
       code_challenge_methods_supported: ['S256'],
       response_types_supported: ['code'],
+      token_endpoint_auth_methods_supported: ['private_key_jwt'],
     });
+    for (const alg of config.serverMetadata().token_endpoint_auth_signing_alg_values_supported ??
+      []) {
+      expect(['PS256', 'ES256', 'EdDSA']).toContain(alg);
+    }
   });
 
   it('logs in with openid-client: pushed, PKCE, iss checked, token signed by scopegate', async () => {

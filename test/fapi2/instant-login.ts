@@ -8,11 +8,54 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import {
+  assertionClaims,
+  type ClientKey,
+  clientKey,
+  JWT_BEARER,
+  signAssertion,
+} from '../client-auth/client-auth-harness.js';
 import { type SelfIssuedGateway, startSelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { type CustomUpstream, startCustomUpstream } from '../support/custom-upstream.js';
 import { postForm } from '../support/gateway.js';
 
 export const APP = { client_id: 'app', redirect_uri: 'https://app.example/cb' } as const;
+export const OTHER = { client_id: 'other', redirect_uri: 'https://other.example/cb' } as const;
+/** Each client's private_key_jwt key (the profile's client authentication), by client id. */
+export const CLIENT_KEYS: ReadonlyMap<string, ClientKey> = new Map([
+  [APP.client_id, await clientKey('app-1')],
+  [OTHER.client_id, await clientKey('other-1')],
+]);
+
+/** A held client's rule: private_key_jwt verified by scopegate, its registered redirect URI. */
+export function heldClientRule(client: { client_id: string; redirect_uri: string }) {
+  const key = CLIENT_KEYS.get(client.client_id) as ClientKey;
+  return {
+    client_id: client.client_id,
+    redirect_uris: [client.redirect_uri],
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [key.publicJwk] },
+    upstream_auth: { method: 'client_secret_post', client_secret: `${client.client_id}-secret` },
+  };
+}
+
+/** A private_key_jwt assertion of `clientId` for scopegate's issuer (claims overridable). */
+export async function clientAssertion(
+  gateway: { issuer: string },
+  clientId: string,
+  overrides: Record<string, unknown> = {},
+): Promise<Record<string, string>> {
+  const key = CLIENT_KEYS.get(clientId);
+  if (key === undefined) return {};
+  return {
+    client_assertion_type: JWT_BEARER,
+    client_assertion: await signAssertion(
+      assertionClaims(clientId, gateway.issuer, overrides),
+      key,
+    ),
+  };
+}
+
 export const FAPI2_PROOF_ALGORITHMS = ['ES256', 'PS256', 'EdDSA'] as const;
 
 /** The client's DPoP key (RFC 9449): every token request of a held client is proved with it. */
@@ -34,8 +77,6 @@ export async function tokenProof(
     .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(key.publicKey) })
     .sign(key.privateKey);
 }
-
-export const OTHER = { client_id: 'other', redirect_uri: 'https://other.example/cb' } as const;
 
 export interface InstantLogin {
   upstream: CustomUpstream;
@@ -84,10 +125,7 @@ export async function startInstantLogin(
       profile: 'fapi2',
       // One list for every client: the profile's algorithms only.
       tokens: { dpop: { algorithms: [...FAPI2_PROOF_ALGORITHMS] } },
-      clients: [
-        { client_id: APP.client_id, redirect_uris: [APP.redirect_uri] },
-        { client_id: OTHER.client_id, redirect_uris: [OTHER.redirect_uri] },
-      ],
+      clients: [heldClientRule(APP), heldClientRule(OTHER)],
       ...config,
     },
   });
@@ -129,12 +167,18 @@ export function pushedParams(
   );
 }
 
-export function push(
+/** A push, authenticated with the named client's assertion unless `assertion` says otherwise. */
+export async function push(
   gateway: SelfIssuedGateway,
   params: Record<string, string>,
   headers: Record<string, string> = {},
+  assertion: Record<string, unknown> | null = {},
 ): Promise<Response> {
-  return postForm(`${gateway.issuer}/par`, params, headers);
+  const authentication =
+    assertion === null || params.client_id === undefined
+      ? {}
+      : await clientAssertion(gateway, params.client_id, assertion);
+  return postForm(`${gateway.issuer}/par`, { ...params, ...authentication }, headers);
 }
 
 /** The authorization endpoint through scopegate, the redirect not followed. */
@@ -176,14 +220,20 @@ export interface Redemption {
   redirect_uri?: string;
   /** The DPoP proof: by DPOP_KEY unless given; null sends none. */
   proof?: string | null;
+  /** Claims changed in the client's assertion; null sends none. */
+  assertion?: Record<string, unknown> | null;
 }
 
 /** The authorization code grant at scopegate's token endpoint, proved with DPoP. */
 export async function redeem(gateway: SelfIssuedGateway, params: Redemption): Promise<Response> {
   const proof = params.proof === undefined ? await tokenProof(gateway) : params.proof;
+  const clientId = params.client_id ?? APP.client_id;
+  const authentication =
+    params.assertion === null ? {} : await clientAssertion(gateway, clientId, params.assertion);
   return postForm(
     `${gateway.issuer}/oauth/token`,
     {
+      ...authentication,
       grant_type: 'authorization_code',
       code: params.code,
       client_id: params.client_id ?? APP.client_id,

@@ -4,12 +4,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
+import { clientKey } from '../client-auth/client-auth-harness.js';
 import { errorsOf, MINIMAL } from '../config/minimal-config.js';
 
 /** The DPoP proof algorithms the profile allows: one list serves every client. */
 const PROOFS = 'tokens:\n  dpop:\n    algorithms: [ES256, PS256, EdDSA]\n';
 const BASE = `${MINIMAL}${PROOFS}`;
 const RSA_KEYS = BASE.replace('alg: ES256', 'alg: RS256');
+
+/** A client authenticated by scopegate with private_key_jwt, as the profile requires. */
+const JWK = JSON.stringify((await clientKey('bank-1')).publicJwk);
+const BANK_AUTH = `    token_endpoint_auth_method: private_key_jwt\n    jwks: {keys: [${JWK}]}\n    upstream_auth: {method: client_secret_basic, client_secret: s3cret}\n`;
 
 function valid(text: string): boolean {
   return parseConfigText(text, 'cfg.yaml', {}).ok;
@@ -20,9 +25,10 @@ describe('the fapi2 profile in the configuration', () => {
     expect(valid(`${BASE}profile: fapi2\n`)).toBe(true);
     expect(
       valid(
-        `${BASE}clients:\n  - client_id: bank\n    profile: fapi2\n    redirect_uris: ["https://bank.example/cb"]\n`,
+        `${BASE}clients:\n  - client_id: bank\n    profile: fapi2\n    redirect_uris: ["https://bank.example/cb"]\n${BANK_AUTH}`,
       ),
     ).toBe(true);
+    expect(valid(`${BASE}profile: fapi2\nclients:\n  - client_id: bank\n${BANK_AUTH}`)).toBe(true);
     expect(valid(RSA_KEYS)).toBe(true);
     expect(valid(MINIMAL.replace('alg: ES256', 'alg: RS256'))).toBe(true);
   });
@@ -72,6 +78,16 @@ describe('the fapi2 profile in the configuration', () => {
       /pushed_authorization\.redis: store redis needs redis/,
     ],
     ['another profile', `${MINIMAL}profile: fapi1\n`, /profile/],
+    [
+      'a held client authenticated with a secret',
+      `${BASE}clients:\n  - client_id: bank\n    profile: fapi2\n    token_endpoint_auth_method: client_secret_basic\n`,
+      /clients\[0\]\.token_endpoint_auth_method: fapi2 requires private_key_jwt .*found client_secret_basic/,
+    ],
+    [
+      'a client listed under the top-level profile without client authentication',
+      `${BASE}profile: fapi2\nclients:\n  - client_id: bank\n    scope_format: array\n`,
+      /clients\[0\]\.token_endpoint_auth_method: fapi2 requires private_key_jwt .*none set/,
+    ],
     [
       'DPoP proofs signed with algorithms the profile does not allow (the default list)',
       `${MINIMAL}profile: fapi2\n`,

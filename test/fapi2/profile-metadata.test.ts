@@ -52,6 +52,7 @@ describe('discovery under the profile', () => {
       code_challenge_methods_supported: ['S256'],
       response_types_supported: ['code'],
       response_modes_supported: ['query', 'fragment'],
+      token_endpoint_auth_methods_supported: ['private_key_jwt'],
     });
   });
 });

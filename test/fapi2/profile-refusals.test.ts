@@ -10,7 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import {
   APP,
   authorize,
+  clientAssertion,
   frontChannel,
+  heldClientRule,
   type InstantLogin,
   OTHER,
   pkcePair,
@@ -127,7 +129,7 @@ describe('pushed authorization requests that break the profile', () => {
   it('a push of a client without the profile is refused (its pushes go to the upstream)', async () => {
     const mixed = await startInstantLogin({
       profile: undefined,
-      clients: [{ client_id: APP.client_id, profile: 'fapi2', redirect_uris: [APP.redirect_uri] }],
+      clients: [{ ...heldClientRule(APP), profile: 'fapi2' }],
     });
     try {
       const answer = await push(mixed.gateway, pushedParams(OTHER, pkcePair().challenge));
@@ -302,6 +304,45 @@ describe('token requests that break the profile', () => {
   });
 });
 
+describe('client authentication the profile refuses', () => {
+  const rows: Array<[string, Record<string, unknown> | null, Record<string, string>]> = [
+    ['no client authentication', null, {}],
+    ['a client secret instead of an assertion', null, { client_secret: 'app-secret' }],
+    ['an assertion for the token endpoint, not the issuer alone', { aud: 'TOKEN' }, {}],
+    ['an assertion for the issuer among others', { aud: ['ISSUER', 'https://other.example'] }, {}],
+  ];
+
+  const audience = (value: unknown): unknown =>
+    value === 'TOKEN'
+      ? `${login.gateway.issuer}/oauth/token`
+      : Array.isArray(value)
+        ? value.map((item) => (item === 'ISSUER' ? login.gateway.issuer : item))
+        : value;
+
+  it.each(rows)(
+    '%s: 401 invalid_client at PAR and at the token endpoint',
+    async (_name, claims, extra) => {
+      const assertion = claims === null ? null : { ...claims, aud: audience(claims.aud) };
+      const pushed = await push(
+        login.gateway,
+        { ...pushedParams(APP, pkcePair().challenge), ...extra },
+        {},
+        assertion,
+      );
+      expect(await refusalOf(pushed)).toEqual({ status: 401, error: 'invalid_client' });
+      const { callback, verifier } = await frontChannel(login);
+      const asked = login.upstream.requests.length;
+      const redeemed = await redeem(login.gateway, {
+        code: callback.searchParams.get('code') as string,
+        verifier,
+        assertion: claims === null ? null : { ...claims, aud: audience(claims.aud) },
+      });
+      expect(await refusalOf(redeemed)).toEqual({ status: 401, error: 'invalid_client' });
+      expect(login.upstream.requests.length).toBe(asked);
+    },
+  );
+});
+
 describe('DPoP at PAR (RFC 9449 §10)', () => {
   it('a proof whose key is not dpop_jkt is refused at PAR', async () => {
     const proof = await tokenProof(login.gateway, undefined, '/par');
@@ -341,6 +382,7 @@ describe('grants the profile refuses', () => {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
+        ...(await clientAssertion(login.gateway, APP.client_id)),
         grant_type: 'password',
         client_id: APP.client_id,
         username: 'alice',

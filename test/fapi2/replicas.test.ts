@@ -6,12 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../cache/redis-server.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { postForm, startTestGateway, type TestGateway } from '../support/gateway.js';
 import {
   APP,
+  clientAssertion,
   FAPI2_PROOF_ALGORITHMS,
+  heldClientRule,
   type InstantLogin,
   pkcePair,
+  push,
   pushedParams,
   redeem,
   startInstantLogin,
@@ -34,7 +37,7 @@ beforeAll(async () => {
       tokens: proofAlgorithms,
       issuer: login.gateway.issuer,
       profile: 'fapi2',
-      clients: [{ client_id: APP.client_id, redirect_uris: [APP.redirect_uri] }],
+      clients: [heldClientRule(APP)],
     },
   });
 });
@@ -46,11 +49,7 @@ afterAll(async () => {
 });
 
 async function pushAtFirst(challenge: string): Promise<string> {
-  const answer = await fetch(`${login.gateway.issuer}/par`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(pushedParams(APP, challenge)).toString(),
-  });
+  const answer = await push(login.gateway, pushedParams(APP, challenge));
   expect(answer.status).toBe(201);
   return ((await answer.json()) as { request_uri: string }).request_uri;
 }
@@ -88,6 +87,7 @@ describe('the profile across replicas sharing Redis', () => {
         dpop: await tokenProof(login.gateway),
       },
       body: new URLSearchParams({
+        ...(await clientAssertion(login.gateway, APP.client_id)),
         grant_type: 'authorization_code',
         code,
         client_id: APP.client_id,
@@ -107,14 +107,15 @@ describe('the profile across replicas sharing Redis', () => {
         pushed_authorization: { store: 'redis', redis: { url: stopped.url, timeout: '100ms' } },
         tokens: { dpop: { algorithms: [...FAPI2_PROOF_ALGORITHMS] } },
         profile: 'fapi2',
+        clients: [heldClientRule(APP)],
       },
     });
     try {
       await stopped.stop();
-      const answer = await fetch(`${lost.url}/par`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(pushedParams(APP, pkcePair().challenge)).toString(),
+      // The replica's issuer is the harness's placeholder: the assertion names it.
+      const answer = await postForm(`${lost.url}/par`, {
+        ...pushedParams(APP, pkcePair().challenge),
+        ...(await clientAssertion({ issuer: String(lost.config.issuer) }, APP.client_id)),
       });
       expect(answer.status).toBe(503);
       expect(await answer.json()).toMatchObject({ error: 'temporarily_unavailable' });

@@ -1,6 +1,6 @@
 /**
  * scopegate's pushed authorization request endpoint (RFC 9126), for clients held to a profile:
- * the upstream may have none. The request is read, its client identified (pushing-client.ts),
+ * the upstream may have none. The request is read, its client authenticated (pushing-client.ts),
  * checked under the profile (pushed-request.ts), bound to the key of a DPoP proof sent with it
  * (RFC 9449 §10.1) or named by dpop_jkt, and kept once under a fresh request_uri for
  * `pushed_authorization.request_uri_lifetime`; the answer is `201 {request_uri, expires_in}`.
@@ -16,7 +16,6 @@ import {
   sendJson,
   sendOAuthError,
 } from '../../http/oauth-error.js';
-import { profileOf } from '../../issued/client-profile.js';
 import type { Logger } from '../../observability/log.js';
 import { PUSHED_AUTHORIZATION_PATH, REQUEST_URI_PREFIX } from '../../rules/security-profile.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -44,14 +43,7 @@ export async function handlePushedAuthorization(
       await readBody(req, runtime.config.server.body_limit),
       'form',
     );
-    const clientId = pushingClient(req, body);
-    if (profileOf(runtime.config, clientId) === undefined) {
-      throw new OAuthError(
-        'unauthorized_client',
-        "this endpoint serves clients held to a security profile; others use the upstream's",
-        400,
-      );
-    }
+    const clientId = await pushingClient(req, body, runtime);
     const pushed = checkPushedRequest(body.params, body.resources, clientId, runtime.config);
     // RFC 9449 §10.1: a proof sent with the push binds the code to its key, as dpop_jkt does.
     const proof = await checkDpopProof(req, runtime, 'token', {

@@ -1,6 +1,9 @@
 /**
  * Step "profile" (clients held to the fapi2 profile), before anything reaches the upstream:
  *
+ * - the client was authenticated by scopegate with private_key_jwt (client-auth-step.ts), its
+ *   assertion signed PS256, ES256 or EdDSA and its `aud` scopegate's issuer alone (§5.3.2.1,
+ *   §5.4); mutual TLS client authentication is not available yet;
  * - the resource owner password credentials grant is refused (FAPI 2.0 §5.3.2.1);
  * - every token request carries a DPoP proof (sender-constrained tokens, §5.3.2.1; the proof was
  *   verified by sender-binding-step.ts);
@@ -16,9 +19,12 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { VerifiedProof } from '../../http/dpop-proof.js';
-import { invalidRequest, OAuthError } from '../../http/oauth-error.js';
+import { ClientAuthenticationFailed, invalidRequest, OAuthError } from '../../http/oauth-error.js';
+import { parseUntrustedObject } from '../../http/untrusted-json.js';
 import { anyProfile, profileOf } from '../../issued/client-profile.js';
+import { FAPI2_ALGORITHMS } from '../../rules/security-profile.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import type { AuthenticatedClient } from './client-auth/authenticated-client.js';
 import type { TokenRequest } from './token-request.js';
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
@@ -30,6 +36,49 @@ function s256(verifier: string): Buffer {
   return createHash('sha256').update(verifier, 'ascii').digest();
 }
 
+/** The decoded JSON of one part of a JWT that client-auth already verified. */
+function jwtPart(jwt: string, index: number): Record<string, unknown> | undefined {
+  try {
+    return parseUntrustedObject(
+      Buffer.from(jwt.split('.')[index] ?? '', 'base64url').toString('utf8'),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A client held to the profile authenticates with private_key_jwt, verified by scopegate, and
+ * its assertion meets the profile: signed with an algorithm it allows, for scopegate's issuer as
+ * the only audience. At the token endpoint and the PAR endpoint alike.
+ */
+export function requireProfileAuthentication(
+  client: AuthenticatedClient | undefined,
+  params: ReadonlyMap<string, string>,
+  issuer: string,
+): void {
+  if (client?.method !== 'private_key_jwt' || !client.verifiedHere) {
+    throw new ClientAuthenticationFailed(
+      false,
+      'the fapi2 profile requires private_key_jwt client authentication',
+    );
+  }
+  const assertion = params.get('client_assertion') ?? '';
+  const alg = jwtPart(assertion, 0)?.alg;
+  if (typeof alg !== 'string' || !FAPI2_ALGORITHMS.has(alg)) {
+    throw new ClientAuthenticationFailed(
+      false,
+      'the fapi2 profile allows PS256, ES256 and EdDSA client assertions only',
+    );
+  }
+  if (jwtPart(assertion, 1)?.aud !== issuer) {
+    throw new ClientAuthenticationFailed(
+      false,
+      "the fapi2 profile requires the assertion's aud to be the issuer alone",
+    );
+  }
+}
+
 export async function checkProfileGrant(
   request: TokenRequest,
   runtime: Runtime,
@@ -38,6 +87,7 @@ export async function checkProfileGrant(
   const { config } = runtime;
   if (!anyProfile(config)) return;
   const held = profileOf(config, request.clientIdHint) !== undefined;
+  if (held) requireProfileAuthentication(request.client, request.body.params, config.issuer);
   if (held && request.grantType === 'password') {
     throw new OAuthError(
       'unauthorized_client',
