@@ -82,6 +82,14 @@ export const DEFAULTS = {
   client: {
     dpop: 'allowed',
   },
+  pushed_authorization: {
+    request_uri_lifetime: '60s',
+    login_timeout: '10m',
+    code_lifetime: '60s',
+    store: 'memory',
+    max_entries: 100000,
+    redis: { key_prefix: 'scopegate:par:', timeout: '250ms' },
+  },
   token_profile: {
     typ: 'at+jwt',
   },

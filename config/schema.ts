@@ -16,6 +16,12 @@ import { ALWAYS_CARRIED_CLAIMS, UNFIXABLE_CLAIMS } from '../proxy/rules/claim-na
 import { CLIENT_AUTH_METHODS, isJwtMethod } from '../proxy/rules/client-auth-methods.js';
 import { configuredClaimRefusal } from '../proxy/rules/id-token-claims.js';
 import { keepListRefusal } from '../proxy/rules/metadata-fields.js';
+import {
+  FAPI2_ALGORITHMS,
+  FAPI2_MAX_CODE_LIFETIME_MS,
+  FAPI2_REQUEST_URI_LIFETIME_MS,
+  SECURITY_PROFILES,
+} from '../proxy/rules/security-profile.js';
 import { TOKEN_TYPS } from '../proxy/rules/token-typ.js';
 import { parseScopeParameter } from '../proxy/scope/grammar.js';
 import { paramPatternError } from '../proxy/scope/param-pattern.js';
@@ -545,6 +551,19 @@ const clientRule = z.strictObject({
     .optional()
     .describe(
       "Limits on this client's upstream token calls (cache hits are free); the store is upstream.quota's",
+    ),
+  profile: z
+    .enum(SECURITY_PROFILES)
+    .optional()
+    .describe(
+      'Security profile this client is held to (fapi2: the FAPI 2.0 Security Profile); set on a rule without audience',
+    ),
+  redirect_uris: z
+    .array(httpUrl)
+    .min(1)
+    .optional()
+    .describe(
+      "The client's registered redirect URIs: a pushed authorization request must name one exactly (default: any, left to the upstream); set on a rule without audience",
     ),
   dpop: z
     .enum(['required', 'allowed', 'off'])
@@ -1083,6 +1102,63 @@ const replaySettings = z
     }
   });
 
+const pushedAuthorization = z
+  .strictObject({
+    request_uri_lifetime: duration(
+      "expires_in of the request_uri scopegate's PAR endpoint answers (5s to 600s)",
+    ).prefault(DEFAULTS.pushed_authorization.request_uri_lifetime),
+    login_timeout: duration(
+      'How long a user may take between the authorization request and its response (the login at the upstream)',
+    ).prefault(DEFAULTS.pushed_authorization.login_timeout),
+    code_lifetime: duration(
+      'How long an authorization code is redeemable after scopegate saw it pass (at most 60s)',
+    ).prefault(DEFAULTS.pushed_authorization.code_lifetime),
+    store: z
+      .enum(['memory', 'redis'])
+      .default(DEFAULTS.pushed_authorization.store)
+      .describe(
+        'Where pushed requests, authorizations under way and code bindings are kept: memory (per process) or redis (shared by replicas, which a deployment of more than one needs)',
+      ),
+    max_entries: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULTS.pushed_authorization.max_entries)
+      .describe(
+        'Entries kept in process at once; when full, new pushed requests are 503 until some expire',
+      ),
+    redis: redisConnection(
+      DEFAULTS.pushed_authorization.redis,
+      'beyond it (or with Redis unreachable) the request is 503',
+    )
+      .optional()
+      .describe('Required when store is redis'),
+  })
+  .superRefine((settings, ctx) => {
+    const { min, max } = FAPI2_REQUEST_URI_LIFETIME_MS;
+    if (settings.request_uri_lifetime < min || settings.request_uri_lifetime > max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['request_uri_lifetime'],
+        message: 'between 5s and 600s (FAPI 2.0 Security Profile)',
+      });
+    }
+    if (settings.code_lifetime > FAPI2_MAX_CODE_LIFETIME_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['code_lifetime'],
+        message: 'at most 60s (FAPI 2.0 Security Profile)',
+      });
+    }
+    if (settings.store === 'redis' && settings.redis === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis'],
+        message: 'store redis needs redis (url, sentinel or cluster)',
+      });
+    }
+  });
+
 const upstreamQuota = z
   .strictObject({
     ...quotaLimitsShape,
@@ -1436,6 +1512,17 @@ export const configSchema = z
         }
       })
       .prefault({}),
+    profile: z
+      .enum(SECURITY_PROFILES)
+      .optional()
+      .describe(
+        'Security profile every client is held to (fapi2: the FAPI 2.0 Security Profile); clients[].profile holds one client to it',
+      ),
+    pushed_authorization: pushedAuthorization
+      .prefault({})
+      .describe(
+        "scopegate's pushed authorization request endpoint and the codes it binds, for clients held to a profile",
+      ),
     clients: z.array(clientRule).default([]).describe('Per-client overrides, first match wins'),
     token_exchange: tokenExchange.prefault({}),
     client_auth: clientAuthSettings
@@ -1614,9 +1701,14 @@ export const configSchema = z
     checkSigningAlgorithms(config, ctx);
     config.clients.forEach((rule, index) => {
       checkTokenProfile(config, rule, index, ctx);
+      checkSecurityProfile(rule, index, ctx);
       checkClientAuthentication(rule, index, ctx);
     });
     checkOneAuthenticationRule(config, ctx);
+    const firstHeld = config.clients.findIndex((rule) => rule.profile !== undefined);
+    if (config.profile !== undefined) checkProfileSigning(config, ['profile'], ctx);
+    else if (firstHeld >= 0) checkProfileSigning(config, ['clients', firstHeld, 'profile'], ctx);
+    checkProfileAuthentication(config, ctx);
     const caching = config.clients.some((rule) => rule.cache === true);
     const upstreamTokens = config.cache.upstream_tokens;
     if (caching && upstreamTokens.key === undefined && upstreamTokens.key_file === undefined) {
@@ -1711,6 +1803,104 @@ function checkTokenProfile(
     const refusal = carryVerdictRefusal(name, authorization);
     if (refusal !== undefined) {
       ctx.addIssue({ code: 'custom', path: at('carry', position), message: refusal });
+    }
+  });
+}
+
+/**
+ * The algorithm that signs what a client without a profile alg receives (its access token, every
+ * ID token): signing.default_alg, or the one algorithm with an active key.
+ */
+function defaultAlgorithm(config: ParsedConfig): string | undefined {
+  return config.signing.default_alg ?? [...activeAlgorithms(config)][0];
+}
+
+/** A profile holds scopegate's own signatures to the algorithms it allows. */
+function checkProfileSigning(
+  config: ParsedConfig,
+  path: (string | number)[],
+  ctx: RefinementContext,
+): void {
+  const alg = defaultAlgorithm(config);
+  if (alg !== undefined && !FAPI2_ALGORITHMS.has(alg)) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `fapi2 allows PS256, ES256 and EdDSA signatures only: ID tokens and access tokens are signed ${alg} (signing.default_alg)`,
+    });
+  }
+  const proofAlgorithms = config.tokens.dpop.algorithms.filter((alg) => !FAPI2_ALGORITHMS.has(alg));
+  if (proofAlgorithms.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tokens', 'dpop', 'algorithms'],
+      message: `fapi2 allows PS256, ES256 and EdDSA signatures only, and one list serves every client: remove ${proofAlgorithms.join(', ')}`,
+    });
+  }
+  config.clients.forEach((rule, index) => {
+    const profileAlg = rule.token?.alg;
+    const held = config.profile !== undefined || rule.profile !== undefined;
+    if (held && rule.dpop === 'off') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', index, 'dpop'],
+        message:
+          'fapi2 requires sender-constrained tokens: DPoP cannot be off for a client held to it',
+      });
+    }
+    if (held && profileAlg !== undefined && !FAPI2_ALGORITHMS.has(profileAlg)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', index, 'token', 'alg'],
+        message: `fapi2 allows PS256, ES256 and EdDSA signatures only, not ${profileAlg}`,
+      });
+    }
+  });
+}
+
+/**
+ * A client held to the profile authenticates with private_key_jwt, verified by scopegate (FAPI 2.0
+ * §5.3.2.1; mutual TLS client authentication is not available yet): its rules must say so.
+ */
+function checkProfileAuthentication(config: ParsedConfig, ctx: RefinementContext): void {
+  const held = new Set(
+    config.clients
+      .filter((rule) => config.profile !== undefined || rule.profile !== undefined)
+      .map((rule) => rule.client_id),
+  );
+  for (const clientId of held) {
+    const index = config.clients.findIndex(
+      (rule) => rule.client_id === clientId && rule.token_endpoint_auth_method !== undefined,
+    );
+    const method = index >= 0 ? config.clients[index]?.token_endpoint_auth_method : undefined;
+    if (method === 'private_key_jwt') continue;
+    const at = index >= 0 ? index : config.clients.findIndex((rule) => rule.client_id === clientId);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clients', at, 'token_endpoint_auth_method'],
+      message: `fapi2 requires private_key_jwt client authentication, verified by scopegate (found ${method ?? 'none set'})`,
+    });
+  }
+}
+
+/** clients[].profile and redirect_uris describe the client, whatever the audience. */
+function checkSecurityProfile(rule: ClientRule, index: number, ctx: RefinementContext): void {
+  for (const key of ['profile', 'redirect_uris'] as const) {
+    if (rule[key] !== undefined && rule.audience !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', index, key],
+        message: `${key} applies to the client, whatever the audience: set it on a rule without audience`,
+      });
+    }
+  }
+  rule.redirect_uris?.forEach((uri, position) => {
+    if (uri.includes('#')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', index, 'redirect_uris', position],
+        message: 'a redirect URI has no fragment (RFC 6749 §3.1.2)',
+      });
     }
   });
 }

@@ -32,6 +32,7 @@ const REDIS_CONNECTIONS = [
   ['cache', 'upstream_tokens', 'redis'],
   ['tokens', 'revocation', 'redis'],
   ['tokens', 'replay', 'redis'],
+  ['pushed_authorization', 'redis'],
   ['upstream', 'quota', 'redis'],
 ] as const;
 

@@ -15,6 +15,9 @@ export type OAuthErrorCode =
   | 'unsupported_response_type'
   | 'invalid_request_object'
   | 'request_uri_not_supported'
+  // RFC 9101 §7 (OpenID Connect Core §3.1.2.6): a request_uri that is unknown, used or expired.
+  | 'invalid_request_uri'
+  | 'request_not_supported'
   | 'access_denied'
   | 'authorization_pending'
   | 'slow_down'

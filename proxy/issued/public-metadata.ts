@@ -17,7 +17,9 @@ import {
 } from '../rules/metadata-fields.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
+import { anyProfile } from './client-profile.js';
 import { embeddingKeyOf } from './embedded-upstream-token.js';
+import { type ProfileMetadataContext, withProfileMetadata } from './profile-metadata.js';
 
 export type MetadataDocument = Record<string, unknown>;
 
@@ -43,6 +45,8 @@ export interface MetadataContext {
   keepFields?: readonly string[];
   /** `tokens.dpop.algorithms`: the DPoP proof algorithms scopegate verifies. */
   dpopAlgorithms?: readonly string[];
+  /** The security profile and scopegate's PAR endpoint (profile-metadata.ts). */
+  profile?: ProfileMetadataContext;
   /** JWT client authentication methods scopegate verifies for some configured client. */
   verifiedJwtMethods?: readonly JwtClientAuthMethod[];
 }
@@ -234,7 +238,7 @@ export function publicMetadata(
   // Absent would mean true for request_uri_parameter_supported (OpenID Connect Discovery §3).
   document.request_parameter_supported = false;
   document.request_uri_parameter_supported = false;
-  return document;
+  return context.profile === undefined ? document : withProfileMetadata(document, context.profile);
 }
 
 /**
@@ -275,6 +279,7 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     upstreamTokenKey: embeddingKeyOf(config) !== undefined,
     keepFields: config.discovery.keep_fields,
     dpopAlgorithms: config.tokens.dpop.algorithms,
+    profile: { issuer: config.issuer, profile: config.profile, anyProfile: anyProfile(config) },
     verifiedJwtMethods: verifiedJwtMethodsOf(config),
   };
 }

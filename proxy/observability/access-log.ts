@@ -21,6 +21,7 @@ export const ACCESS_ROUTES = [
   'userinfo',
   'introspection',
   'revocation',
+  'pushed_authorization',
   'proxy',
   'not_served',
   'refused',

@@ -7,6 +7,7 @@
  * - the same `iss` in a form_post page (see form-post-response.ts).
  */
 
+import type { OAuthError } from '../http/oauth-error.js';
 import {
   type MetadataContext,
   metadataContextOf,
@@ -14,6 +15,7 @@ import {
 } from '../issued/public-metadata.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { type FormPostRewrite, rewriteFormPost } from './form-post-response.js';
+import { completeHeldResponse, heldResponseCarrier } from './profile-response.js';
 
 export interface LocationContext {
   metadata: MetadataContext;
@@ -67,6 +69,11 @@ export interface AuthorizationResponseRewrite {
   formPost(html: Buffer): FormPostRewrite;
   /** The issuer's path ('' at the root): cookie paths are moved under it. */
   issuerPath: string;
+  /**
+   * For the (rewritten) Location of an authorization response held to a profile: the Location
+   * the client gets, or the refusal (profile-response.ts). Undefined for any other Location.
+   */
+  held(location: string): Promise<string | OAuthError> | undefined;
 }
 
 const rewrites = new WeakMap<Runtime, AuthorizationResponseRewrite>();
@@ -97,6 +104,10 @@ export function authorizationResponseRewriteFor(runtime: Runtime): Authorization
           upstreamIssuer: runtime.discovery.knownIssuer(),
         }),
       issuerPath: runtime.issuerPath.path,
+      held: (location) =>
+        heldResponseCarrier(location) === undefined
+          ? undefined
+          : completeHeldResponse(location, runtime),
     };
     rewrites.set(runtime, rewrite);
   }

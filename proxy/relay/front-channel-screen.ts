@@ -81,6 +81,8 @@ export interface ResponseScreen {
   holdsType(contentType: string | undefined): boolean;
   /** Whether a (canonical, issuer-path-free) request path is a screened endpoint's. */
   isScreenedPath(path: string): boolean;
+  /** Whether a (canonical, issuer-path-free) request path is the authorization endpoint itself. */
+  isAuthorizationPath(path: string): boolean;
 }
 
 function headerText(value: string | string[] | number | undefined): string {
@@ -122,12 +124,15 @@ export function upstreamIdentityOf(runtime: Runtime): UpstreamIdentity {
   };
 }
 
-function screenedEndpointSegments(runtime: Runtime): string[][] {
+function screenedEndpointSegments(
+  runtime: Runtime,
+  members: readonly string[] = SCREENED_ENDPOINTS,
+): string[][] {
   const document = runtime.discovery.knownDocument();
   if (document === undefined) return [];
   const upstream = new URL(runtime.config.upstream.url);
   const found: string[][] = [];
-  for (const member of SCREENED_ENDPOINTS) {
+  for (const member of members) {
     const value = document[member];
     if (typeof value !== 'string' || !URL.canParse(value)) continue;
     const url = new URL(value);
@@ -168,6 +173,13 @@ export function responseScreenFor(runtime: Runtime): ResponseScreen {
       const candidates = base.length === 0 ? [own] : [own, [...base, ...own]];
       return screenedEndpointSegments(runtime).some(
         (endpoint) => furthestReach(candidates, endpoint) !== 'none',
+      );
+    },
+    isAuthorizationPath: (path) => {
+      const own = routeSegments(path);
+      const candidates = base.length === 0 ? [own] : [own, [...base, ...own]];
+      return screenedEndpointSegments(runtime, ['authorization_endpoint']).some(
+        (endpoint) => furthestReach(candidates, endpoint) === 'exact',
       );
     },
   };

@@ -8,7 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { createProxyServer, type ServerOptions } from 'http-proxy-3';
 import { forwardedHeaders, hopByHopNames, isForwardedHeader } from '../http/headers.js';
-import { badUpstream, sendOAuthError, unavailable } from '../http/oauth-error.js';
+import {
+  badUpstream,
+  internalError,
+  OAuthError,
+  sendOAuthError,
+  unavailable,
+} from '../http/oauth-error.js';
 import type { TrustedProxies } from '../http/trusted-proxies.js';
 import { accessOf } from '../observability/access-log.js';
 import type { Logger } from '../observability/log.js';
@@ -159,6 +165,12 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       takeOver(proxyRes, req, res, settings, (relayed) => relayed.refuse(refusal));
       return;
     }
+    const completed = proxyRes.headers.location;
+    const held = typeof completed === 'string' ? rewrite.held(completed) : undefined;
+    if (held !== undefined) {
+      takeOver(proxyRes, req, res, settings, () => answerHeld(proxyRes, res, settings, held));
+      return;
+    }
     if (!hasResponseBody(req, proxyRes)) return;
     const type = proxyRes.headers['content-type'];
     if (!settings.route.screenedRequest && !screen.holdsType(type)) return;
@@ -176,6 +188,40 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       { requestId: settings.requestId, route: 'proxy', reason },
       "the upstream's answer was refused",
     );
+
+  // An authorization response held to a profile: its code bound and its Location completed
+  // (profile-response.ts) before the redirect is written; the upstream's redirect body is dropped.
+  const answerHeld = (
+    proxyRes: IncomingMessage,
+    res: ServerResponse,
+    settings: ProxiedRequest,
+    held: Promise<string | OAuthError>,
+  ) => {
+    proxyRes.resume();
+    held.then(
+      (outcome) => {
+        if (outcome instanceof OAuthError) {
+          refusedAnswer(settings, outcome.description);
+          sendOAuthError(res, outcome);
+          return;
+        }
+        const headers: IncomingMessage['headers'] = { ...proxyRes.headers, location: outcome };
+        for (const name of ['transfer-encoding', 'content-encoding', 'content-type']) {
+          delete headers[name];
+        }
+        headers['content-length'] = '0';
+        res.writeHead(proxyRes.statusCode ?? 302, headers);
+        res.end();
+      },
+      (error: unknown) => {
+        refusedAnswer(settings, (error as Error).message);
+        sendOAuthError(
+          res,
+          error instanceof OAuthError ? error : internalError('the authorization response failed'),
+        );
+      },
+    );
+  };
 
   // A response that is screened is held (or refused) instead of piped. http-proxy-3 reads
   // selfHandleResponse from this request's options after this event, so setting it here is what

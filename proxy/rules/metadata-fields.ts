@@ -95,7 +95,10 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     kind: 'endpoint',
     why: "served by scopegate: the caller is authenticated by the upstream; only scopegate's own valid tokens are active (the upstream's sealed token must be active too)",
   },
-  pushed_authorization_request_endpoint: { kind: 'endpoint', why: PROXIED },
+  pushed_authorization_request_endpoint: {
+    kind: 'endpoint',
+    why: `${PROXIED}; scopegate's own (/par below the issuer) with the top-level profile, or with clients[].profile when the upstream has none`,
+  },
   registration_endpoint: { kind: 'endpoint', why: PROXIED },
   device_authorization_endpoint: {
     kind: 'endpoint',
@@ -197,7 +200,10 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     remove: ['implicit'],
     why: 'the implicit grant is refused at the authorization endpoint; every other grant is redeemed at the token endpoint',
   },
-  code_challenge_methods_supported: { kind: 'kept', why: 'PKCE is checked by the upstream' },
+  code_challenge_methods_supported: {
+    kind: 'kept',
+    why: 'PKCE is checked by the upstream; with the profile, S256 only, checked by scopegate',
+  },
   scopes_supported: { kind: 'kept', why: DESCRIPTIVE },
   claims_supported: { kind: 'kept', why: 'ID token claims are carried when re-signed' },
   claim_types_supported: { kind: 'kept', why: DESCRIPTIVE },
@@ -213,10 +219,13 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
   op_tos_uri: { kind: 'kept', why: 'a document, not an endpoint' },
   require_request_uri_registration: { kind: 'kept', why: DESCRIPTIVE },
   require_signed_request_object: { kind: 'kept', why: DESCRIPTIVE },
-  require_pushed_authorization_requests: { kind: 'kept', why: DESCRIPTIVE },
+  require_pushed_authorization_requests: {
+    kind: 'kept',
+    why: `${DESCRIPTIVE}; true with the profile, which scopegate enforces`,
+  },
   authorization_response_iss_parameter_supported: {
     kind: 'kept',
-    why: "the iss parameter is rewritten to scopegate's issuer",
+    why: "the iss parameter is rewritten to scopegate's issuer; true with the profile, where scopegate adds it",
   },
   backchannel_user_code_parameter_supported: { kind: 'kept', why: DESCRIPTIVE },
 };

@@ -28,6 +28,7 @@ import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-a
 import { UpstreamKeys } from '../upstream/upstream-keys.js';
 import { loadUpstreamTls, type UpstreamTlsMaterial } from '../upstream/upstream-tls.js';
 import { VerifiedTokenCache } from '../upstream/verified-token-cache.js';
+import { AuthorizationStore } from './authorization-store.js';
 import { ClientKeys } from './client-keys.js';
 import { cachedDecider } from './decision-cache.js';
 import { IssuerPath } from './issuer-path.js';
@@ -83,6 +84,11 @@ export interface Runtime {
    * Carried over every reload like the revocation list.
    */
   replayGuard: ReplayGuard;
+  /**
+   * Pushed requests, authorizations under way and code bindings of clients held to a profile
+   * (pushed_authorization). Carried over every reload like the replay guard.
+   */
+  authorizationStore: AuthorizationStore;
   /** Client authentication keys: clients' public keys, scopegate's keys for their upstream. */
   clientKeys: ClientKeys;
   /** Connection pools for every upstream request (egress proxy, upstream.tls, pool size). */
@@ -195,6 +201,12 @@ export async function buildRuntime(
       metrics,
     ),
     replayGuard: new ReplayGuard(config.tokens.replay, previous?.replayGuard, logger, metrics),
+    authorizationStore: new AuthorizationStore(
+      config.pushed_authorization,
+      previous?.authorizationStore,
+      logger,
+      metrics,
+    ),
     clientKeys,
     upstreamAgents,
     upstreamTls,
@@ -219,5 +231,8 @@ export async function closeReplaced(previous: Runtime, next: Runtime | undefined
   }
   if (previous.replayGuard.shared !== next?.replayGuard.shared) {
     await previous.replayGuard.close();
+  }
+  if (previous.authorizationStore.shared !== next?.authorizationStore.shared) {
+    await previous.authorizationStore.close();
   }
 }

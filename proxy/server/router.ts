@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleIntrospection } from '../endpoints/introspection.js';
+import { handlePushedAuthorization } from '../endpoints/par/par-endpoint.js';
+import { pushedAuthorizationQuery } from '../endpoints/par/pushed-authorization.js';
 import { answerTokenPreflight, TOKEN_METHODS } from '../endpoints/preflight.js';
 import { handleRevocation, revocationPathFor } from '../endpoints/revocation.js';
 import { type EndpointMatch, servedEndpointFor } from '../endpoints/served-endpoints.js';
@@ -29,6 +31,7 @@ import {
 } from '../http/oauth-error.js';
 import { canonicalTarget } from '../http/request-target.js';
 import { routeKey } from '../http/route-key.js';
+import { anyProfile } from '../issued/client-profile.js';
 import { advertiseTokenExchange } from '../issued/discovery-grant.js';
 import { metadataContextOf, publicMetadata } from '../issued/public-metadata.js';
 import { AccessLog } from '../observability/access-log.js';
@@ -48,6 +51,7 @@ import {
   translateIdTokenHint,
 } from '../relay/id-token-hint.js';
 import type { ReverseProxy } from '../relay/reverse-proxy.js';
+import { PUSHED_AUTHORIZATION_PATH } from '../rules/security-profile.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export interface GatewayDeps {
@@ -214,6 +218,14 @@ export function createGatewayHandler(deps: GatewayDeps) {
       case 'proxy':
         break;
     }
+    // scopegate's own PAR endpoint, for clients held to a profile (endpoints/par/).
+    if (anyProfile(runtime.config) && routeKey(path) === PUSHED_AUTHORIZATION_PATH) {
+      access.route = 'pushed_authorization';
+      if (method === 'POST') void handlePushedAuthorization(req, res, runtime, logger, requestId);
+      else if (method === 'OPTIONS') answerTokenPreflight(req, res, 'POST, OPTIONS');
+      else methodNotAllowed(req, res, 'POST');
+      return;
+    }
     // The upstream acts on exactly what was classified, never on the bytes the client sent.
     req.url = forwarded;
     // Userinfo and introspection of scopegate's own tokens (the upstream does not know them).
@@ -248,6 +260,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
       return;
     }
     const screenedPath = screen.isScreenedPath(path);
+    const profiled = anyProfile(runtime.config);
     let screenedRequest = screenedPath || namesScreenedParameter(query);
     const forward = (body?: Buffer) =>
       deps.proxy.forward(
@@ -267,6 +280,29 @@ export function createGatewayHandler(deps: GatewayDeps) {
         runtime.upstreamAgents,
       );
     const proceed = (body?: ReadRequestBody) => {
+      if (profiled && runtime.discovery.knownDocument() === undefined) {
+        // Which path is the authorization endpoint is known from discovery: never guessed.
+        runtime.discovery.document().then(
+          () => proceed(body),
+          () => failed(unavailable('the upstream discovery document is unavailable')),
+        );
+        return;
+      }
+      if (profiled && screen.isAuthorizationPath(path)) {
+        // Clients held to a profile: only a pushed request, whose query replaces the browser's.
+        pushedAuthorizationQuery(query, body?.params ?? [], runtime).then((held) => {
+          if (held === undefined) {
+            proceedUnheld(body);
+            return;
+          }
+          req.url = `${forwarded.split('?')[0]}?${new URLSearchParams(held).toString()}`;
+          forward(body?.bytes);
+        }, failed);
+        return;
+      }
+      proceedUnheld(body);
+    };
+    const proceedUnheld = (body?: ReadRequestBody) => {
       if (!namesIdTokenHint(query) && !namesIdTokenHint(body?.params ?? [])) {
         forward(body?.bytes);
         return;

@@ -22,6 +22,8 @@ export type CustomSigningAlg = 'RS256' | 'ES256' | 'PS256' | 'EdDSA';
 export interface CustomTokenRequest {
   params: Record<string, string>;
   headers: IncomingHttpHeaders;
+  /** The query of a request to one of `routes` (an authorization endpoint reads it). */
+  query?: Record<string, string>;
 }
 
 export interface CustomTokenAnswer {
@@ -40,7 +42,7 @@ export interface CustomUpstreamOptions {
   /** Algorithm of the published signing key; default RS256. */
   alg?: CustomSigningAlg;
   handler?: CustomTokenHandler;
-  /** Other endpoints (userinfo, introspection, ...) by path, any method; the query is ignored. */
+  /** Other endpoints (userinfo, introspection, ...) by path, any method; the query is in `query`. */
   routes?: Record<string, CustomTokenHandler>;
   /** Members added to the discovery document (e.g. the endpoints in `routes`), given its URL. */
   document?: (url: string) => Record<string, unknown>;
@@ -119,6 +121,7 @@ export async function startCustomUpstream(
         const request = {
           params: Object.fromEntries(new URLSearchParams(text)),
           headers: req.headers,
+          query: Object.fromEntries(new URL(req.url ?? '/', 'http://custom.invalid').searchParams),
         };
         Promise.resolve(route(request, upstream)).then(
           (answer) => send(answer.status ?? 200, answer.body, answer.headers),

@@ -35,6 +35,7 @@ import { decideScopes, identify } from './decide-scopes.js';
 import { handleTokenExchange, isTokenExchange } from './exchange/exchange-grant.js';
 import { idTokenMembers } from './id-token-step.js';
 import { issue } from './issue-step.js';
+import { checkProfileGrant } from './profile-step.js';
 import { applyRefreshBinding, openRefreshGrant, refreshTokenMembers } from './refresh-step.js';
 import {
   checkRefreshKey,
@@ -82,6 +83,7 @@ export async function handleTokenRequest(
     }
     // Before the refresh token is opened: the proof is checked (and its jti used) for every grant.
     const proof = await inSpan('token.dpop', () => readSenderProof(req, request, runtime));
+    await checkProfileGrant(request, runtime, proof);
     const refresh = await openRefreshGrant(request, runtime.config);
     checkRefreshKey(refresh, proof);
 

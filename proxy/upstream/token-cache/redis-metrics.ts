@@ -13,7 +13,7 @@
 import { Counter } from 'prom-client';
 import type { Metrics } from '../../observability/metrics.js';
 
-export const REDIS_USES = ['token_cache', 'revocation', 'replay'] as const;
+export const REDIS_USES = ['token_cache', 'revocation', 'replay', 'authorization'] as const;
 export type RedisUse = (typeof REDIS_USES)[number];
 
 export interface RedisMetrics {
