@@ -29,7 +29,9 @@ export async function heapPerRequest(
   const trace = (await target.output()).slice(before.length);
   const sum = (field: string) => {
     let total = 0;
-    for (const match of trace.matchAll(new RegExp(`\\b${field}=([\\d.]+)`, 'g'))) {
+    // `name=value` up to Node.js 22; a JSON object per collection (`"name":value`) since.
+    const pattern = new RegExp(`(?:\\b${field}=|"${field}":)([\\d.]+)`, 'g');
+    for (const match of trace.matchAll(pattern)) {
       total += Number(match[1]);
     }
     return total / result.requests;
