@@ -55,24 +55,34 @@ export function jsonShapeProblem(
   const open: Array<Set<string> | null> = [];
   const length = text.length;
   let members = 0;
+  /** The first backslash at or after the current string's start (length: none left). */
+  let nextBackslash = -1;
   let i = 0;
   while (i < length) {
     const code = text.charCodeAt(i);
     if (code === QUOTE) {
       const start = i + 1;
-      let escaped = false;
-      i = start;
-      while (i < length) {
-        const inner = text.charCodeAt(i);
-        if (inner === QUOTE) break;
-        if (inner === BACKSLASH) {
-          escaped = true;
-          i += 2;
-        } else {
-          i += 1;
+      // The closing quote found with indexOf rather than a loop over each character: most of a
+      // token answer is long base64 strings. Measured (CPU time, Node.js 26, a bench token
+      // answer and its JWT payload): 2.4-3.4 µs per pair before, 1.4-1.6 µs this way; the scan
+      // was 1.1% of the gateway's CPU per uncached token. A quote is escaped when an odd run of
+      // backslashes precedes it (test/http/json-duplicates.test.ts holds it to the plain scan).
+      let end = text.indexOf('"', start);
+      while (end !== -1) {
+        let backslashes = 0;
+        while (end - backslashes > start && text.charCodeAt(end - backslashes - 1) === BACKSLASH) {
+          backslashes += 1;
         }
+        if (backslashes % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
       }
-      const end = Math.min(i, length);
+      if (end === -1) end = length;
+      // Kept ahead of the scan, so that looking for backslashes stays linear in the whole text.
+      if (nextBackslash < start) {
+        nextBackslash = text.indexOf('\\', start);
+        if (nextBackslash === -1) nextBackslash = length;
+      }
+      const escaped = nextBackslash < end;
       i = end + 1;
       const names = open[open.length - 1];
       if (!names) continue;

@@ -3,15 +3,14 @@
  * expires. The same upstream token arrives again and again when its answer comes from the upstream
  * token cache, or from an upstream that itself caches tokens (Auth0 does for M2M).
  *
- * The key is a SHA-256 of the token together with every verification input the memo is asked
- * under: the requested audiences, and the issuer and algorithms (fixed for the Runtime, one
+ * The key is the token itself together with every verification input the memo is asked under:
+ * the requested audiences, and the issuer and algorithms (fixed for the Runtime, one
  * configuration generation, that owns the memo, except that a discovered issuer may change under
  * it). A hit is checked against the caller's minimum lifetime, not the one it was stored with.
  * Entries end at the token's `exp`, with no clock tolerance, so the memo never accepts a token
  * that verification would refuse for time.
  * Only successes are kept. Bounded by count and by bytes.
  */
-import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Metrics } from '../observability/metrics.js';
@@ -28,7 +27,9 @@ const MAX_ENTRIES = 4_000;
 const MAX_BYTES = 8 * 1024 * 1024;
 /**
  * Heap held by an entry per byte of token: the parsed claims (objects, strings, hidden classes)
- * plus the key, measured at about three times the token's length for typical access tokens.
+ * and a digest key, measured at about three times the token's length for typical access tokens.
+ * The key is now the token itself, counted on top: about 2,800 entries of 700-character tokens
+ * fit in MAX_BYTES rather than 3,700.
  */
 const HEAP_PER_TOKEN_BYTE = 3;
 
@@ -55,11 +56,12 @@ export class VerifiedTokenCache {
 
   async verify(token: unknown, options: VerifyOptions): Promise<JWTPayload> {
     if (typeof token !== 'string') return verifyUpstreamToken(token, options);
-    const key = createHash('sha256')
-      .update(token)
-      .update('\0')
-      .update(JSON.stringify([options.audiences, options.issuer, options.algorithms]))
-      .digest('base64url');
+    // The token as it is, not a SHA-256 of it: an exact match needs no digest, and the digest
+    // (a Hash object, three updates) was the memo's main cost on every token request. Measured
+    // (CPU time, Node.js 26, a 700-character token, key and lookup): 1.7-2.1 µs with the digest,
+    // 0.34-0.55 µs this way. The longer key is counted in the entry's size below. No two inputs
+    // share a key: the JSON after the last NUL holds no NUL (JSON escapes it), so it ends the token.
+    const key = `${token}\0${JSON.stringify([options.audiences, options.issuer, options.algorithms])}`;
     const kept = this.entries.get(key);
     // The expiry is checked against our clock and the caller's minimum lifetime here; lru-cache's
     // TTL only clears entries out.
@@ -75,7 +77,7 @@ export class VerifiedTokenCache {
     const ttl = expiresAt - this.now();
     if (ttl > 0) {
       // The token's length is a fair measure of its claims' size: they are its payload.
-      const bytes = token.length * HEAP_PER_TOKEN_BYTE + 128;
+      const bytes = key.length + token.length * HEAP_PER_TOKEN_BYTE + 128;
       this.entries.set(key, { claims: deepFreeze(claims), bytes }, { ttl });
     }
     return claims;

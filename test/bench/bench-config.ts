@@ -9,7 +9,11 @@ import { BENCH_CLIENT_ID } from './fast-upstream.js';
 /** A public benchmark value, not a secret. */
 const BENCH_CACHE_KEY = 'bench-cache-key-not-a-secret-0123456789abcdef';
 
-export function prepareBenchConfig(upstreamUrl: string): Promise<TestConfig> {
+/** `over`: more configuration, merged one level deep (the workers runs add `server.workers`). */
+export function prepareBenchConfig(
+  upstreamUrl: string,
+  over: Record<string, unknown> = {},
+): Promise<TestConfig> {
   return prepareTestConfig({
     upstreamUrl,
     scopeRequest: 'omit',
@@ -17,6 +21,7 @@ export function prepareBenchConfig(upstreamUrl: string): Promise<TestConfig> {
       clients: [{ client_id: BENCH_CLIENT_ID, cache: true }],
       cache: { upstream_tokens: { key: BENCH_CACHE_KEY } },
       log: { format: 'json', level: 'info' },
+      ...over,
     },
   });
 }

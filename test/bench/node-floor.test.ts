@@ -1,5 +1,5 @@
 /**
- * The bench's Node.js floor must do the work its rows claim, or the targets it is compared with
+ * The bench's Node.js floors (undici and http.request) must each do the work their rows claim, or the targets it is compared with
  * mean nothing: an uncached token verified upstream and re-signed, a cached client answered
  * without calling the upstream, pass-through bodies unchanged. Runs the built scripts (npm test
  * builds first), as `npm run bench` does.
@@ -15,6 +15,7 @@ import {
   BENCH_CLIENT_SECRET,
   SMALL_BODY,
 } from './fast-upstream.js';
+import { FLOOR_CLIENTS } from './node-floor.js';
 
 const BUILT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/test/bench');
 
@@ -57,13 +58,13 @@ async function token(floorUrl: string, clientId: string) {
 const tokenCalls = async (upstreamUrl: string) =>
   ((await (await fetch(`${upstreamUrl}/__token_calls`)).json()) as { calls: number }).calls;
 
-describe('the bench Node.js floor', () => {
+describe.each(FLOOR_CLIENTS)('the bench Node.js floor with %s', (client) => {
   let upstream: string;
   let floor: string;
 
   beforeAll(async () => {
     upstream = await startBuilt('fast-upstream.js');
-    floor = await startBuilt('node-floor.js', [upstream]);
+    floor = await startBuilt('node-floor.js', [upstream, client]);
   });
 
   afterAll(() => {
@@ -95,5 +96,11 @@ describe('the bench Node.js floor', () => {
     const response = await fetch(`${floor}/small`);
     expect(response.status).toBe(200);
     expect(Buffer.from(await response.arrayBuffer()).equals(SMALL_BODY)).toBe(true);
+  });
+
+  it('pipes a 1 MiB response whole', async () => {
+    const response = await fetch(`${floor}/large`);
+    expect(response.status).toBe(200);
+    expect((await response.arrayBuffer()).byteLength).toBe(1024 * 1024);
   });
 });

@@ -4,7 +4,7 @@
  * a process (CPU time, resident memory). Loopback only.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CLI_PATH } from '../support/cli-process.js';
 import { waitFor } from '../support/wait.js';
+import type { FloorClient } from './node-floor.js';
 
 export const GATEWAY_CORE = 0;
 export const LOAD_CORE = 1;
@@ -31,9 +32,9 @@ function pinned(core: number, argv: string[]): [string, string[]] {
   return [TASKSET, ['-c', String(core), ...argv]];
 }
 
-/** Pins this process (the load generator) to the load core. */
-export function pinSelf(): void {
-  if (TASKSET) execFileSync(TASKSET, ['-cp', String(LOAD_CORE), String(process.pid)]);
+/** Pins this process (the load generator) to the load core, or to `cores` (taskset's list). */
+export function pinSelf(cores = String(LOAD_CORE)): void {
+  if (TASKSET) execFileSync(TASKSET, ['-cp', cores, String(process.pid)]);
 }
 
 /** CPU seconds (user + system) the process has used. */
@@ -41,6 +42,46 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** The ids of `pid`'s descendants (a cluster primary's workers), from /proc. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended since the listing
+    }
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const siblings = children.get(parent) ?? [];
+    siblings.push(Number(entry));
+    children.set(parent, siblings);
+  }
+  const found: number[] = [];
+  const walk = (id: number) => {
+    for (const child of children.get(id) ?? []) {
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** CPU seconds of `pid` and of every process below it (a cluster's primary and its workers). */
+export function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid);
+  for (const child of descendants(pid)) {
+    try {
+      total += cpuSeconds(child);
+    } catch {
+      // ended since the listing
+    }
+  }
+  return total;
 }
 
 /** Resident set size in MiB. */
@@ -73,12 +114,14 @@ function stopper(child: ChildProcess, after?: () => Promise<void>): () => Promis
  */
 async function startScript(
   script: string,
-  core: number,
+  core: number | undefined,
   args: string[],
   nodeFlags: string[] = [],
 ): Promise<RunningProcess & { output(): string }> {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), script);
-  const [command, argv] = pinned(core, [process.execPath, ...nodeFlags, file, ...args]);
+  const node = [process.execPath, ...nodeFlags, file, ...args];
+  const [command, argv] =
+    core === undefined ? [node[0] as string, node.slice(1)] : pinned(core, node);
   const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
   let printed = '';
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -96,19 +139,21 @@ async function startScript(
   return { pid: child.pid as number, url, stop: stopper(child), output: () => printed };
 }
 
-export function startUpstream(): Promise<RunningProcess> {
-  return startScript('fast-upstream.js', LOAD_CORE, []);
+/** The fast upstream, on the load core (`pinnedToLoadCore: false`: free to run on any core). */
+export function startUpstream(pinnedToLoadCore = true): Promise<RunningProcess> {
+  return startScript('fast-upstream.js', pinnedToLoadCore ? LOAD_CORE : undefined, []);
 }
 
 /**
- * The Node.js floor (node-floor.ts) in front of `upstreamUrl`, pinned to the gateway's core: the
- * least a Node.js process does for the same workloads.
+ * A Node.js floor (node-floor.ts) in front of `upstreamUrl` with the given upstream client,
+ * pinned to the gateway's core: the least a Node.js process does for the same workloads.
  */
 export function startNodeFloor(
   upstreamUrl: string,
+  client: FloorClient,
   nodeFlags: string[] = [],
 ): Promise<RunningProcess & { output(): string }> {
-  return startScript('node-floor.js', GATEWAY_CORE, [upstreamUrl], nodeFlags);
+  return startScript('node-floor.js', GATEWAY_CORE, [upstreamUrl, client], nodeFlags);
 }
 
 export interface RunningGateway extends RunningProcess {
@@ -117,33 +162,47 @@ export interface RunningGateway extends RunningProcess {
   output(): Promise<string>;
 }
 
+/** The configuration was refused: the gateway exited before it listened. */
+export class GatewayRefused extends Error {}
+
+export interface GatewayStart {
+  /** Flags for node itself (`--cpu-prof`, `--trace-gc-nvp`). */
+  nodeFlags?: string[];
+  /** Pinned to the gateway core (the default); false: free to use every core (workers runs). */
+  pinned?: boolean;
+}
+
 /**
- * `scopegate serve` pinned to the gateway core. Its stdout goes to a file (as a container's log
- * would go to a pipe drained by the runtime), not through this process.
+ * `scopegate serve` pinned to the gateway core, unless `start` says otherwise. Its stdout goes to
+ * a file (as a container's log would go to a pipe drained by the runtime), not through this
+ * process.
  */
 export async function startGateway(
   configFile: string,
   dir: string,
-  nodeFlags: string[] = [],
+  start: GatewayStart = {},
 ): Promise<RunningGateway> {
   const logFile = path.join(dir, `gateway-${Date.now()}.log`);
   const fd = openSync(logFile, 'w');
-  const [command, args] = pinned(GATEWAY_CORE, [
+  const node = [
     process.execPath,
-    ...nodeFlags,
+    ...(start.nodeFlags ?? []),
     CLI_PATH,
     'serve',
     '--config',
     configFile,
-  ]);
+  ];
+  const [command, args] =
+    start.pinned === false ? [node[0] as string, node.slice(1)] : pinned(GATEWAY_CORE, node);
   const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
-    stdio: ['ignore', fd, 'inherit'],
+    // stderr too: why a configuration was refused is part of what a refused start reports.
+    stdio: ['ignore', fd, fd],
   });
   const output = () => readFile(logFile, 'utf8');
   const listening = await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`scopegate exited: ${await output()}`);
+      if (child.exitCode !== null) throw new GatewayRefused(`scopegate exited: ${await output()}`);
       for (const line of (await output()).split('\n')) {
         if (!line.startsWith('{')) continue;
         const record = JSON.parse(line) as { listen?: string; admin?: string };

@@ -10,9 +10,9 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { prepareBenchConfig } from './bench-config.js';
-import { BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET } from './fast-upstream.js';
-import { fixedCount, type HttpCall } from './load.js';
+import { fixedCount } from './load.js';
 import { pinSelf, startGateway, startUpstream } from './processes.js';
+import { WORKLOADS, type WorkloadName } from './workloads.js';
 
 interface ProfileNode {
   id: number;
@@ -56,22 +56,11 @@ pinSelf();
 const upstream = await startUpstream();
 const prepared = await prepareBenchConfig(upstream.url);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-profile-'));
-const gateway = await startGateway(prepared.configFile, dir, ['--cpu-prof', '--cpu-prof-dir', dir]);
-const call: HttpCall =
-  mode === 'proxy'
-    ? { method: 'GET', path: '/small' }
-    : {
-        method: 'POST',
-        path: '/oauth/token',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: mode === 'cached' ? BENCH_CLIENT_ID : 'bench-uncached',
-          client_secret: BENCH_CLIENT_SECRET,
-          audience: BENCH_AUDIENCE,
-          scope: 'read:claims accounts.read.1234',
-        }).toString(),
-      };
+const gateway = await startGateway(prepared.configFile, dir, {
+  nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
+});
+if (!(mode in WORKLOADS)) throw new Error(`mode: one of ${Object.keys(WORKLOADS).join(', ')}`);
+const call = WORKLOADS[mode as WorkloadName];
 try {
   await fixedCount(gateway.url, call, 1000, 32);
   const result = await fixedCount(gateway.url, call, requests, 32);

@@ -6,8 +6,12 @@
  * median and spread. Prints one table and writes the same figures as JSON
  * (`--out FILE`, default in the temp directory) so runs can be compared.
  *
- * It asserts nothing: timings depend on the machine and on what else runs on it (the load
- * average at start and end is in the output).
+ * The floors (node-floor.ts) are the least a Node.js process does for the same work, with the
+ * cheapest upstream client Node.js has (undici) and with `http.request`; nginx is the reference
+ * reverse proxy. The workers runs put `server.workers: 1` and `2` on the whole machine.
+ *
+ * It asserts nothing: timings depend on the machine and on what else runs on it (the Node.js
+ * version, the CPU and the load average at start and end are in the output).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,10 +21,12 @@ import { fileURLToPath } from 'node:url';
 import { prepareBenchConfig } from './bench-config.js';
 import type { CryptoFigure } from './crypto-bench.js';
 import { runDecisionBench } from './decision-bench.js';
-import { BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET } from './fast-upstream.js';
+import { heapPerRequest } from './heap-trace.js';
 import { closedLoop, fixedCount, type HttpCall, type OpenLoopResult, openLoop } from './load.js';
 import {
   cpuSeconds,
+  descendants,
+  GatewayRefused,
   NGINX_INSTALL_HINT,
   nginxBinary,
   pinningNote,
@@ -32,9 +38,24 @@ import {
   startNginx,
   startNodeFloor,
   startUpstream,
+  treeCpuSeconds,
 } from './processes.js';
 import { type Figure, figure, renderTable } from './table.js';
-import { evaluateTargets, NODE_FLOOR } from './targets.js';
+import {
+  evaluateTargets,
+  HTTP_FLOOR,
+  UNDICI_FLOOR,
+  type WorkersFigures,
+  type WorkersRun,
+} from './targets.js';
+import {
+  CACHED_CLIENT,
+  LARGE,
+  LARGE_BYTES,
+  SMALL,
+  tokenCall,
+  UNCACHED_CLIENT,
+} from './workloads.js';
 
 const quick = process.argv.includes('--quick');
 const outIndex = process.argv.indexOf('--out');
@@ -66,25 +87,6 @@ const PLAN = quick
       heapTokens: 20_000,
     };
 const CONNECTIONS = 32;
-const UNCACHED_CLIENT = 'bench-uncached';
-
-function tokenCall(clientId: string): HttpCall {
-  return {
-    method: 'POST',
-    path: '/oauth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: BENCH_CLIENT_SECRET,
-      audience: BENCH_AUDIENCE,
-      scope: 'read:claims accounts.read.1234',
-    }).toString(),
-  };
-}
-const SMALL: HttpCall = { method: 'GET', path: '/small' };
-const LARGE: HttpCall = { method: 'GET', path: '/large' };
-const LARGE_BYTES = 1024 * 1024;
 
 const figures: Figure[] = [];
 const notes: string[] = [];
@@ -151,19 +153,21 @@ async function throughput(
   target: string,
   call: HttpCall,
   cpuPid: number,
+  /** The CPU seconds to count: the process's own by default (a cluster counts its workers). */
+  cpuOf: (pid: number) => number = cpuSeconds,
 ): Promise<Throughput> {
   const rates: number[] = [];
   const bytes: number[] = [];
   const cpu: number[] = [];
   for (let repetition = 0; repetition < PLAN.repetitions; repetition++) {
-    const cpuBefore = cpuSeconds(cpuPid);
+    const cpuBefore = cpuOf(cpuPid);
     const result = await closedLoop(target, call, PLAN.seconds, CONNECTIONS);
     if (result.non2xx > 0 || result.errors > 0) {
       throw new Error(`${section} ${label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
     }
     rates.push(result.requestsPerSec);
     bytes.push(result.bytesPerSec);
-    cpu.push(((cpuSeconds(cpuPid) - cpuBefore) * 1e6) / result.requests);
+    cpu.push(((cpuOf(cpuPid) - cpuBefore) * 1e6) / result.requests);
   }
   const large = call === LARGE;
   const perCpuSecond = cpu.map((micros) => 1e6 / micros);
@@ -256,36 +260,7 @@ async function addedLatency(upstream: RunningProcess, gateway: RunningGateway): 
 }
 
 /**
- * What V8 reports (--trace-gc-nvp) per request while `PLAN.heapTokens` requests are served:
- * bytes allocated, bytes promoted to the old generation, and milliseconds of GC pause per 1,000
- * requests (requests kept reachable longer than they live show up in the last two first).
- */
-async function heapPerRequest(
-  target: { url: string; output(): string | Promise<string> },
-  call: HttpCall,
-): Promise<{ allocated: number; promoted: number; pauseMs: number }> {
-  await fixedCount(target.url, call, 2_000, CONNECTIONS);
-  const before = await target.output();
-  const result = await fixedCount(target.url, call, PLAN.heapTokens, CONNECTIONS);
-  // The trace of the last collection may still be on its way.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const trace = (await target.output()).slice(before.length);
-  const sum = (field: string) => {
-    let total = 0;
-    for (const match of trace.matchAll(new RegExp(`\\b${field}=([\\d.]+)`, 'g'))) {
-      total += Number(match[1]);
-    }
-    return total / result.requests;
-  };
-  return {
-    allocated: sum('allocated') / 1000,
-    promoted: sum('promoted') / 1000,
-    pauseMs: sum('pause') * 1000,
-  };
-}
-
-/**
- * Heap per request, V8's own count (--trace-gc-nvp), for the gateway and for the Node.js floor
+ * Heap per request, V8's own count (--trace-gc-nvp), for the gateway and for the undici floor
  * doing the same HTTP legs and crypto (what Node.js itself allocates).
  */
 async function heapPerToken(configFile: string, dir: string, upstreamUrl: string): Promise<void> {
@@ -297,10 +272,15 @@ async function heapPerToken(configFile: string, dir: string, upstreamUrl: string
     try {
       for (const [label, call] of [
         ['token, uncached', tokenCall(UNCACHED_CLIENT)],
-        ['token, cached', tokenCall(BENCH_CLIENT_ID)],
+        ['token, cached', tokenCall(CACHED_CLIENT)],
         ['pass-through request, small', SMALL],
       ] as const) {
-        const { allocated, promoted, pauseMs } = await heapPerRequest(target, call);
+        const { allocated, promoted, pauseMs } = await heapPerRequest(
+          target,
+          call,
+          PLAN.heapTokens,
+          CONNECTIONS,
+        );
         figures.push(
           figure('memory', `heap allocated per ${label}${suffix}`, 'KB', [allocated]),
           figure('memory', `promoted to the old generation per ${label}${suffix}`, 'KB', [
@@ -313,15 +293,118 @@ async function heapPerToken(configFile: string, dir: string, upstreamUrl: string
       await target.stop();
     }
   };
-  await measure(await startGateway(configFile, dir, ['--trace-gc-nvp']), '');
-  await measure(await startNodeFloor(upstreamUrl, ['--trace-gc-nvp']), ', Node.js floor');
+  await measure(await startGateway(configFile, dir, { nodeFlags: ['--trace-gc-nvp'] }), '');
+  await measure(
+    await startNodeFloor(upstreamUrl, 'undici', ['--trace-gc-nvp']),
+    ', Node.js floor (undici)',
+  );
+}
+
+/** Where the processes of the workers runs are, as the target's line states it. */
+const WORKERS_PLACEMENT =
+  'gateway (primary and workers), upstream and load generator all unpinned on the same cores';
+
+/**
+ * One gateway configuration with `server.workers: count`, on the whole machine beside the
+ * upstream and the load generator: upstream calls from an empty cache, wall-clock uncached token
+ * throughput with the CPU per token of the primary and its workers, and each worker's RSS.
+ * undefined when the configuration is refused or starts no workers.
+ */
+async function workersFigures(
+  count: number,
+  upstream: RunningProcess,
+  dir: string,
+): Promise<WorkersFigures | string> {
+  const prepared = await prepareBenchConfig(upstream.url, { server: { workers: count } });
+  try {
+    let gateway: RunningGateway;
+    try {
+      gateway = await startGateway(prepared.configFile, dir, { pinned: false });
+    } catch (error) {
+      if (!(error instanceof GatewayRefused)) throw error;
+      return 'not measured: server.workers unsupported (the configuration was refused)';
+    }
+    try {
+      const workers = descendants(gateway.pid);
+      if (count > 1 && workers.length < count) {
+        return `not measured: server.workers: ${count} started ${workers.length} worker processes`;
+      }
+      // The first requests of a cached client, each worker's cache empty: N workers must not
+      // mean N upstream calls.
+      const amount = 1_000;
+      const before = await upstreamTokenCalls(upstream.url);
+      await fixedCount(gateway.url, tokenCall(CACHED_CLIENT), amount, CONNECTIONS);
+      const calls = (await upstreamTokenCalls(upstream.url)) - before;
+      await fixedCount(gateway.url, tokenCall(UNCACHED_CLIENT), 1_000, CONNECTIONS);
+      const token = await throughput(
+        'workers (whole machine)',
+        `server.workers: ${count}, uncached tokens`,
+        gateway.url,
+        tokenCall(UNCACHED_CLIENT),
+        gateway.pid,
+        treeCpuSeconds,
+      );
+      const rss = Math.max(...[gateway.pid, ...descendants(gateway.pid)].map(residentMiB));
+      const coldCallsPerThousand = (calls * 1000) / amount;
+      figures.push(
+        figure(
+          'workers (whole machine)',
+          `server.workers: ${count}, upstream calls per 1,000 cached-client requests from an empty cache`,
+          'calls',
+          [coldCallsPerThousand],
+        ),
+        figure(
+          'workers (whole machine)',
+          `server.workers: ${count}, RSS of the largest process`,
+          'MiB',
+          [rss],
+        ),
+      );
+      return { token, coldCallsPerThousand, rssPerWorkerMiB: rss };
+    } finally {
+      // Its workers are found while the primary still lives: they are not left running.
+      const left = descendants(gateway.pid);
+      await gateway.stop();
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already ended with its primary
+        }
+      }
+    }
+  } finally {
+    await prepared.remove();
+  }
+}
+
+/**
+ * The workers rows: one and two workers with the upstream and this process (the load generator)
+ * free to run on every core, as a pod's containers share its node.
+ */
+async function workersRuns(dir: string): Promise<WorkersRun> {
+  log('workers (whole machine) ...');
+  pinSelf(`0-${os.cpus().length - 1}`);
+  const upstream = await startUpstream(false);
+  try {
+    const one = await workersFigures(1, upstream, dir);
+    if (typeof one === 'string') return { measured: false, reason: one };
+    const two = await workersFigures(2, upstream, dir);
+    if (typeof two === 'string') return { measured: false, reason: two };
+    return { measured: true, placement: WORKERS_PLACEMENT, one, two };
+  } finally {
+    await upstream.stop();
+    pinSelf();
+  }
 }
 
 async function main(): Promise<void> {
   pinSelf();
   const loadStart = os.loadavg();
   const started = Date.now();
-  log(`scopegate benchmark (${quick ? 'quick' : 'full'}): ${pinningNote()}`);
+  log(
+    `scopegate benchmark (${quick ? 'quick' : 'full'}): Node.js ${process.version} on ${os.cpus()[0]?.model ?? 'unknown'}; ${pinningNote()}`,
+  );
 
   const decision = runDecisionBench(() => {}, quick ? 0.2 : 1);
   for (const entry of decision) {
@@ -364,29 +447,44 @@ async function main(): Promise<void> {
       'token path',
       'cached (upstream token cache hit)',
       gateway.url,
-      tokenCall(BENCH_CLIENT_ID),
+      tokenCall(CACHED_CLIENT),
       gateway.pid,
     );
-    // The floor runs only while it is measured: it shares the gateway's core.
-    const floor = await startNodeFloor(upstream.url);
-    cleanup.unshift(() => floor.stop());
-    const floorToken = await throughput(
-      'token path',
-      'Node.js floor: same HTTP legs and ES256 verify + sign, nothing else',
-      floor.url,
-      tokenCall(UNCACHED_CLIENT),
-      floor.pid,
+    // The floors run only while they are measured: they share the gateway's core.
+    const floors = {
+      undici: await startNodeFloor(upstream.url, 'undici'),
+      http: await startNodeFloor(upstream.url, 'http'),
+    };
+    cleanup.unshift(
+      () => floors.undici.stop(),
+      () => floors.http.stop(),
     );
+    const floorToken = {
+      undici: await throughput(
+        'token path',
+        `${UNDICI_FLOOR}: same HTTP legs (undici Pool) and ES256 verify + sign, nothing else`,
+        floors.undici.url,
+        tokenCall(UNCACHED_CLIENT),
+        floors.undici.pid,
+      ),
+      http: await throughput(
+        'token path',
+        `${HTTP_FLOOR}: same HTTP legs (http.request) and ES256 verify + sign, nothing else`,
+        floors.http.url,
+        tokenCall(UNCACHED_CLIENT),
+        floors.http.pid,
+      ),
+    };
     // After the uncached run: the floor signs its cache hits from the claims it verified first.
     const floorCached = await throughput(
       'token path',
-      'Node.js floor from the cache: request read, ES256 sign, answer written, nothing else',
-      floor.url,
-      tokenCall(BENCH_CLIENT_ID),
-      floor.pid,
+      `${UNDICI_FLOOR} from the cache: request read, ES256 sign, answer written, nothing else`,
+      floors.undici.url,
+      tokenCall(CACHED_CLIENT),
+      floors.undici.pid,
     );
     await upstreamCallsPerThousand(gateway.url, upstream.url, UNCACHED_CLIENT, 'uncached');
-    await upstreamCallsPerThousand(gateway.url, upstream.url, BENCH_CLIENT_ID, 'cached');
+    await upstreamCallsPerThousand(gateway.url, upstream.url, CACHED_CLIENT, 'cached');
     const underLoad = residentMiB(gateway.pid);
     await addedLatency(upstream, gateway);
 
@@ -406,7 +504,8 @@ async function main(): Promise<void> {
     for (const [label, target, pid] of [
       ['direct', upstream.url, upstream.pid],
       ['scopegate', gateway.url, gateway.pid],
-      [NODE_FLOOR, floor.url, floor.pid],
+      [UNDICI_FLOOR, floors.undici.url, floors.undici.pid],
+      [HTTP_FLOOR, floors.http.url, floors.http.pid],
       ...(nginxProcess ? [['nginx', nginxProcess.url, nginxProcess.pid] as const] : []),
     ] as const) {
       const small = await throughput('pass-through, small response', label, target, SMALL, pid);
@@ -448,15 +547,19 @@ async function main(): Promise<void> {
       figure('memory', 'RSS peak during the soak', 'MiB', [Math.max(...soakSamples, afterSoak)]),
     );
     await gateway.stop();
+    await floors.undici.stop();
+    await floors.http.stop();
     await heapPerToken(prepared.configFile, dir, upstream.url);
+    const workers = await workersRuns(dir);
+    if (!workers.measured) notes.push(`workers rows: ${workers.reason}`);
 
-    await floor.stop();
     const targets = evaluateTargets(figures, {
       uncached,
       cached,
       passThrough,
       floorToken,
       floorCached,
+      workers,
     });
     const machine = {
       cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -469,12 +572,17 @@ async function main(): Promise<void> {
     };
     const table = renderTable(figures);
     console.log(
-      `scopegate benchmark (${quick ? 'quick' : 'full'}, ${((Date.now() - started) / 1000).toFixed(0)} s): ${machine.cpu}, ${machine.cores} cores, Node.js ${machine.node}; ${machine.pinning}; load average ${loadStart.map((value) => value.toFixed(1)).join(' ')} at start, ${machine.loadAverageAtEnd.map((value) => value.toFixed(1)).join(' ')} at end`,
+      `scopegate benchmark (${quick ? 'quick' : 'full'}, ${((Date.now() - started) / 1000).toFixed(0)} s): Node.js ${machine.node} on ${machine.cpu}, ${machine.cores} cores; ${machine.pinning}; load average ${loadStart.map((value) => value.toFixed(1)).join(' ')} at start, ${machine.loadAverageAtEnd.map((value) => value.toFixed(1)).join(' ')} at end`,
     );
     console.log(table);
-    console.log('\nTargets (one core, ratios from this run):');
+    console.log('\nTargets (per CPU-second of the gateway unless said, ratios from this run):');
+    const marks = {
+      met: 'met         ',
+      'not met': 'NOT met     ',
+      'not measured': 'not measured',
+    };
     for (const target of targets) {
-      console.log(`  ${target.met ? 'met    ' : 'NOT met'}  ${target.name}: ${target.measured}`);
+      console.log(`  ${marks[target.state]}  ${target.name}: ${target.measured}`);
     }
     for (const note of notes) console.log(`\nnote: ${note}`);
     await writeFile(

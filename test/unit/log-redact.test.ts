@@ -39,6 +39,19 @@ describe('log redaction', () => {
     expect(redactSecrets(record)).toEqual(expected);
   });
 
+  it('finds secrets in any case however many other names the logs have seen', () => {
+    // Lower-cased names are kept in a bounded map: past its bound it starts again, never wrong.
+    for (let round = 0; round < 3; round++) {
+      const many = Object.fromEntries(
+        Array.from({ length: 1500 }, (_, index) => [`Name${round}_${index}`, index]),
+      );
+      expect(redactSecrets({ ...many, Client_Secret: 's' }).Client_Secret).toBe(CENSOR);
+      expect(redactSecrets({ h: { AUTHORIZATION: 'Basic x' } })).toEqual({
+        h: { AUTHORIZATION: CENSOR },
+      });
+    }
+  });
+
   it('never modifies the caller objects, and returns them as they are when clean', () => {
     const headers = { authorization: 'Bearer x', accept: 'json' };
     const record = { headers };
