@@ -81,6 +81,7 @@ export const DEFAULTS = {
   },
   client: {
     dpop: 'allowed',
+    tls_client_certificate_bound_access_tokens: false,
   },
   token_profile: {
     typ: 'at+jwt',

@@ -3,6 +3,7 @@
  * (config/scopegate.schema.json is generated from it). Unknown keys are errors everywhere.
  */
 import * as z from 'zod';
+import { clientCertificateMode } from '../proxy/http/client-certificate.js';
 import {
   CERTIFICATE_HEADER_FORMATS,
   CERTIFICATE_HEADER_NAMES,
@@ -447,6 +448,12 @@ const clientRule = z.strictObject({
     .optional()
     .describe(
       `DPoP for this client: required (a token request without a proof is refused), allowed (a proof, when sent, binds the token; the default: ${DEFAULTS.client.dpop}) or off (a token request with a proof is refused)`,
+    ),
+  tls_client_certificate_bound_access_tokens: z
+    .boolean()
+    .optional()
+    .describe(
+      `RFC 8705 §3: bind this client's access tokens to its TLS client certificate (cnf x5t#S256; token_type stays Bearer). A token request without a certificate is refused, and so is one with a DPoP proof (one binding per client). Default: ${DEFAULTS.client.tls_client_certificate_bound_access_tokens}`,
     ),
 });
 
@@ -1459,6 +1466,7 @@ export const configSchema = z
     config.clients.forEach((rule, index) => {
       checkTokenProfile(config, rule, index, ctx);
     });
+    checkCertificateBinding(config, ctx);
     const caching = config.clients.some((rule) => rule.cache === true);
     const upstreamTokens = config.cache.upstream_tokens;
     if (caching && upstreamTokens.key === undefined && upstreamTokens.key_file === undefined) {
@@ -1497,6 +1505,40 @@ function checkSigningAlgorithms(config: ParsedConfig, ctx: RefinementContext): v
       message: `no active ${defaultAlg} key in signing.keys`,
     });
   }
+}
+
+/**
+ * Certificate-bound clients (RFC 8705 §3) need a certificate to reach scopegate, and one binding:
+ * a client whose every token is bound to its certificate cannot also be required to use DPoP.
+ */
+function checkCertificateBinding(config: ParsedConfig, ctx: RefinementContext): void {
+  config.clients.forEach((rule, index) => {
+    if (rule.tls_client_certificate_bound_access_tokens !== true) return;
+    const at = ['clients', index, 'tls_client_certificate_bound_access_tokens'];
+    if (!readsClientCertificates(config.server)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at,
+        message:
+          'no client certificate can reach scopegate: ask for one in server.tls (client_ca_file or client_certificate) or take it from server.client_certificate_header',
+      });
+    }
+    if (rule.dpop === 'required') {
+      ctx.addIssue({
+        code: 'custom',
+        path: at,
+        message:
+          'one binding per client: dpop: required and certificate-bound tokens exclude each other',
+      });
+    }
+  });
+}
+
+/** Whether a client certificate can reach scopegate at all: its own TLS, or an ingress header. */
+export function readsClientCertificates(server: ParsedConfig['server']): boolean {
+  return (
+    clientCertificateMode(server.tls) !== 'off' || server.client_certificate_header !== undefined
+  );
 }
 
 /** What a profile can only be checked against with the rest of the config in view. */

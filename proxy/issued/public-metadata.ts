@@ -37,6 +37,12 @@ export interface MetadataContext {
   keepFields?: readonly string[];
   /** `tokens.dpop.algorithms`: the DPoP proof algorithms scopegate verifies. */
   dpopAlgorithms?: readonly string[];
+  /**
+   * Whether some client's tokens are bound to its TLS client certificate
+   * (`clients[].tls_client_certificate_bound_access_tokens`; the schema makes sure certificates
+   * can reach scopegate then).
+   */
+  certificateBoundTokens?: boolean;
 }
 
 const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
@@ -48,6 +54,8 @@ const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
   request_uri_parameter_supported: () => false,
   dpop_signing_alg_values_supported: (context) =>
     context.dpopAlgorithms === undefined ? undefined : [...context.dpopAlgorithms],
+  tls_client_certificate_bound_access_tokens: (context) =>
+    context.certificateBoundTokens === true ? true : undefined,
 };
 
 /**
@@ -171,9 +179,11 @@ export function publicMetadata(
         : apply(name, value, treatment, origins, context);
     if (result !== undefined) document[name] = result;
   }
-  // scopegate's own capability: advertised whether or not the upstream knows DPoP.
+  // scopegate's own capabilities: advertised whether or not the upstream knows DPoP or mTLS.
   const dpop = OWN_VALUES.dpop_signing_alg_values_supported?.(context);
   if (dpop !== undefined) document.dpop_signing_alg_values_supported = dpop;
+  const bound = OWN_VALUES.tls_client_certificate_bound_access_tokens?.(context);
+  if (bound !== undefined) document.tls_client_certificate_bound_access_tokens = bound;
   // Absent would mean true for request_uri_parameter_supported (OpenID Connect Discovery §3).
   document.request_parameter_supported = false;
   document.request_uri_parameter_supported = false;
@@ -218,5 +228,8 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     upstreamTokenKey: embeddingKeyOf(config) !== undefined,
     keepFields: config.discovery.keep_fields,
     dpopAlgorithms: config.tokens.dpop.algorithms,
+    certificateBoundTokens: config.clients.some(
+      (rule) => rule.tls_client_certificate_bound_access_tokens === true,
+    ),
   };
 }

@@ -133,8 +133,8 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     why: "the aliases are the upstream's own hosts: the token alias bypasses scopegate",
   },
   tls_client_certificate_bound_access_tokens: {
-    kind: 'dropped',
-    why: "scopegate's tokens carry no certificate binding",
+    kind: 'own',
+    why: "true when some client's tokens are bound to its TLS client certificate (clients[].tls_client_certificate_bound_access_tokens): scopegate binds them itself (cnf x5t#S256) from the certificate on its own TLS listener or a trusted ingress's header, whatever the upstream knows; absent otherwise",
   },
 
   token_endpoint_auth_signing_alg_values_supported: { kind: 'dropped', why: CLIENT_AUTH_WHY },

@@ -36,10 +36,10 @@ import { idTokenMembers } from './id-token-step.js';
 import { issue } from './issue-step.js';
 import { applyRefreshBinding, openRefreshGrant, refreshTokenMembers } from './refresh-step.js';
 import {
-  checkRefreshKey,
+  checkRefreshBinding,
   confirmationFor,
-  readSenderProof,
-  refreshKeyFor,
+  readSenderEvidence,
+  refreshSenderFor,
 } from './sender-binding-step.js';
 import type { TokenEndpointContext } from './token-context.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
@@ -79,9 +79,9 @@ export async function handleTokenRequest(
       return;
     }
     // Before the refresh token is opened: the proof is checked (and its jti used) for every grant.
-    const proof = await inSpan('token.dpop', () => readSenderProof(req, request, runtime));
+    const evidence = await inSpan('token.dpop', () => readSenderEvidence(req, request, runtime));
     const refresh = await openRefreshGrant(request, runtime.config);
-    checkRefreshKey(refresh, proof);
+    checkRefreshBinding(refresh, evidence);
 
     const exchange = await inSpan('token.forward', () =>
       forwardOrReuse(req, request, runtime, context.requestId, metrics),
@@ -107,7 +107,7 @@ export async function handleTokenRequest(
       record.grantType = identity.grantType;
       applyRefreshBinding(request, refresh, identity.clientId, claims);
       const confirmation = confirmationFor(
-        proof,
+        evidence,
         identity.clientId,
         identity.audiences,
         runtime.config,
@@ -143,7 +143,7 @@ export async function handleTokenRequest(
         identity.clientId,
         scopes,
         runtime.config,
-        refreshKeyFor(req, request, proof),
+        refreshSenderFor(req, request, confirmation),
       );
       // Most answers carry neither: no promise to wait for, nothing to put in.
       replaced =
