@@ -1,0 +1,149 @@
+/**
+ * Certificate-bound tokens behind an ingress that terminates TLS (a real forward hop: an https
+ * proxy on port 0 that asks for a client certificate and passes it to scopegate in Envoy's
+ * `X-Forwarded-Client-Cert`), in front of the Auth0 emulator: through the trusted ingress the
+ * token is bound to the certificate the client presented to the ingress; the same header sent
+ * straight to scopegate from a peer that is not a trusted proxy is ignored, so it binds nothing
+ * and a client that must have bound tokens is refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certificateThumbprint } from '../../proxy/http/certificate-thumbprint.js';
+import {
+  type RunningAuth0Emulator,
+  startAuth0Emulator,
+} from '../fixtures/auth0-emulator/auth0-emulator.js';
+import { jwtPayload, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { certificateFetch } from './certificate-fetch.js';
+import {
+  type ForwardingProxy,
+  startForwardingProxy,
+  xfccElement,
+} from './certificate-forwarding-proxy.js';
+import { createMtlsPki, type KeyPair, type MtlsPki } from './mtls-pki.js';
+
+const API = 'https://api.example.com';
+const BOUND = { client_id: 'bound', client_secret: 'bound-secret' };
+const PLAIN = { client_id: 'plain', client_secret: 'plain-secret' };
+
+let pki: MtlsPki;
+let upstream: RunningAuth0Emulator;
+let gateway: TestGateway;
+let ingress: ForwardingProxy;
+
+beforeAll(async () => {
+  pki = await createMtlsPki();
+  upstream = await startAuth0Emulator({
+    clients: [BOUND, PLAIN].map((registered) => ({
+      clientId: registered.client_id,
+      clientSecret: registered.client_secret,
+      grants: { [API]: ['read:accounts'] },
+    })),
+    defaultAudience: API,
+  });
+  gateway = await startTestGateway({
+    upstreamUrl: upstream.url,
+    scopeRequest: 'omit',
+    admin: false,
+    config: {
+      server: {
+        watch_config: false,
+        // The ingress connects from 127.0.0.1; a client connecting from 127.0.0.2 is not it.
+        trusted_proxies: ['127.0.0.1/32'],
+        client_certificate_header: { name: 'x-forwarded-client-cert', format: 'xfcc' },
+      },
+      clients: [{ client_id: BOUND.client_id, tls_client_certificate_bound_access_tokens: true }],
+    },
+  });
+  ingress = await startForwardingProxy(pki.server, gateway.url);
+});
+
+afterAll(async () => {
+  await ingress?.close();
+  await gateway?.close();
+  await upstream?.close();
+  await pki?.remove();
+});
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+async function clientCredentials(
+  url: string,
+  registered: typeof BOUND,
+  options: { certificate?: KeyPair; localAddress?: string; headers?: Record<string, string> },
+): Promise<Answer> {
+  const fetcher = certificateFetch({
+    ca: pki.ca,
+    client: options.certificate,
+    ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+  });
+  const response = await fetcher(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${registered.client_id}:${registered.client_secret}`).toString('base64')}`,
+      ...options.headers,
+    },
+    body: 'grant_type=client_credentials',
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** What an attacker would send straight to scopegate: the header naming another's certificate. */
+const forged = () => ({
+  'x-forwarded-client-cert': xfccElement(pki.client.cert, pki.client.certificate.raw),
+});
+
+describe('through a trusted ingress that terminates TLS', () => {
+  it('binds the token to the certificate the client presented to the ingress', async () => {
+    for (const certificate of [pki.client, pki.selfSigned]) {
+      const answer = await clientCredentials(ingress.url, BOUND, { certificate });
+      expect(answer.status).toBe(200);
+      expect(answer.body.token_type).toBe('Bearer');
+      expect(jwtPayload(answer.body.access_token as string).cnf).toEqual({
+        'x5t#S256': certificateThumbprint(certificate.certificate),
+      });
+    }
+  });
+
+  it('refuses a bound client that presented no certificate to the ingress', async () => {
+    const answer = await clientCredentials(ingress.url, BOUND, { headers: forged() });
+    // The ingress replaced the client's header with none: there is no certificate.
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toBe('invalid_request');
+  });
+});
+
+describe('the header from a peer that is not a trusted proxy', () => {
+  it('is ignored: a bound client is refused as if it had sent no certificate', async () => {
+    const answer = await clientCredentials(gateway.url, BOUND, {
+      localAddress: '127.0.0.2',
+      headers: forged(),
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ error: 'invalid_request' });
+    expect(answer.body.error_description).toContain('no TLS client certificate was presented');
+    expect(gateway.logs.text()).toContain(
+      'client certificate header from a peer that is not a trusted proxy: ignored',
+    );
+  });
+
+  it('is ignored: another client gets an unbound token', async () => {
+    const answer = await clientCredentials(gateway.url, PLAIN, {
+      localAddress: '127.0.0.2',
+      headers: forged(),
+    });
+    expect(answer.status).toBe(200);
+    expect(jwtPayload(answer.body.access_token as string)).not.toHaveProperty('cnf');
+  });
+
+  it('is read from the trusted peer itself (the same request from 127.0.0.1 binds)', async () => {
+    const answer = await clientCredentials(gateway.url, BOUND, { headers: forged() });
+    expect(answer.status).toBe(200);
+    expect(jwtPayload(answer.body.access_token as string).cnf).toEqual({
+      'x5t#S256': certificateThumbprint(pki.client.certificate),
+    });
+  });
+});
