@@ -8,7 +8,8 @@
  * says so; and oauth4webapi's resource-server validation, which cannot see a TLS connection,
  * refuses the token rather than taking it for a bearer token.
  */
-import type { X509Certificate } from 'node:crypto';
+import { randomBytes, type X509Certificate } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,17 +196,30 @@ describe('token exchange of a certificate-bound token', () => {
     expect(claims.scope).toBe('read:accounts');
   });
 
-  it.each<[string, () => KeyPair | undefined, Record<string, string>, string]>([
-    ['without a certificate', () => undefined, {}, 'invalid_request'],
-    ['with another certificate', () => pki.selfSigned, {}, 'invalid_request'],
+  /** A valid DPoP proof for scopegate's token endpoint, by a fresh key. */
+  async function tokenEndpointProof(): Promise<string> {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    return new SignJWT({
+      jti: randomBytes(12).toString('base64url'),
+      htm: 'POST',
+      htu: `${gateway.issuer}/oauth/token`,
+      iat: Math.floor(Date.now() / 1000),
+    })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(publicKey) })
+      .sign(privateKey);
+  }
+
+  it.each<[string, () => KeyPair | undefined, () => Promise<Record<string, string>>, string]>([
+    ['without a certificate', () => undefined, async () => ({}), 'invalid_request'],
+    ['with another certificate', () => pki.selfSigned, async () => ({}), 'invalid_request'],
     [
-      'with a DPoP proof besides the certificate',
+      'with a valid DPoP proof besides the certificate (one binding)',
       () => pki.client,
-      { dpop: 'x.y.z' },
+      async () => ({ dpop: await tokenEndpointProof() }),
       'invalid_dpop_proof',
     ],
   ])('is refused %s', async (_label, certificate, headers, error) => {
-    const response = await exchangeWith(certificate(), headers);
+    const response = await exchangeWith(certificate(), await headers());
     expect(response.status).toBe(400);
     expect(((await response.json()) as Record<string, unknown>).error).toBe(error);
   });
