@@ -86,6 +86,14 @@ export const DEFAULTS = {
   token_profile: {
     typ: 'at+jwt',
   },
+  client_auth: {
+    assertion_max_lifetime: '5m',
+    jwks_uri: {
+      timeout: '5s',
+      max_age: '10m',
+      cooldown: '30s',
+    },
+  },
   token_exchange: {
     enabled: true,
     client_auth: 'optional',

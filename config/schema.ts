@@ -2,6 +2,7 @@
  * The configuration schema: the single source of validation, defaults and the shipped JSON Schema
  * (config/scopegate.schema.json is generated from it). Unknown keys are errors everywhere.
  */
+import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
 import * as z from 'zod';
 import { clientCertificateMode } from '../proxy/http/client-certificate.js';
 import {
@@ -13,6 +14,7 @@ import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
 import { carryNameRefusal, carryVerdictRefusal } from '../proxy/rules/carried-claims.js';
 import { ALWAYS_CARRIED_CLAIMS, UNFIXABLE_CLAIMS } from '../proxy/rules/claim-names.js';
+import { CLIENT_AUTH_METHODS, isJwtMethod } from '../proxy/rules/client-auth-methods.js';
 import { configuredClaimRefusal } from '../proxy/rules/id-token-claims.js';
 import { keepListRefusal } from '../proxy/rules/metadata-fields.js';
 import { TOKEN_TYPS } from '../proxy/rules/token-typ.js';
@@ -415,6 +417,108 @@ function checkQuotaLimits(
 
 const clientQuota = z.strictObject(quotaLimitsShape).superRefine(checkQuotaLimits);
 
+/** JWK members that only a private or symmetric key has (RFC 7518 §6): never in a client's JWKS. */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+/** One public key of a client, as its JWK: RSA, EC or OKP, importable, nothing private. */
+const clientJwk = z.record(z.string(), z.unknown()).superRefine((jwk, ctx) => {
+  const privateMembers = PRIVATE_JWK_MEMBERS.filter((member) => Object.hasOwn(jwk, member));
+  if (privateMembers.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `a private or symmetric key (${privateMembers.join(', ')}): publish public keys only`,
+    });
+    return;
+  }
+  if (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && jwk.kty !== 'OKP') {
+    ctx.addIssue({ code: 'custom', message: 'kty must be RSA, EC or OKP' });
+    return;
+  }
+  try {
+    createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a public key node can import' });
+  }
+});
+
+/** True for a loopback host, where a test's key server may speak plain HTTP. */
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.[0-9]{1,3}){3}$/.test(hostname)
+  );
+}
+
+/** A client's JWKS URL: https, except on loopback (a key server beside scopegate, or a test). */
+const clientJwksUri = httpUrl.refine((value) => {
+  const url = new URL(value);
+  return url.protocol === 'https:' || isLoopbackHost(url.hostname);
+}, 'a client jwks_uri must be https (http only on loopback)');
+
+/**
+ * How scopegate authenticates to the upstream on behalf of a client it authenticated itself. One
+ * object (not a union per method), so the reference lists every key; the refinement says which
+ * keys each method takes.
+ */
+const upstreamAuth = z
+  .strictObject({
+    method: z
+      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt'])
+      .describe(
+        'A secret sent as HTTP Basic or in the form, or an RFC 7523 assertion scopegate signs with key_file',
+      ),
+    client_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The client's id at the upstream (default: its client_id)"),
+    client_secret: secretText
+      .optional()
+      .describe("client_secret_basic/post: the client's secret at the upstream"),
+    client_secret_file: secretFile("the client's secret at the upstream"),
+    key_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'private_key_jwt: private key registered at the upstream for the client (PKCS#8 PEM or a private JWK); relative to the config file; read again on every reload',
+      ),
+    kid: z.string().min(1).optional().describe("private_key_jwt: the key's kid at the upstream"),
+    alg: z
+      .enum(SIGNING_ALGORITHMS)
+      .optional()
+      .describe('private_key_jwt: signing algorithm of the assertion'),
+    audience: z
+      .enum(['token_endpoint', 'issuer'])
+      .optional()
+      .describe(
+        "private_key_jwt: the assertion's aud, the upstream's token endpoint URL (the default) or its issuer (Auth0 wants the issuer)",
+      ),
+  })
+  .superRefine((auth, ctx) => {
+    const problem = (key: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [key], message });
+    if (auth.method === 'private_key_jwt') {
+      if (auth.key_file === undefined) problem('key_file', 'private_key_jwt needs key_file');
+      if (auth.alg === undefined) problem('alg', 'private_key_jwt needs alg');
+      for (const key of ['client_secret', 'client_secret_file'] as const) {
+        if (auth[key] !== undefined) problem(key, 'not used by private_key_jwt');
+      }
+      return;
+    }
+    for (const key of ['key_file', 'kid', 'alg', 'audience'] as const) {
+      if (auth[key] !== undefined) problem(key, `not used by ${auth.method}`);
+    }
+    const sources = [auth.client_secret, auth.client_secret_file].filter(
+      (value) => value !== undefined,
+    );
+    if (sources.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'exactly one of client_secret or client_secret_file is required',
+      });
+    }
+  });
+
 const clientRule = z.strictObject({
   client_id: z.string().min(1).describe('Client id the rule applies to'),
   audience: z.string().min(1).optional().describe('Only for this audience'),
@@ -454,6 +558,32 @@ const clientRule = z.strictObject({
     .optional()
     .describe(
       `RFC 8705 §3: bind this client's access tokens to its TLS client certificate (cnf x5t#S256; token_type stays Bearer). A token request without a certificate is refused, and so is one with a DPoP proof (one binding per client). Default: ${DEFAULTS.client.tls_client_certificate_bound_access_tokens}`,
+    ),
+  token_endpoint_auth_method: z
+    .enum(CLIENT_AUTH_METHODS)
+    .optional()
+    .describe(
+      "How this client must authenticate at scopegate's token, revocation and introspection endpoints, checked by scopegate (absent: its authentication is forwarded to the upstream as received)",
+    ),
+  jwks: z
+    .strictObject({ keys: z.array(clientJwk).min(1).max(100) })
+    .optional()
+    .describe("private_key_jwt: the client's public keys, inline"),
+  jwks_uri: clientJwksUri
+    .optional()
+    .describe(
+      "private_key_jwt: where the client publishes its public keys (https; cached within client_auth.jwks_uri's bounds, fetched again for an unknown kid)",
+    ),
+  client_secret: secretText
+    .optional()
+    .describe(
+      "The client's secret, which scopegate checks (client_secret_basic/post with upstream_auth) or verifies assertions with (client_secret_jwt)",
+    ),
+  client_secret_file: secretFile("the client's secret"),
+  upstream_auth: upstreamAuth
+    .optional()
+    .describe(
+      'How scopegate authenticates to the upstream for this client once it authenticated the client itself: a secret (Basic or form) or its own private_key_jwt assertion',
     ),
 });
 
@@ -665,6 +795,27 @@ const exchangeRetarget = z.strictObject({
     .min(1)
     .optional()
     .describe('Authenticated clients that may do so (omitted: any authenticated client)'),
+});
+
+/** How scopegate checks JWT client assertions (clients[].token_endpoint_auth_method). */
+const clientAuthSettings = z.strictObject({
+  assertion_max_lifetime: duration(
+    'Longest an assertion may be valid: exp no later than this after its iat (and after now); the jti is remembered that long',
+  ).prefault(DEFAULTS.client_auth.assertion_max_lifetime),
+  jwks_uri: z
+    .strictObject({
+      timeout: duration('Deadline of one fetch of a client’s jwks_uri').prefault(
+        DEFAULTS.client_auth.jwks_uri.timeout,
+      ),
+      max_age: duration(
+        'How long fetched keys are used before they are fetched again; also how long they stay usable while the jwks_uri fails',
+      ).prefault(DEFAULTS.client_auth.jwks_uri.max_age),
+      cooldown: duration(
+        'Least time between two fetches of one client’s JWKS caused by an unknown kid, so assertions naming made-up kids cannot drive fetches',
+      ).prefault(DEFAULTS.client_auth.jwks_uri.cooldown),
+    })
+    .prefault({})
+    .describe('Fetching the JWKS of clients configured with jwks_uri'),
 });
 
 const tokenExchange = z
@@ -1294,6 +1445,11 @@ export const configSchema = z
       .prefault({}),
     clients: z.array(clientRule).default([]).describe('Per-client overrides, first match wins'),
     token_exchange: tokenExchange.prefault({}),
+    client_auth: clientAuthSettings
+      .prefault({})
+      .describe(
+        'JWT client authentication (clients[].token_endpoint_auth_method private_key_jwt, client_secret_jwt): assertion lifetime, client JWKS fetching',
+      ),
     scopes: z.array(scopePolicy).default([]).describe('Templates and their governance policies'),
     server: z
       .strictObject({
@@ -1465,8 +1621,10 @@ export const configSchema = z
     checkSigningAlgorithms(config, ctx);
     config.clients.forEach((rule, index) => {
       checkTokenProfile(config, rule, index, ctx);
+      checkClientAuthentication(rule, index, ctx);
     });
     checkCertificateBinding(config, ctx);
+    checkOneAuthenticationRule(config, ctx);
     const caching = config.clients.some((rule) => rule.cache === true);
     const upstreamTokens = config.cache.upstream_tokens;
     if (caching && upstreamTokens.key === undefined && upstreamTokens.key_file === undefined) {
@@ -1599,6 +1757,100 @@ function checkTokenProfile(
   });
 }
 
+/**
+ * Client authentication settings that cannot work, refused before anything is served: a method
+ * without what verifying it needs, what it would ignore, and upstream credentials that would make
+ * a client anyone could claim to be into one the upstream trusts.
+ */
+function checkClientAuthentication(rule: ClientRule, index: number, ctx: RefinementContext): void {
+  const at = (...path: string[]) => ['clients', index, ...path];
+  const problem = (path: string[], message: string) =>
+    ctx.addIssue({ code: 'custom', path: at(...path), message });
+  const method = rule.token_endpoint_auth_method;
+  const hasSecret = rule.client_secret !== undefined || rule.client_secret_file !== undefined;
+  const hasKeys = rule.jwks !== undefined || rule.jwks_uri !== undefined;
+  if (rule.client_secret !== undefined && rule.client_secret_file !== undefined) {
+    problem(['client_secret_file'], 'set client_secret or client_secret_file, not both');
+  }
+  if (method === undefined) {
+    for (const name of [
+      'jwks',
+      'jwks_uri',
+      'client_secret',
+      'client_secret_file',
+      'upstream_auth',
+    ] as const) {
+      if (rule[name] !== undefined) problem([name], 'needs token_endpoint_auth_method');
+    }
+    return;
+  }
+  if (rule.audience !== undefined) {
+    problem(
+      ['token_endpoint_auth_method'],
+      'client authentication cannot depend on the audience asked for: set it on a rule without audience',
+    );
+  }
+  if (method === 'private_key_jwt') {
+    if (rule.jwks !== undefined && rule.jwks_uri !== undefined) {
+      problem(['jwks_uri'], 'set jwks or jwks_uri, not both');
+    } else if (!hasKeys) {
+      problem(['jwks'], 'private_key_jwt needs the client’s public keys (jwks or jwks_uri)');
+    }
+  } else if (hasKeys) {
+    problem([rule.jwks !== undefined ? 'jwks' : 'jwks_uri'], `not used by ${method}`);
+  }
+  if (isJwtMethod(method) && rule.upstream_auth === undefined) {
+    problem(
+      ['upstream_auth'],
+      `${method} is verified by scopegate, which then needs its own credentials for the upstream`,
+    );
+  }
+  if (method === 'client_secret_jwt' && !hasSecret) {
+    problem(
+      ['client_secret'],
+      'client_secret_jwt needs the client’s secret (or client_secret_file)',
+    );
+  }
+  const secretMethod = method === 'client_secret_basic' || method === 'client_secret_post';
+  if (secretMethod && rule.upstream_auth !== undefined && !hasSecret) {
+    problem(
+      ['client_secret'],
+      `with upstream_auth scopegate checks the client’s ${method} secret itself: set client_secret or client_secret_file`,
+    );
+  }
+  if (secretMethod && rule.upstream_auth === undefined && hasSecret) {
+    problem(
+      ['client_secret'],
+      'without upstream_auth the upstream checks the secret as received: scopegate does not use it',
+    );
+  }
+  if ((method === 'private_key_jwt' || method === 'none') && hasSecret) {
+    problem(['client_secret'], `not used by ${method}`);
+  }
+  if (method === 'none' && rule.upstream_auth !== undefined) {
+    problem(
+      ['upstream_auth'],
+      'a public client authenticates with nothing: upstream credentials would let anyone act as this client',
+    );
+  }
+}
+
+/** One rule per client says how it authenticates: two could disagree. */
+function checkOneAuthenticationRule(config: ParsedConfig, ctx: RefinementContext): void {
+  const seen = new Set<string>();
+  config.clients.forEach((rule, index) => {
+    if (rule.token_endpoint_auth_method === undefined) return;
+    if (seen.has(rule.client_id)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', index, 'token_endpoint_auth_method'],
+        message: `another rule of client "${rule.client_id}" already says how it authenticates`,
+      });
+    }
+    seen.add(rule.client_id);
+  });
+}
+
 type ClientRule = z.output<typeof clientRule>;
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -1610,3 +1862,5 @@ export type UpstreamQuotaConfig = NonNullable<Config['upstream']['quota']>;
 export type ClientQuotaConfig = NonNullable<ClientRuleConfig['upstream_quota']>;
 export type IntrospectionConfig = NonNullable<Config['upstream']['introspection']>;
 export type TokenExchangeConfig = Config['token_exchange'];
+export type UpstreamAuthConfig = NonNullable<ClientRuleConfig['upstream_auth']>;
+export type ClientAuthSettings = Config['client_auth'];

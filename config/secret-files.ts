@@ -16,7 +16,10 @@ import { parseOtlpHeaders } from './otlp-headers.js';
 import { cacheKeyValue, key32, secretText } from './schema.js';
 
 export interface SecretSetting {
-  /** Path of the inline form; the `_file` form is its sibling with `_file` appended. */
+  /**
+   * Path of the inline form; the `_file` form is its sibling with `_file` appended. A segment
+   * ending in `[]` is a list: the setting is in each of its entries.
+   */
   path: readonly string[];
   /** What the content must be: the inline form's own check. */
   value: z.ZodType<string>;
@@ -45,6 +48,9 @@ export const SECRET_SETTINGS: readonly SecretSetting[] = [
   { path: ['tokens', 'upstream_token_key'], value: key32 },
   { path: ['tokens', 'dpop', 'nonce', 'key'], value: key32 },
   { path: ['cache', 'upstream_tokens', 'key'], value: cacheKeyValue },
+  // Per client (`clients[]`: every entry of the list).
+  { path: ['clients[]', 'client_secret'], value: secretText },
+  { path: ['clients[]', 'upstream_auth', 'client_secret'], value: secretText },
   ...REDIS_CONNECTIONS.flatMap((at) =>
     [[], ['sentinel'], ['cluster']].map((where) => ({
       path: [...at, ...where, 'password'],
@@ -56,17 +62,39 @@ export const SECRET_SETTINGS: readonly SecretSetting[] = [
 /** A `_file` setting found in a configuration. */
 export interface SecretFileReference {
   setting: SecretSetting;
-  /** Path of the `_file` key, for messages and line numbers. */
-  at: string[];
+  /** Path of the `_file` key (list entries by index), for messages and line numbers. */
+  at: (string | number)[];
+  /** Path of the inline form the content goes to, list entries by index. */
+  inline: (string | number)[];
   /** As written: relative to the config file's directory. */
   file: string;
   /** Resolved against the config file's directory. */
   absolute: string;
 }
 
-function memberOf(value: unknown, key: string): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  return (value as Record<string, unknown>)[key];
+function memberOf(value: unknown, key: string | number): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value) !== (typeof key === 'number')) return undefined;
+  return (value as Record<string | number, unknown>)[key];
+}
+
+/** Every concrete path `pattern` (with `[]` list segments) names in `config`, with its holder. */
+function concretePaths(
+  config: unknown,
+  pattern: readonly string[],
+): { path: (string | number)[]; value: unknown }[] {
+  let found: { path: (string | number)[]; value: unknown }[] = [{ path: [], value: config }];
+  for (const segment of pattern) {
+    const list = segment.endsWith('[]');
+    const key = list ? segment.slice(0, -2) : segment;
+    found = found.flatMap(({ path, value }) => {
+      const member = memberOf(value, key);
+      if (!list) return [{ path: [...path, key], value: member }];
+      if (!Array.isArray(member)) return [];
+      return member.map((entry, index) => ({ path: [...path, key, index], value: entry }));
+    });
+  }
+  return found;
 }
 
 /**
@@ -76,33 +104,38 @@ function memberOf(value: unknown, key: string): unknown {
 export function secretFilesOf(config: unknown, configFile: string): SecretFileReference[] {
   const found: SecretFileReference[] = [];
   for (const setting of SECRET_SETTINGS) {
-    const holderPath = setting.path.slice(0, -1);
-    const at = [...holderPath, `${setting.path.at(-1)}_file`];
-    let holder: unknown = config;
-    for (const key of holderPath) holder = memberOf(holder, key);
-    const file = memberOf(holder, at.at(-1) as string);
-    if (typeof file !== 'string' || file === '') continue;
-    found.push({ setting, at, file, absolute: path.resolve(path.dirname(configFile), file) });
+    const name = setting.path.at(-1) as string;
+    for (const holder of concretePaths(config, setting.path.slice(0, -1))) {
+      const file = memberOf(holder.value, `${name}_file`);
+      if (typeof file !== 'string' || file === '') continue;
+      found.push({
+        setting,
+        at: [...holder.path, `${name}_file`],
+        inline: [...holder.path, name],
+        file,
+        absolute: path.resolve(path.dirname(configFile), file),
+      });
+    }
   }
   return found;
 }
 
 export interface SecretFileProblem {
   /** Path of the `_file` key it is about. */
-  at: string[];
+  at: (string | number)[];
   /** `dotted.path_file: what is wrong`. */
   text: string;
 }
 
 export interface ReadSecrets {
-  /** The content of each readable, valid file, by its setting. */
-  values: Map<SecretSetting, string>;
+  /** The content of each readable, valid file, with where it goes. */
+  values: { reference: SecretFileReference; value: string }[];
   problems: SecretFileProblem[];
 }
 
 /** Reads every `_file` secret `config` names and checks its content. */
 export async function readSecretFiles(config: unknown, configFile: string): Promise<ReadSecrets> {
-  const values = new Map<SecretSetting, string>();
+  const values: ReadSecrets['values'] = [];
   const problems: SecretFileProblem[] = [];
   for (const reference of secretFilesOf(config, configFile)) {
     const where = reference.at.join('.');
@@ -126,18 +159,19 @@ export async function readSecretFiles(config: unknown, configFile: string): Prom
       problem(`${reference.file}: ${checked.error.issues[0]?.message ?? 'not a valid value'}`);
       continue;
     }
-    values.set(reference.setting, checked.data);
+    values.push({ reference, value: checked.data });
   }
   return { values, problems };
 }
 
 /** Puts each secret read from a file into its inline setting, where the code reads it. */
 export function withSecretValues<T extends object>(config: T, secrets: ReadSecrets): T {
-  for (const [setting, value] of secrets.values) {
+  for (const { reference, value } of secrets.values) {
     let holder: unknown = config;
-    for (const key of setting.path.slice(0, -1)) holder = memberOf(holder, key);
+    for (const key of reference.inline.slice(0, -1)) holder = memberOf(holder, key);
     if (typeof holder !== 'object' || holder === null) continue;
-    (holder as Record<string, unknown>)[setting.path.at(-1) as string] =
+    const { setting } = reference;
+    (holder as Record<string, unknown>)[reference.inline.at(-1) as string] =
       setting.decode === undefined ? value : setting.decode(value);
   }
   return config;

@@ -7,6 +7,7 @@ import { lineOfSetting, loadConfigFile } from '../../config/load.js';
 import { signingKey } from '../../config/schema.js';
 import { KeyLoadError, loadSigningKey, loadSigningKeys } from '../keys/signing-keys.js';
 import { TlsFileError } from '../keys/tls-files.js';
+import { ClientKeyLoadError, ClientKeys } from '../runtime/client-keys.js';
 import { loadServerTls } from '../server/server-tls.js';
 import { UpstreamDiscovery } from '../upstream/discovery.js';
 import {
@@ -96,6 +97,8 @@ export async function checkConfig(
       config.signing.default_alg,
     );
     if ('problems' in tls || tlsProblems.length > 0) return { ok: false, lines: tlsProblems };
+    // The keys scopegate signs clients' upstream assertions with (upstream_auth private_key_jwt).
+    await ClientKeys.load(config, result.loaded.file);
     const unusableProxy = config.upstream.proxy === undefined ? environmentProxyProblems(env) : [];
     if (unusableProxy.length > 0) {
       return { ok: false, lines: unusableProxy.map((problem) => `${file}: ${problem}`) };
@@ -125,6 +128,9 @@ export async function checkConfig(
     if (error instanceof KeyLoadError) {
       const keyLines = error.problems.map((problem) => `${file}: ${problem}`);
       return { ok: false, lines: [...tlsProblems, ...keyLines] };
+    }
+    if (error instanceof ClientKeyLoadError) {
+      return { ok: false, lines: error.problems.map((problem) => `${file}: ${problem}`) };
     }
     if (error instanceof TokenPathError) return { ok: false, lines: [`${file}: ${error.message}`] };
     throw error;

@@ -4,7 +4,8 @@
  *
  * The caller is authenticated by the upstream, which holds the client registrations: scopegate
  * forwards the request with the caller's authentication as received (Authorization header, or
- * client_id/client_secret in the form) and `token` replaced by the upstream's token sealed inside
+ * client_id/client_secret in the form; for a caller whose rule sets token_endpoint_auth_method,
+ * scopegate authenticates it first and sends its own credentials for it) and `token` replaced by the upstream's token sealed inside
  * the presented one, so that a revocation at the upstream shows here, or, when there is none, by
  * a random token the upstream answers inactive for. An upstream refusal becomes scopegate's own
  * OAuth error from a fixed table, never the upstream's words (they may quote the sealed token);
@@ -34,10 +35,12 @@ import { confirmationClaim, confirmationOf, tokenTypeOf } from '../issued/confir
 import type { Runtime } from '../runtime/runtime.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
 import { type OwnToken, readOwnToken } from './own-token-state.js';
+import { authenticateClient } from './token/client-auth/authenticate-client.js';
+import type { AuthenticatedClient } from './token/client-auth/authenticated-client.js';
+import { callerCall } from './token/client-auth/upstream-credentials.js';
 import { basicCredentials } from './token/token-request.js';
 import { readTokenForm } from './token-form.js';
 import {
-  callerAuthorization,
   callUpstream,
   unsupportedTokenType,
   upstreamJson,
@@ -66,20 +69,24 @@ interface Forwarding {
   params: Map<string, string>;
   runtime: Runtime;
   requestId: string;
+  /** The caller, when scopegate authenticated it (clients[].token_endpoint_auth_method). */
+  client: AuthenticatedClient | undefined;
 }
 
 function introspect(token: string, forwarding: Forwarding): Promise<UpstreamResponse> {
-  const form = new URLSearchParams([...forwarding.params]);
+  const { form, headers } = callerCall(
+    forwarding.params,
+    forwarding.req.headers.authorization,
+    forwarding.client,
+    forwarding.runtime,
+  );
   form.set('token', token);
   form.set('token_type_hint', 'access_token');
   return callUpstream(
     {
       path: forwarding.path,
       method: 'POST',
-      headers: {
-        ...callerAuthorization(forwarding.req.headers.authorization),
-        accept: 'application/json',
-      },
+      headers: { ...headers, accept: 'application/json' },
       form,
       requestId: forwarding.requestId,
     },
@@ -149,6 +156,8 @@ export async function handleIntrospection(
   const { config } = runtime;
   try {
     const { body, token } = await readTokenForm(req, config.server.body_limit, 'introspection');
+    // A caller configured with its own method authenticates that way here too.
+    const client = await authenticateClient(body.params, req.headers.authorization, runtime);
     const own = await readOwnToken(token, runtime);
     const verdict = await upstreamVerdict(own, {
       req,
@@ -156,6 +165,7 @@ export async function handleIntrospection(
       params: body.params,
       runtime,
       requestId,
+      client,
     });
     // A binding that cannot be said in `cnf` is never answered as a bearer token.
     if (own === undefined || verdict === false || confirmationOf(own.claims).kind === 'unknown') {

@@ -34,14 +34,13 @@ import { revocationRefsOf } from '../issued/revocation-refs.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { UpstreamResponse } from '../upstream/http-client.js';
 import { claimsOwnIssuer, readOwnToken } from './own-token-state.js';
+import { authenticateClient } from './token/client-auth/authenticate-client.js';
+import type { AuthenticatedClient } from './token/client-auth/authenticated-client.js';
+import { callerCall } from './token/client-auth/upstream-credentials.js';
 import { refreshKeyOf } from './token/refresh-step.js';
 import { basicCredentials, namedClient } from './token/token-request.js';
 import { readTokenForm } from './token-form.js';
-import {
-  callerAuthorization,
-  callUpstream,
-  unsupportedTokenType,
-} from './upstream-calls/upstream-call.js';
+import { callUpstream, unsupportedTokenType } from './upstream-calls/upstream-call.js';
 import { upstreamRefusal } from './upstream-calls/upstream-refusal.js';
 
 /**
@@ -72,20 +71,30 @@ interface Revocation {
   path: string;
   runtime: Runtime;
   requestId: string;
-  /** The client the caller names itself (not yet authenticated: the upstream does that). */
+  /**
+   * The client the caller names itself (not yet authenticated: the upstream does that), or, for
+   * a client scopegate authenticated, its id at the upstream.
+   */
   caller: string;
+  /** The client scopegate authenticated (clients[].token_endpoint_auth_method), if any. */
+  client: AuthenticatedClient | undefined;
 }
 
 /**
  * Sends the upstream the request with `token` (and its hint) replaced, the caller's own
- * authentication unchanged.
+ * authentication unchanged (or scopegate's credentials for a client it authenticated).
  */
 function forward(
   revocation: Revocation,
   token: string,
   hint: 'access_token' | 'refresh_token' | undefined,
 ): Promise<UpstreamResponse> {
-  const form = new URLSearchParams([...revocation.body.params]);
+  const { form, headers } = callerCall(
+    revocation.body.params,
+    revocation.req.headers.authorization,
+    revocation.client,
+    revocation.runtime,
+  );
   form.set('token', token);
   if (hint === undefined) form.delete('token_type_hint');
   else form.set('token_type_hint', hint);
@@ -93,10 +102,7 @@ function forward(
     {
       path: revocation.path,
       method: 'POST',
-      headers: {
-        ...callerAuthorization(revocation.req.headers.authorization),
-        accept: 'application/json',
-      },
+      headers: { ...headers, accept: 'application/json' },
       form,
       requestId: revocation.requestId,
     },
@@ -193,9 +199,10 @@ export async function handleRevocation(
   try {
     const { body, token } = await readTokenForm(req, config.server.body_limit, 'revocation');
     // RFC 7009 §2.1: the client authenticates (or, public, names itself with client_id).
-    const caller = namedClient(body.params, req.headers.authorization);
+    const client = await authenticateClient(body.params, req.headers.authorization, runtime);
+    const caller = client?.upstreamClientId ?? namedClient(body.params, req.headers.authorization);
     if (caller === undefined) throw new ClientAuthenticationFailed(false);
-    await revoke({ req, body, path, runtime, requestId, caller }, token);
+    await revoke({ req, body, path, runtime, requestId, caller, client }, token);
     answerRevoked(res);
   } catch (error) {
     req.resume();

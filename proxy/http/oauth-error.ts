@@ -174,8 +174,11 @@ export const unavailable = (description: string, status = 503) =>
  * `WWW-Authenticate` challenge for that scheme.
  */
 export class ClientAuthenticationFailed extends OAuthError {
-  constructor(readonly basicChallenge: boolean) {
-    super('invalid_client', 'client authentication failed', 401);
+  constructor(
+    readonly basicChallenge: boolean,
+    description = 'client authentication failed',
+  ) {
+    super('invalid_client', description, 401);
   }
 }
 

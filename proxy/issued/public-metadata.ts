@@ -5,9 +5,15 @@
  */
 import type { SigningKeySet } from '../keys/signing-keys.js';
 import {
+  ASSERTION_ALGORITHMS,
+  isJwtMethod,
+  type JwtClientAuthMethod,
+} from '../rules/client-auth-methods.js';
+import {
   type FieldTreatment,
   KEEP_LISTED_FIELD,
   listedTreatment,
+  UNREACHABLE_CLIENT_AUTH,
 } from '../rules/metadata-fields.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { issuerUrl, rewriteDiscovery } from '../upstream/discovery.js';
@@ -43,9 +49,41 @@ export interface MetadataContext {
    * can reach scopegate then).
    */
   certificateBoundTokens?: boolean;
+  /** JWT client authentication methods scopegate verifies for some configured client. */
+  verifiedJwtMethods?: readonly JwtClientAuthMethod[];
 }
 
-const OWN_VALUES: Record<string, (context: MetadataContext) => unknown> = {
+/**
+ * The upstream's client authentication methods that work through scopegate, and the JWT methods
+ * scopegate verifies itself. Absent stays absent while scopegate adds nothing: OpenID Connect
+ * Discovery's default (client_secret_basic) is then still true.
+ */
+function clientAuthMethods(context: MetadataContext, upstream: unknown): string[] | undefined {
+  const added = context.verifiedJwtMethods ?? [];
+  const listed = Array.isArray(upstream)
+    ? upstream.filter(
+        (item): item is string =>
+          typeof item === 'string' && !UNREACHABLE_CLIENT_AUTH.includes(item),
+      )
+    : undefined;
+  if (added.length === 0) return listed;
+  return [...new Set([...(listed ?? ['client_secret_basic']), ...added])];
+}
+
+/** The algorithms the configured JWT methods accept; absent when no client uses one. */
+function clientAuthAlgorithms(context: MetadataContext): string[] | undefined {
+  const methods = context.verifiedJwtMethods ?? [];
+  if (methods.length === 0) return undefined;
+  return methods.flatMap((method) => ASSERTION_ALGORITHMS[method]);
+}
+
+const OWN_VALUES: Record<string, (context: MetadataContext, upstream: unknown) => unknown> = {
+  token_endpoint_auth_methods_supported: clientAuthMethods,
+  introspection_endpoint_auth_methods_supported: clientAuthMethods,
+  revocation_endpoint_auth_methods_supported: clientAuthMethods,
+  token_endpoint_auth_signing_alg_values_supported: clientAuthAlgorithms,
+  introspection_endpoint_auth_signing_alg_values_supported: clientAuthAlgorithms,
+  revocation_endpoint_auth_signing_alg_values_supported: clientAuthAlgorithms,
   id_token_signing_alg_values_supported: (context) => [...context.signingAlgorithms],
   access_token_signing_alg_values_supported: (context) => [
     ...(context.accessTokenAlgorithms ?? context.signingAlgorithms),
@@ -127,7 +165,7 @@ function apply(
   switch (treatment.kind) {
     case 'own':
       // An owned field without a value of scopegate's is left out, never the upstream's value.
-      return Object.hasOwn(OWN_VALUES, name) ? OWN_VALUES[name]?.(context) : undefined;
+      return Object.hasOwn(OWN_VALUES, name) ? OWN_VALUES[name]?.(context, value) : undefined;
     case 'dropped':
       return undefined;
     case 'endpoint':
@@ -160,6 +198,19 @@ function apply(
   }
 }
 
+/**
+ * Fields scopegate fills in for the JWT client authentication it verifies, with the endpoint
+ * each describes: filled in only when the document advertises that endpoint.
+ */
+const CLIENT_AUTH_FIELDS: readonly (readonly [field: string, endpoint: string])[] = [
+  ['token_endpoint_auth_methods_supported', 'token_endpoint'],
+  ['token_endpoint_auth_signing_alg_values_supported', 'token_endpoint'],
+  ['introspection_endpoint_auth_methods_supported', 'introspection_endpoint'],
+  ['introspection_endpoint_auth_signing_alg_values_supported', 'introspection_endpoint'],
+  ['revocation_endpoint_auth_methods_supported', 'revocation_endpoint'],
+  ['revocation_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint'],
+];
+
 export function publicMetadata(
   upstream: MetadataDocument,
   context: MetadataContext,
@@ -180,9 +231,15 @@ export function publicMetadata(
     if (result !== undefined) document[name] = result;
   }
   // scopegate's own capabilities: advertised whether or not the upstream knows DPoP or mTLS.
-  const dpop = OWN_VALUES.dpop_signing_alg_values_supported?.(context);
+  const dpop = OWN_VALUES.dpop_signing_alg_values_supported?.(context, undefined);
   if (dpop !== undefined) document.dpop_signing_alg_values_supported = dpop;
-  const bound = OWN_VALUES.tls_client_certificate_bound_access_tokens?.(context);
+  // scopegate's own capabilities, whether or not the upstream's document names the field.
+  for (const [name, endpoint] of CLIENT_AUTH_FIELDS) {
+    if (Object.hasOwn(document, name) || !Object.hasOwn(document, endpoint)) continue;
+    const own = OWN_VALUES[name]?.(context, undefined);
+    if (own !== undefined) document[name] = own;
+  }
+  const bound = OWN_VALUES.tls_client_certificate_bound_access_tokens?.(context, undefined);
   if (bound !== undefined) document.tls_client_certificate_bound_access_tokens = bound;
   // Absent would mean true for request_uri_parameter_supported (OpenID Connect Discovery §3).
   document.request_parameter_supported = false;
@@ -231,5 +288,16 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     certificateBoundTokens: config.clients.some(
       (rule) => rule.tls_client_certificate_bound_access_tokens === true,
     ),
+    verifiedJwtMethods: verifiedJwtMethodsOf(config),
   };
+}
+
+/** The JWT client authentication methods some client is configured for, in a stable order. */
+function verifiedJwtMethodsOf(config: Runtime['config']): JwtClientAuthMethod[] {
+  const methods = new Set<JwtClientAuthMethod>();
+  for (const rule of config.clients) {
+    const method = rule.token_endpoint_auth_method;
+    if (method !== undefined && isJwtMethod(method)) methods.add(method);
+  }
+  return [...methods].sort();
 }

@@ -16,6 +16,7 @@
  * unless the configuration keeps it by name (`discovery.keep_fields`, see KEEP_LISTED_FIELD).
  */
 import { returnsFrontChannelToken } from '../http/front-channel.js';
+import { JWT_CLIENT_AUTH_METHODS } from './client-auth-methods.js';
 
 export type FieldTreatment =
   | { kind: 'own'; why: string }
@@ -35,10 +36,14 @@ export type FieldTreatment =
   | { kind: 'kept'; why: string }
   | { kind: 'dropped'; why: string };
 
-const JWT_CLIENT_AUTH = ['client_secret_jwt', 'private_key_jwt'];
+const JWT_CLIENT_AUTH: readonly string[] = JWT_CLIENT_AUTH_METHODS;
 const MTLS_CLIENT_AUTH = ['tls_client_auth', 'self_signed_tls_client_auth'];
+/** Client authentication methods the upstream may list that cannot reach it through scopegate. */
+export const UNREACHABLE_CLIENT_AUTH: readonly string[] = [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH];
 const CLIENT_AUTH_WHY =
-  "JWT assertions name scopegate's issuer as audience, which the upstream refuses; mutual TLS ends at scopegate";
+  "the upstream's methods, less those that cannot reach it through scopegate (JWT assertions name scopegate's issuer as audience, which the upstream refuses; mutual TLS ends at scopegate), plus the JWT methods scopegate verifies itself for the clients configured with them (clients[].token_endpoint_auth_method)";
+const CLIENT_AUTH_ALG_WHY =
+  'the algorithms scopegate accepts for the JWT client authentication methods configured (clients[].token_endpoint_auth_method); absent when no client uses one';
 
 const PROXIED = 'proxied to the upstream, so advertised on scopegate';
 const SIGNED_BY_UPSTREAM =
@@ -101,21 +106,9 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     why: `${PROXIED}; tokens are polled from the token endpoint`,
   },
 
-  token_endpoint_auth_methods_supported: {
-    kind: 'filtered',
-    remove: [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH],
-    why: CLIENT_AUTH_WHY,
-  },
-  introspection_endpoint_auth_methods_supported: {
-    kind: 'filtered',
-    remove: [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH],
-    why: CLIENT_AUTH_WHY,
-  },
-  revocation_endpoint_auth_methods_supported: {
-    kind: 'filtered',
-    remove: [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH],
-    why: CLIENT_AUTH_WHY,
-  },
+  token_endpoint_auth_methods_supported: { kind: 'own', why: CLIENT_AUTH_WHY },
+  introspection_endpoint_auth_methods_supported: { kind: 'own', why: CLIENT_AUTH_WHY },
+  revocation_endpoint_auth_methods_supported: { kind: 'own', why: CLIENT_AUTH_WHY },
   response_modes_supported: {
     kind: 'filtered',
     remove: ['jwt', 'query.jwt', 'fragment.jwt', 'form_post.jwt'],
@@ -136,13 +129,15 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     kind: 'own',
     why: "true when some client's tokens are bound to its TLS client certificate (clients[].tls_client_certificate_bound_access_tokens): scopegate binds them itself (cnf x5t#S256) from the certificate on its own TLS listener or a trusted ingress's header, whatever the upstream knows; absent otherwise",
   },
-
-  token_endpoint_auth_signing_alg_values_supported: { kind: 'dropped', why: CLIENT_AUTH_WHY },
+  token_endpoint_auth_signing_alg_values_supported: { kind: 'own', why: CLIENT_AUTH_ALG_WHY },
   introspection_endpoint_auth_signing_alg_values_supported: {
-    kind: 'dropped',
-    why: CLIENT_AUTH_WHY,
+    kind: 'own',
+    why: CLIENT_AUTH_ALG_WHY,
   },
-  revocation_endpoint_auth_signing_alg_values_supported: { kind: 'dropped', why: CLIENT_AUTH_WHY },
+  revocation_endpoint_auth_signing_alg_values_supported: {
+    kind: 'own',
+    why: CLIENT_AUTH_ALG_WHY,
+  },
   request_object_signing_alg_values_supported: { kind: 'dropped', why: CLIENT_SIGNED_FOR_ISSUER },
   request_object_encryption_alg_values_supported: {
     kind: 'dropped',

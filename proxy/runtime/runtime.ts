@@ -28,6 +28,7 @@ import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-a
 import { UpstreamKeys } from '../upstream/upstream-keys.js';
 import { loadUpstreamTls, type UpstreamTlsMaterial } from '../upstream/upstream-tls.js';
 import { VerifiedTokenCache } from '../upstream/verified-token-cache.js';
+import { ClientKeys } from './client-keys.js';
 import { cachedDecider } from './decision-cache.js';
 import { IssuerPath } from './issuer-path.js';
 import { ReplayGuard } from './replay-guard.js';
@@ -82,6 +83,8 @@ export interface Runtime {
    * Carried over every reload like the revocation list.
    */
   replayGuard: ReplayGuard;
+  /** Client authentication keys: clients' public keys, scopegate's keys for their upstream. */
+  clientKeys: ClientKeys;
   /** Connection pools for every upstream request (egress proxy, upstream.tls, pool size). */
   upstreamAgents: UpstreamAgents;
   /** The upstream.tls files as read for this generation: a reload compares them. */
@@ -108,6 +111,7 @@ export async function buildRuntime(
   const { config, file } = loaded;
   const signingKeys = await loadSigningKeys(config.signing.keys, file, config.signing.default_alg);
   const introspection = await loadIntrospectionClient(config.upstream.introspection, file);
+  const clientKeys = await ClientKeys.load(config, file, previous?.clientKeys, previous?.config);
   // Read again on every reload: a renewed certificate under the same file name takes effect.
   const upstreamTls = await loadUpstreamTls(config.upstream.tls, file);
   const unusableProxy = config.upstream.proxy === undefined ? environmentProxyProblems() : [];
@@ -191,6 +195,7 @@ export async function buildRuntime(
       metrics,
     ),
     replayGuard: new ReplayGuard(config.tokens.replay, previous?.replayGuard, logger, metrics),
+    clientKeys,
     upstreamAgents,
     upstreamTls,
   };

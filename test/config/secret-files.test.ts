@@ -90,12 +90,14 @@ describe('the list of secrets', () => {
     );
     // Key files read by their own loaders, on every load and reload: signing keys
     // (proxy/keys/signing-keys.ts), the upstream client certificate's key (upstream-tls.ts) and
-    // the public listener's key (proxy/server/server-tls.ts).
+    // the public listener's key (proxy/server/server-tls.ts) and the key scopegate signs a client's
+    // upstream assertions with (upstream-auth-keys.ts).
     const own = new Set([
       'signing.keys[].private_key',
       'signing.keys[].private_key_file',
       'upstream.tls.key_file',
       'server.tls.key_file',
+      'clients[].upstream_auth.key_file',
     ]);
     const expected = secretLooking.filter((key) => !own.has(key));
     expect(expected.sort()).toEqual(

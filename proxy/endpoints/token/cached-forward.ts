@@ -16,7 +16,8 @@ import type { Runtime } from '../../runtime/runtime.js';
 import type { UpstreamResponse } from '../../upstream/http-client.js';
 import { readerRulesOf } from '../../upstream/token-cache/cache-entry.js';
 import type { UpstreamTokenCache } from '../../upstream/token-cache/upstream-token-cache.js';
-import { forwardTokenRequest, scopeForUpstream } from './forward-upstream.js';
+import { hasUpstreamCredentials } from './client-auth/upstream-credentials.js';
+import { forwardTokenRequest, upstreamParams } from './forward-upstream.js';
 import type { TokenRequest } from './token-request.js';
 
 export interface TokenExchange {
@@ -38,8 +39,13 @@ function cacheRuleAllows(runtime: Runtime, request: TokenRequest): boolean {
   return clientRuleFor(runtime.config, request.clientIdHint, request.audiences)?.cache === true;
 }
 
-/** Only secret-authenticated client credentials: an assertion is single-use by design. */
+/**
+ * Only secret-authenticated client credentials, or a client scopegate authenticated itself (its
+ * upstream credentials are scopegate's, the same for every request): a client's own assertion is
+ * single-use by design.
+ */
 function authenticatesWithSecret(req: IncomingMessage, request: TokenRequest): boolean {
+  if (hasUpstreamCredentials(request.client)) return true;
   const params = request.body.params;
   if (params.has('client_assertion')) return false;
   if (params.has('client_secret')) return true;
@@ -51,7 +57,10 @@ const KEY_FORMAT = 'upstream-token v2';
 
 /**
  * Everything the upstream's answer depends on: where it goes, the client's credentials (Basic
- * header or body) and every parameter as the upstream would receive it, in a canonical order.
+ * header or body) and every parameter as the upstream would receive it, in a canonical order. For
+ * a client scopegate authenticated, the client it authenticated instead of credentials: what it
+ * presented (a single-use assertion) is no part of the question, and scopegate's credentials for
+ * it (a fresh assertion per call) are the same client's.
  * And what the reader accepts an answer by (the upstream issuer, keys, algorithms, token format,
  * introspection client): a replica configured otherwise neither finds nor overwrites these
  * entries. The reader verifies and narrows every kept answer again under its own configuration
@@ -60,10 +69,10 @@ const KEY_FORMAT = 'upstream-token v2';
  */
 function keyMaterial(req: IncomingMessage, request: TokenRequest, runtime: Runtime): string {
   const { upstream } = runtime.config;
-  const params = new Map(request.body.params);
-  const scope = scopeForUpstream(request, runtime);
-  if (scope === undefined) params.delete('scope');
-  else params.set('scope', scope);
+  const params = upstreamParams(request, runtime);
+  const credentials = hasUpstreamCredentials(request.client)
+    ? ['authenticated client', request.client?.clientId ?? null]
+    : (req.headers.authorization ?? null);
   return JSON.stringify([
     KEY_FORMAT,
     [
@@ -76,7 +85,7 @@ function keyMaterial(req: IncomingMessage, request: TokenRequest, runtime: Runti
     ],
     upstream.url,
     runtime.tokenPath,
-    req.headers.authorization ?? null,
+    credentials,
     [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     request.body.resources,
   ]);

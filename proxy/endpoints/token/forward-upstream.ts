@@ -2,7 +2,9 @@
  * Sends the (scope-rewritten) token request to the upstream token endpoint, always as
  * application/x-www-form-urlencoded (RFC 6749 §3.2): a client may send scopegate JSON, but
  * form-only IdPs must still read the request. Client authentication is forwarded as received
- * (the Authorization header, or client_id/client_secret members become form parameters).
+ * (the Authorization header, or client_id/client_secret members become form parameters), except
+ * for a client scopegate authenticated itself: the upstream then gets the allowlisted token
+ * parameters and scopegate's credentials for the client (client-auth/upstream-credentials.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { serializeTokenRequestBody } from '../../http/body.js';
@@ -15,6 +17,7 @@ import {
 import { OAuthError, unavailable } from '../../http/oauth-error.js';
 import { clientRuleFor } from '../../issued/client-rule.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { FORWARDED_TOKEN_PARAMETERS } from '../../rules/client-auth-methods.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { upstreamScope } from '../../scope/upstream-scope.js';
 import {
@@ -24,6 +27,11 @@ import {
 } from '../../upstream/http-client.js';
 import { observeRateLimitHeaders } from '../../upstream/token-quota/rate-limit-headers.js';
 import { upstreamUrl } from '../../upstream/upstream-url.js';
+import {
+  hasUpstreamCredentials,
+  upstreamCredentials,
+  upstreamForm,
+} from './client-auth/upstream-credentials.js';
 import type { TokenRequest } from './token-request.js';
 
 /**
@@ -43,6 +51,21 @@ export function scopeForUpstream(request: TokenRequest, runtime: Runtime): strin
   if (scope !== undefined) return scope;
   const rule = clientRuleFor(config, request.clientIdHint, request.audiences);
   return rule?.upstream_scope ?? config.upstream.default_scope;
+}
+
+/**
+ * The parameters the upstream is asked with, before any credentials of scopegate's: the
+ * request's (only the allowlisted ones for a client scopegate authenticated, whose credentials
+ * stay here) with the scope for the upstream. Also what the upstream token cache keys on.
+ */
+export function upstreamParams(request: TokenRequest, runtime: Runtime): Map<string, string> {
+  const params = hasUpstreamCredentials(request.client)
+    ? upstreamForm(request.body.params, FORWARDED_TOKEN_PARAMETERS, { headers: {}, params: [] })
+    : new Map(request.body.params);
+  const scope = scopeForUpstream(request, runtime);
+  if (scope === undefined) params.delete('scope');
+  else params.set('scope', scope);
+  return params;
 }
 
 /** Request headers the upstream token request never carries as the client sent them. */
@@ -80,12 +103,16 @@ export async function forwardTokenRequest(
   metrics?: Metrics,
 ): Promise<UpstreamResponse> {
   const { upstream } = runtime.config;
-  const params = new Map(request.body.params);
-  const scope = scopeForUpstream(request, runtime);
-  if (scope === undefined) params.delete('scope');
-  else params.set('scope', scope);
+  const credentials = upstreamCredentials(request.client, runtime);
+  const params = upstreamParams(request, runtime);
+  for (const [name, value] of credentials?.params ?? []) params.set(name, value);
   const payload = serializeTokenRequestBody({ ...request.body, kind: 'form', params });
   const headers = endToEndHeaders(req.headers, NOT_FORWARDED);
+  if (credentials !== undefined) {
+    // The client's own Authorization (its Basic credentials) stays here; scopegate's replace it.
+    delete headers.authorization;
+    Object.assign(headers, credentials.headers);
+  }
   Object.assign(
     headers,
     forwardedHeaders(req, runtime.trustedProxies, publicHostOf(runtime.config.issuer)),

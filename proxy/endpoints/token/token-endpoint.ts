@@ -1,8 +1,8 @@
 /**
  * The token endpoint as a short list of named steps, each in its own file:
  *
- *   read request → sender binding → forward → check upstream answer → verify → decide → issue
- *   → answer
+ *   read request → authenticate client → sender binding → forward → check upstream answer →
+ *   verify → decide → issue → answer
  *
  * Token exchange (RFC 8693), when enabled, branches off right after reading the request: scopegate
  * answers it itself (exchange/).
@@ -30,6 +30,7 @@ import { dpopNonceHeader } from '../dpop-check.js';
 import { verifyUpstreamAccessToken } from '../upstream-calls/upstream-access-token.js';
 import { type AccessRecord, outcomeOf, recordAccess } from './access-record.js';
 import { forwardOrReuse } from './cached-forward.js';
+import { authenticateTokenClient, requireAuthenticatedClient } from './client-auth-step.js';
 import { decideScopes, identify } from './decide-scopes.js';
 import { handleTokenExchange, isTokenExchange } from './exchange/exchange-grant.js';
 import { idTokenMembers } from './id-token-step.js';
@@ -74,6 +75,7 @@ export async function handleTokenRequest(
     if (request.grantType !== undefined) record.grantType = request.grantType;
     record.clientIdHint = request.clientIdHint;
     record.requested = request.requestedScopes?.length ?? 0;
+    await inSpan('token.client_auth', () => authenticateTokenClient(req, request, context));
     if (isTokenExchange(request, runtime.config)) {
       await handleTokenExchange(req, res, request, context, record);
       return;
@@ -103,6 +105,7 @@ export async function handleTokenRequest(
         return verified;
       });
       const identity = identify(claims, request, runtime.config.tokens.client_id_claims);
+      requireAuthenticatedClient(request, identity.clientId);
       record.clientId = identity.clientId;
       record.grantType = identity.grantType;
       applyRefreshBinding(request, refresh, identity.clientId, claims);

@@ -11,6 +11,7 @@ import {
 import { invalidRequest, invalidScope } from '../../http/oauth-error.js';
 import { parseUntrustedObject } from '../../http/untrusted-json.js';
 import { parseScopeParameter } from '../../scope/grammar.js';
+import type { AuthenticatedClient } from './client-auth/authenticated-client.js';
 
 /**
  * More scopes than any client asks for in one request: a longer list is refused before it is
@@ -30,6 +31,12 @@ export interface TokenRequest {
    * policies read the client from the verified upstream token.
    */
   clientIdHint: string | undefined;
+  /**
+   * The client scopegate authenticated itself (clients[].token_endpoint_auth_method), set by the
+   * client authentication step (client-auth-step.ts); undefined for a client the upstream
+   * authenticates.
+   */
+  client?: AuthenticatedClient;
 }
 
 /** The unverified `sub` of a JWT client assertion (RFC 7523 §3): the client it claims to be. */

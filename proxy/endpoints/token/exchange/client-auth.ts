@@ -2,7 +2,9 @@
  * Who is asking for a token exchange. Clients listed in `token_exchange.clients` authenticate
  * with their secret (HTTP Basic or client_secret_post); a request without credentials is
  * anonymous, which only pure narrowing allows. Wrong credentials are never downgraded to
- * anonymous: they are 401 invalid_client.
+ * anonymous: they are 401 invalid_client. A client scopegate already authenticated by its own
+ * method (clients[].token_endpoint_auth_method, the token endpoint's client authentication step)
+ * is that client.
  */
 import type { IncomingMessage } from 'node:http';
 import type { TokenExchangeConfig } from '../../../../config/schema.js';
@@ -26,6 +28,7 @@ export async function authenticateExchangeClient(
   request: TokenRequest,
   config: TokenExchangeConfig,
 ): Promise<ExchangeClient> {
+  if (request.client?.verifiedHere === true) return request.client.clientId;
   const basic = basicCredentials(req.headers.authorization);
   const postedSecret = request.body.params.get('client_secret');
   if (basic && postedSecret !== undefined) {

@@ -1,0 +1,95 @@
+/**
+ * Client authentication by scopegate, for clients whose rule sets `token_endpoint_auth_method`:
+ * the request must use exactly that method, and scopegate checks it:
+ *
+ * - private_key_jwt, client_secret_jwt: the assertion (client-assertion.ts);
+ * - client_secret_basic, client_secret_post with `upstream_auth`: the secret, in constant time;
+ *   without `upstream_auth` the upstream checks the secret as received, scopegate only holds
+ *   the client to its method;
+ * - none: no credentials at all.
+ *
+ * A client without such a rule is not scopegate's to authenticate: its credentials go to the
+ * upstream as received, as before (the answer is undefined). Which rule applies never depends on
+ * the audience asked for (config/schema.ts refuses an authentication method on a rule with one).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ClientRuleConfig, Config } from '../../../../config/schema.js';
+import { ClientAuthenticationFailed } from '../../../http/oauth-error.js';
+import { type ClientAuthMethod, isJwtMethod } from '../../../rules/client-auth-methods.js';
+import type { Runtime } from '../../../runtime/runtime.js';
+import { namedClient } from '../token-request.js';
+import type { AuthenticatedClient } from './authenticated-client.js';
+import { verifyClientAssertion } from './client-assertion.js';
+import { type PresentedCredentials, presentedCredentials } from './presented-credentials.js';
+
+/** The rule of each client that says how it authenticates, built once per configuration. */
+const authenticationRules = new WeakMap<Config, Map<string, ClientRuleConfig>>();
+
+export function authenticationRuleFor(
+  config: Config,
+  clientId: string,
+): ClientRuleConfig | undefined {
+  let rules = authenticationRules.get(config);
+  if (rules === undefined) {
+    rules = new Map();
+    for (const rule of config.clients) {
+      if (rule.token_endpoint_auth_method !== undefined) rules.set(rule.client_id, rule);
+    }
+    authenticationRules.set(config, rules);
+  }
+  return rules.get(clientId);
+}
+
+function sameSecret(presented: string, configured: string): boolean {
+  // Digests first: equal lengths for timingSafeEqual, and the length of neither is told.
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(configured).digest();
+  return timingSafeEqual(a, b);
+}
+
+function usedMethodMatches(method: ClientAuthMethod, used: PresentedCredentials['used']): boolean {
+  return isJwtMethod(method) ? used === 'jwt' : used === method;
+}
+
+export async function authenticateClient(
+  params: ReadonlyMap<string, string>,
+  authorization: string | undefined,
+  runtime: Runtime,
+): Promise<AuthenticatedClient | undefined> {
+  const clientId = namedClient(params as Map<string, string>, authorization);
+  if (clientId === undefined) return undefined;
+  const rule = authenticationRuleFor(runtime.config, clientId);
+  const method = rule?.token_endpoint_auth_method;
+  if (rule === undefined || method === undefined) return undefined;
+  const presented = presentedCredentials(params, authorization);
+  const basicChallenge = presented.used === 'client_secret_basic';
+  if (!usedMethodMatches(method, presented.used)) {
+    throw new ClientAuthenticationFailed(
+      basicChallenge,
+      `this client must authenticate with ${method}`,
+    );
+  }
+  const verifiedHere = isJwtMethod(method) || rule.upstream_auth !== undefined;
+  if (isJwtMethod(method)) {
+    await verifyClientAssertion(
+      presented.assertion,
+      presented.assertionType,
+      method,
+      rule,
+      runtime,
+    );
+  } else if (verifiedHere && method !== 'none') {
+    const secret =
+      method === 'client_secret_basic' ? presented.basic?.secret : presented.postedSecret;
+    if (secret === undefined || !sameSecret(secret, rule.client_secret as string)) {
+      throw new ClientAuthenticationFailed(basicChallenge);
+    }
+  }
+  return {
+    clientId,
+    method,
+    rule,
+    upstreamClientId: rule.upstream_auth?.client_id ?? clientId,
+    verifiedHere,
+  };
+}
