@@ -3,6 +3,7 @@
  * (config/scopegate.schema.json is generated from it). Unknown keys are errors everywhere.
  */
 import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
+import { isIP } from 'node:net';
 import * as z from 'zod';
 import { clientCertificateMode } from '../proxy/http/client-certificate.js';
 import {
@@ -10,11 +11,18 @@ import {
   CERTIFICATE_HEADER_NAMES,
   VERIFICATION_HEADER_NAMES,
 } from '../proxy/http/client-certificate-headers.js';
+import { parseRfc4514 } from '../proxy/http/distinguished-name.js';
+import { jwkCertificate } from '../proxy/http/jwk-certificate.js';
 import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
 import { carryNameRefusal, carryVerdictRefusal } from '../proxy/rules/carried-claims.js';
 import { ALWAYS_CARRIED_CLAIMS, UNFIXABLE_CLAIMS } from '../proxy/rules/claim-names.js';
-import { CLIENT_AUTH_METHODS, isJwtMethod } from '../proxy/rules/client-auth-methods.js';
+import {
+  CLIENT_AUTH_METHODS,
+  isJwtMethod,
+  isTlsMethod,
+  TLS_CLIENT_AUTH_NAMES,
+} from '../proxy/rules/client-auth-methods.js';
 import { configuredClaimRefusal } from '../proxy/rules/id-token-claims.js';
 import { keepListRefusal } from '../proxy/rules/metadata-fields.js';
 import { TOKEN_TYPS } from '../proxy/rules/token-typ.js';
@@ -585,6 +593,34 @@ const clientRule = z.strictObject({
     .describe(
       'How scopegate authenticates to the upstream for this client once it authenticated the client itself: a secret (Basic or form) or its own private_key_jwt assertion',
     ),
+  tls_client_auth_subject_dn: z
+    .string()
+    .min(1)
+    .refine((dn) => parseRfc4514(dn) !== undefined, 'expected an RFC 4514 distinguished name')
+    .optional()
+    .describe(
+      'tls_client_auth: the subject of the client certificate, as an RFC 4514 string (CN=client,O=Example,C=SE); compared as a name (attribute types by OID, values case- and space-insensitively)',
+    ),
+  tls_client_auth_san_dns: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('tls_client_auth: a dNSName SAN the client certificate carries (case-insensitive)'),
+  tls_client_auth_san_uri: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('tls_client_auth: a uniformResourceIdentifier SAN the client certificate carries'),
+  tls_client_auth_san_ip: z
+    .string()
+    .refine((ip) => isIP(ip) !== 0, 'expected an IPv4 or IPv6 address')
+    .optional()
+    .describe('tls_client_auth: an iPAddress SAN the client certificate carries'),
+  tls_client_auth_san_email: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('tls_client_auth: an rfc822Name SAN the client certificate carries'),
 });
 
 const introspectionClient = z
@@ -1625,6 +1661,9 @@ export const configSchema = z
     });
     checkCertificateBinding(config, ctx);
     checkOneAuthenticationRule(config, ctx);
+    config.clients.forEach((rule, index) => {
+      checkTlsClientAuthentication(config, rule, index, ctx);
+    });
     const caching = config.clients.some((rule) => rule.cache === true);
     const upstreamTokens = config.cache.upstream_tokens;
     if (caching && upstreamTokens.key === undefined && upstreamTokens.key_file === undefined) {
@@ -1796,10 +1835,10 @@ function checkClientAuthentication(rule: ClientRule, index: number, ctx: Refinem
     } else if (!hasKeys) {
       problem(['jwks'], 'private_key_jwt needs the client’s public keys (jwks or jwks_uri)');
     }
-  } else if (hasKeys) {
+  } else if (hasKeys && method !== 'self_signed_tls_client_auth') {
     problem([rule.jwks !== undefined ? 'jwks' : 'jwks_uri'], `not used by ${method}`);
   }
-  if (isJwtMethod(method) && rule.upstream_auth === undefined) {
+  if ((isJwtMethod(method) || isTlsMethod(method)) && rule.upstream_auth === undefined) {
     problem(
       ['upstream_auth'],
       `${method} is verified by scopegate, which then needs its own credentials for the upstream`,
@@ -1824,7 +1863,7 @@ function checkClientAuthentication(rule: ClientRule, index: number, ctx: Refinem
       'without upstream_auth the upstream checks the secret as received: scopegate does not use it',
     );
   }
-  if ((method === 'private_key_jwt' || method === 'none') && hasSecret) {
+  if ((method === 'private_key_jwt' || method === 'none' || isTlsMethod(method)) && hasSecret) {
     problem(['client_secret'], `not used by ${method}`);
   }
   if (method === 'none' && rule.upstream_auth !== undefined) {
@@ -1833,6 +1872,74 @@ function checkClientAuthentication(rule: ClientRule, index: number, ctx: Refinem
       'a public client authenticates with nothing: upstream credentials would let anyone act as this client',
     );
   }
+}
+
+/**
+ * Mutual TLS client authentication (RFC 8705 §2): `tls_client_auth` names the client by exactly
+ * one registered name (§2.1.2) and needs a certificate scopegate can call chained (its own
+ * listener's client_ca_file, or an ingress that says it verified); `self_signed_tls_client_auth`
+ * needs the client's certificates in `jwks` (`x5c`, §2.2.2), inline: a jwks_uri's keys are
+ * fetched for their keys alone.
+ */
+function checkTlsClientAuthentication(
+  config: ParsedConfig,
+  rule: ClientRule,
+  index: number,
+  ctx: RefinementContext,
+): void {
+  const method = rule.token_endpoint_auth_method;
+  const problem = (name: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: ['clients', index, name], message });
+  const names = TLS_CLIENT_AUTH_NAMES.filter((name) => rule[name] !== undefined);
+  if (method !== 'tls_client_auth') {
+    for (const name of names)
+      problem(name, 'used by token_endpoint_auth_method: tls_client_auth only');
+  }
+  if (method === undefined || !isTlsMethod(method)) return;
+  if (!readsClientCertificates(config.server)) {
+    problem(
+      'token_endpoint_auth_method',
+      'no client certificate can reach scopegate: ask for one in server.tls or take it from server.client_certificate_header',
+    );
+  }
+  if (method === 'tls_client_auth') {
+    if (names.length !== 1) {
+      problem(
+        'token_endpoint_auth_method',
+        `tls_client_auth needs exactly one of ${TLS_CLIENT_AUTH_NAMES.join(', ')}`,
+      );
+    }
+    const header = config.server.client_certificate_header;
+    const chains =
+      config.server.tls?.client_ca_file !== undefined ||
+      (header !== undefined && header.verified !== 'none');
+    if (!chains) {
+      problem(
+        'token_endpoint_auth_method',
+        'tls_client_auth needs certificates verified against client CAs: server.tls.client_ca_file, or server.client_certificate_header.verified always or header',
+      );
+    }
+    return;
+  }
+  if (rule.jwks_uri !== undefined) {
+    problem('jwks_uri', 'self_signed_tls_client_auth takes its certificates from jwks (x5c)');
+  }
+  if (rule.jwks === undefined) {
+    if (rule.jwks_uri === undefined) {
+      problem('jwks', 'self_signed_tls_client_auth needs the client’s certificates in jwks (x5c)');
+    }
+    return;
+  }
+  rule.jwks.keys.forEach((jwk, position) => {
+    const read = jwkCertificate(jwk);
+    if (!read.ok) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', index, 'jwks', 'keys', position, 'x5c'],
+        message: read.reason,
+      });
+    }
+  });
 }
 
 /** One rule per client says how it authenticates: two could disagree. */

@@ -6,8 +6,11 @@
 import type { SigningKeySet } from '../keys/signing-keys.js';
 import {
   ASSERTION_ALGORITHMS,
+  type ClientAuthMethod,
   isJwtMethod,
+  isTlsMethod,
   type JwtClientAuthMethod,
+  type TlsClientAuthMethod,
 } from '../rules/client-auth-methods.js';
 import {
   type FieldTreatment,
@@ -51,6 +54,8 @@ export interface MetadataContext {
   certificateBoundTokens?: boolean;
   /** JWT client authentication methods scopegate verifies for some configured client. */
   verifiedJwtMethods?: readonly JwtClientAuthMethod[];
+  /** Mutual TLS client authentication methods scopegate verifies for some configured client. */
+  verifiedTlsMethods?: readonly TlsClientAuthMethod[];
 }
 
 /**
@@ -59,7 +64,7 @@ export interface MetadataContext {
  * Discovery's default (client_secret_basic) is then still true.
  */
 function clientAuthMethods(context: MetadataContext, upstream: unknown): string[] | undefined {
-  const added = context.verifiedJwtMethods ?? [];
+  const added = [...(context.verifiedJwtMethods ?? []), ...(context.verifiedTlsMethods ?? [])];
   const listed = Array.isArray(upstream)
     ? upstream.filter(
         (item): item is string =>
@@ -288,16 +293,20 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     certificateBoundTokens: config.clients.some(
       (rule) => rule.tls_client_certificate_bound_access_tokens === true,
     ),
-    verifiedJwtMethods: verifiedJwtMethodsOf(config),
+    verifiedJwtMethods: configuredMethods(config, isJwtMethod),
+    verifiedTlsMethods: configuredMethods(config, isTlsMethod),
   };
 }
 
-/** The JWT client authentication methods some client is configured for, in a stable order. */
-function verifiedJwtMethodsOf(config: Runtime['config']): JwtClientAuthMethod[] {
-  const methods = new Set<JwtClientAuthMethod>();
+/** The client authentication methods of one kind some client is configured for, sorted. */
+function configuredMethods<Method extends ClientAuthMethod>(
+  config: Runtime['config'],
+  isKind: (method: ClientAuthMethod) => method is Method,
+): Method[] {
+  const methods = new Set<Method>();
   for (const rule of config.clients) {
     const method = rule.token_endpoint_auth_method;
-    if (method !== undefined && isJwtMethod(method)) methods.add(method);
+    if (method !== undefined && isKind(method)) methods.add(method);
   }
   return [...methods].sort();
 }

@@ -41,7 +41,7 @@ const MTLS_CLIENT_AUTH = ['tls_client_auth', 'self_signed_tls_client_auth'];
 /** Client authentication methods the upstream may list that cannot reach it through scopegate. */
 export const UNREACHABLE_CLIENT_AUTH: readonly string[] = [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH];
 const CLIENT_AUTH_WHY =
-  "the upstream's methods, less those that cannot reach it through scopegate (JWT assertions name scopegate's issuer as audience, which the upstream refuses; mutual TLS ends at scopegate), plus the JWT methods scopegate verifies itself for the clients configured with them (clients[].token_endpoint_auth_method)";
+  "the upstream's methods, less those that cannot reach it through scopegate (JWT assertions name scopegate's issuer as audience, which the upstream refuses; mutual TLS ends at scopegate), plus the JWT and mutual TLS methods scopegate verifies itself for the clients configured with them (clients[].token_endpoint_auth_method)";
 const CLIENT_AUTH_ALG_WHY =
   'the algorithms scopegate accepts for the JWT client authentication methods configured (clients[].token_endpoint_auth_method); absent when no client uses one';
 

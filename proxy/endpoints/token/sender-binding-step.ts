@@ -192,10 +192,14 @@ export function checkRefreshBinding(
   }
 }
 
-/** Whether the request authenticates its client (HTTP Basic, a secret or an assertion). */
+/**
+ * Whether the request authenticates its client: scopegate authenticated it (a mutual TLS client
+ * included, whose body names it only), or it carries HTTP Basic, a secret or an assertion.
+ */
 function authenticatesClient(req: IncomingMessage, request: TokenRequest): boolean {
   const params = request.body.params;
   return (
+    (request.client !== undefined && request.client.method !== 'none') ||
     req.headers.authorization !== undefined ||
     params.has('client_secret') ||
     params.has('client_assertion')
