@@ -52,6 +52,8 @@ export function parseSubjectAltNames(text: string): SanEntry[] | undefined {
       const comma = text.indexOf(', ', colon + 1);
       end = comma < 0 ? text.length : comma;
       value = text.slice(colon + 1, end);
+      // Node quotes any value holding these: unquoted, they mean a rendering this is not.
+      if (/[,"]/.test(value)) return undefined;
     }
     entries.push({ type: NODE_TYPES[name] ?? 'other', value });
     if (end === text.length) break;
