@@ -1,6 +1,7 @@
 /**
  * An ingress that terminates TLS in front of scopegate, as Envoy does: it asks every client for a
- * certificate (any: it verifies none, like an ingress with `verify_client optional_no_ca`), and
+ * certificate (any, like an ingress with `verify_client optional_no_ca`; or, given a CA, only one
+ * that CA issued, the handshake failing otherwise, like `require_client_certificate`), and
  * forwards each request over plain HTTP with the certificate in `X-Forwarded-Client-Cert`
  * (`Hash` and `Cert`, the PEM URL-encoded), replacing whatever XFCC the client sent (Envoy's
  * `SANITIZE_SET`). A real forward hop on port 0, so scopegate sees the ingress as its peer.
@@ -27,6 +28,8 @@ export function xfccElement(pem: string, der: Buffer): string {
 export async function startForwardingProxy(
   server: KeyPair,
   target: string,
+  /** The CA client certificates must chain to; without one, any certificate is forwarded. */
+  clientCa?: string,
 ): Promise<ForwardingProxy> {
   const backend = new URL(target);
   const proxy = https.createServer(
@@ -34,7 +37,8 @@ export async function startForwardingProxy(
       cert: server.cert,
       key: server.key,
       requestCert: true,
-      rejectUnauthorized: false,
+      rejectUnauthorized: clientCa !== undefined,
+      ...(clientCa === undefined ? {} : { ca: clientCa }),
     },
     (req, res) => {
       const headers = { ...req.headers };

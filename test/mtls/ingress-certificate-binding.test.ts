@@ -4,7 +4,9 @@
  * `X-Forwarded-Client-Cert`), in front of the Auth0 emulator: through the trusted ingress the
  * token is bound to the certificate the client presented to the ingress; the same header sent
  * straight to scopegate from a peer that is not a trusted proxy is ignored, so a client that must
- * have bound tokens is refused.
+ * have bound tokens is refused. Behind an ingress that verifies client certificates against the
+ * client CA (`verified: always`), `tls_client_auth` works, and the same header from an untrusted
+ * peer authenticates nobody.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateThumbprint } from '../../proxy/http/certificate-thumbprint.js';
@@ -23,6 +25,8 @@ import { createMtlsPki, type KeyPair, type MtlsPki } from './mtls-pki.js';
 
 const API = 'https://api.example.com';
 const BOUND = { client_id: 'bound', client_secret: 'bound-secret' };
+/** A tls_client_auth client; scopegate authenticates to the upstream with this secret for it. */
+const TPP = { client_id: 'tpp', upstreamSecret: 'tpp-upstream-secret' };
 
 let pki: MtlsPki;
 let upstream: RunningAuth0Emulator;
@@ -32,11 +36,10 @@ let ingress: ForwardingProxy;
 beforeAll(async () => {
   pki = await createMtlsPki();
   upstream = await startAuth0Emulator({
-    clients: [BOUND].map((registered) => ({
-      clientId: registered.client_id,
-      clientSecret: registered.client_secret,
-      grants: { [API]: ['read:accounts'] },
-    })),
+    clients: [
+      { clientId: BOUND.client_id, clientSecret: BOUND.client_secret },
+      { clientId: TPP.client_id, clientSecret: TPP.upstreamSecret },
+    ].map((registered) => ({ ...registered, grants: { [API]: ['read:accounts'] } })),
     defaultAudience: API,
   });
   gateway = await startTestGateway({
@@ -135,5 +138,73 @@ describe('the header from a peer that is not a trusted proxy', () => {
     expect(jwtPayload(answer.body.access_token as string).cnf).toEqual({
       'x5t#S256': certificateThumbprint(pki.client.certificate),
     });
+  });
+});
+
+describe('tls_client_auth behind an ingress that verifies client certificates', () => {
+  let verifying: TestGateway;
+  let verifyingIngress: ForwardingProxy;
+
+  beforeAll(async () => {
+    verifying = await startTestGateway({
+      upstreamUrl: upstream.url,
+      scopeRequest: 'omit',
+      admin: false,
+      config: {
+        server: {
+          watch_config: false,
+          trusted_proxies: ['127.0.0.1/32'],
+          client_certificate_header: {
+            name: 'x-forwarded-client-cert',
+            format: 'xfcc',
+            verified: 'always',
+          },
+        },
+        clients: [
+          {
+            client_id: TPP.client_id,
+            token_endpoint_auth_method: 'tls_client_auth',
+            tls_client_auth_subject_dn: 'CN=scopegate',
+            upstream_auth: { method: 'client_secret_basic', client_secret: TPP.upstreamSecret },
+          },
+        ],
+      },
+    });
+    verifyingIngress = await startForwardingProxy(pki.server, verifying.url, pki.ca);
+  });
+
+  afterAll(async () => {
+    await verifyingIngress?.close();
+    await verifying?.close();
+  });
+
+  const tlsClientAuth = (
+    url: string,
+    options: { certificate?: KeyPair; localAddress?: string; headers?: Record<string, string> },
+  ) =>
+    certificateFetch({
+      ca: pki.ca,
+      client: options.certificate,
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    })(`${url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...options.headers },
+      body: `grant_type=client_credentials&client_id=${TPP.client_id}`,
+    });
+
+  it('authenticates the client by the certificate it presented to the ingress', async () => {
+    const response = await tlsClientAuth(verifyingIngress.url, { certificate: pki.client });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(jwtPayload(body.access_token as string)).toMatchObject({ client_id: TPP.client_id });
+  });
+
+  it('authenticates nobody with the same header from a peer that is not a trusted proxy', async () => {
+    const response = await tlsClientAuth(verifying.url, {
+      localAddress: '127.0.0.2',
+      headers: forged(),
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'invalid_client' });
   });
 });
