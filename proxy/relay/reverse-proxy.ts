@@ -290,6 +290,16 @@ export function createReverseProxy(metrics: Metrics, logger: Logger): ReversePro
       try {
         // Without an agent http-proxy-3 opens a connection per request and sends
         // `connection: close`; the shared keep-alive agent reuses upstream connections.
+        //
+        // http-proxy-3's classic path, not its fetch path with an undici dispatcher
+        // (`fetchOptions`). Measured (proxy pinned to one core, 32 connections, medians of three
+        // runs), the fetch path cost more CPU per proxied request: 787 µs against 136 µs for a
+        // small answer, 4,980 against 2,100 µs for 1 MiB. And it would drop guarantees: no
+        // proxyReq/proxyRes events (the timeouts, header hygiene, rewrites and screening above
+        // hang on them), a response object that is not a stream (takeOver cannot hold it), fetch
+        // decoding Content-Encoding while the header is relayed, repeated Set-Cookie headers
+        // collapsed to the last (Object.fromEntries of the Headers), `connection: close` on
+        // every answer to the client.
         const upstream = targetFor(target);
         proxy.web(
           req,

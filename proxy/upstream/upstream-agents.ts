@@ -1,19 +1,23 @@
 /**
  * The connection pools every request to the upstream goes through: the gateway's own calls
- * (token, discovery, JWKS, introspection, userinfo, revocation) and the reverse proxy alike, so
- * one egress proxy and one set of TLS settings hold for all of them. One set per configuration
- * generation; the one a reload replaces is closed once its requests are done.
+ * (token, discovery, JWKS, introspection, userinfo, revocation) through undici dispatchers, the
+ * reverse proxy through node:http agents, so one egress proxy decision (one reading of
+ * HTTPS_PROXY/NO_PROXY) and one set of TLS settings hold for all of them. One set per
+ * configuration generation; the one a reload replaces is closed once its requests are done.
  *
- * They are node:http agents rather than an undici dispatcher because http-proxy-3's proxied path
- * (with the proxyReq/proxyRes events the hardening relies on) takes an http.Agent: one kind of
- * pool serves both paths, with one reading of HTTPS_PROXY/NO_PROXY.
+ * Two kinds of pool because http-proxy-3's proxied path (with the proxyReq/proxyRes events the
+ * hardening relies on) takes an http.Agent, while the gateway's own calls are cheaper through
+ * undici (upstream-dispatchers.ts). Each is created on first use: a gateway that proxies nothing
+ * opens no agent.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
+import type { Dispatcher } from 'undici';
 import { isProxyUrl } from '../../config/schema.js';
 import { TunnelAgent } from './tunnel-agent.js';
+import { createDispatcher } from './upstream-dispatchers.js';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
 
 /** The variables an upstream URL's proxy may come from (read in either case). */
@@ -71,6 +75,11 @@ export function redactProxyUrl(proxy: string): string {
   }
 }
 
+/** Scheme and egress route: the URLs with the same key share their pools. */
+function routeKeyOf(secure: boolean, proxy: string | undefined): string {
+  return `${secure ? 'https' : 'http'} ${proxy ?? 'direct'}`;
+}
+
 /**
  * node:http agents keep their keepAlive option as a public field that the 'free' handler reads
  * (undeclared in @types/node): turning it off makes the pool let go of sockets as they free up.
@@ -85,6 +94,9 @@ export class UpstreamAgents {
    * endless hosts.
    */
   private readonly byOrigin = new Map<string, PoolAgent>();
+  private readonly dispatchers = new Map<string, Dispatcher>();
+  /** The dispatcher per origin, for the same reason as `byOrigin`. */
+  private readonly dispatchersByOrigin = new Map<string, Dispatcher>();
   private closed = false;
 
   constructor(private readonly settings: UpstreamAgentSettings) {}
@@ -114,10 +126,42 @@ export class UpstreamAgents {
     return agent;
   }
 
+  /**
+   * Sends one request of the gateway's own through the generation's undici dispatcher for `url`.
+   * A generation already replaced still answers its last requests: each goes through a
+   * dispatcher of its own, closed as soon as that request is done (a closed undici dispatcher
+   * refuses new requests, and the replaced pools must not keep connections).
+   */
+  dispatch(url: URL, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+    if (this.closed) {
+      const oneShot = this.createDispatcherFor(url);
+      oneShot.dispatch(options, handler);
+      oneShot.close().catch(() => {});
+      return;
+    }
+    const origin = `${url.protocol}//${url.host}`;
+    let dispatcher = this.dispatchersByOrigin.get(origin);
+    if (dispatcher === undefined) {
+      if (this.dispatchersByOrigin.size >= 64) this.dispatchersByOrigin.clear();
+      const key = routeKeyOf(url.protocol === 'https:', this.proxyFor(url));
+      dispatcher = this.dispatchers.get(key);
+      if (dispatcher === undefined) {
+        dispatcher = this.createDispatcherFor(url);
+        this.dispatchers.set(key, dispatcher);
+      }
+      this.dispatchersByOrigin.set(origin, dispatcher);
+    }
+    dispatcher.dispatch(options, handler);
+  }
+
+  private createDispatcherFor(url: URL): Dispatcher {
+    return createDispatcher(url.protocol === 'https:', this.proxyFor(url), this.settings);
+  }
+
   private routeFor(url: URL): PoolAgent {
     const secure = url.protocol === 'https:';
     const proxy = this.proxyFor(url);
-    const key = `${secure ? 'https' : 'http'} ${proxy ?? 'direct'}`;
+    const key = routeKeyOf(secure, proxy);
     let agent = this.agents.get(key);
     if (agent === undefined) {
       agent = this.create(secure, proxy) as PoolAgent;
@@ -149,10 +193,14 @@ export class UpstreamAgents {
 
   /**
    * Ends the pools without cutting a request: idle connections close now, busy ones when their
-   * response is done (an agent without keepAlive destroys a socket as it becomes free).
+   * response is done (an agent without keepAlive destroys a socket as it becomes free; an undici
+   * dispatcher's close() lets the requests it holds finish).
    */
   close(): void {
     this.closed = true;
+    for (const dispatcher of this.dispatchers.values()) dispatcher.close().catch(() => {});
+    this.dispatchers.clear();
+    this.dispatchersByOrigin.clear();
     for (const agent of this.agents.values()) {
       agent.keepAlive = false;
       for (const sockets of Object.values(agent.freeSockets)) {

@@ -50,7 +50,8 @@ describe('the built command', () => {
 
 describe('the runtime', () => {
   it('supports maintained Node.js lines only, and pins the shipped one for npm scripts', () => {
-    expect(manifest.engines.node).toBe('>=22');
+    // 22.19: the oldest Node.js 22 release undici 8 (the upstream client) runs on.
+    expect(manifest.engines.node).toBe('>=22.19.0');
     // Exactly one version: npm scripts (start, test, bench) all run on it.
     expect(manifest.devDependencies.node).toMatch(/^26\.\d+\.\d+$/);
   });
