@@ -1,8 +1,9 @@
 /**
  * A `fetch` over node:https that trusts the test CA and presents a client certificate, for
- * clients that take a fetch of their own (openid-client's and oauth4webapi's `customFetch`).
- * Node's global fetch cannot be given a client certificate without the undici package, which
- * this project does not depend on. It never follows redirects: a browser hop is the caller's.
+ * clients that take a fetch of their own (openid-client's and oauth4webapi's `customFetch`), as
+ * an application would with an undici Agent holding its certificate; node:https keeps the test
+ * free of the gateway's own HTTP client and lets it choose the local address (a peer that is not
+ * a trusted proxy). It never follows redirects: a browser hop is the caller's.
  */
 import http from 'node:http';
 import https from 'node:https';
