@@ -4,7 +4,9 @@
  * whose code openid-client redeems presenting a client certificate gives a Bearer token bound to
  * it; userinfo answers it only over a connection presenting that certificate, and refuses it with
  * another certificate, none, or in the DPoP scheme, each `401 invalid_token` with a
- * `WWW-Authenticate` challenge; introspection says `cnf`; a refresh of the (confidential) client
+ * `WWW-Authenticate` challenge; introspection, to a resource server authenticating with
+ * `tls_client_auth`, says `cnf` (and refuses it with another certificate or none); a refresh of the
+ * (confidential) client
  * binds the new token to the certificate presented for it (RFC 8705 §3: certificates are renewed).
  */
 import { randomBytes } from 'node:crypto';
@@ -22,8 +24,9 @@ import {
 import { type SelfIssuedGateway, startSelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { jwtPayload } from '../support/gateway.js';
 import { startPkceLogin } from '../support/pkce-login.js';
+import { issueCertificate } from '../support/private-ca.js';
 import { certificateFetch } from './certificate-fetch.js';
-import { createMtlsPki, type KeyPair, type MtlsPki } from './mtls-pki.js';
+import { createMtlsPki, type KeyPair, type MtlsPki, pair } from './mtls-pki.js';
 
 let pki: MtlsPki;
 let upstream: LoginUpstream;
@@ -32,6 +35,8 @@ let config: client.Configuration;
 let token: string;
 let refreshToken: string;
 let userinfoUrl: string;
+/** The certificate the resource server introspects with. */
+let resourceServer: KeyPair;
 
 /** openid-client for WEB_CLIENT, presenting `certificate` on every request it makes. */
 async function webClient(certificate: KeyPair): Promise<client.Configuration> {
@@ -49,6 +54,9 @@ async function webClient(certificate: KeyPair): Promise<client.Configuration> {
 
 beforeAll(async () => {
   pki = await createMtlsPki();
+  resourceServer = await pair(
+    await issueCertificate(pki.dir, 'rs', '/CN=resource server', 'extendedKeyUsage=clientAuth\n'),
+  );
   upstream = await startLoginUpstream({ userinfoTokens: true });
   gateway = await startSelfIssuedGateway({
     upstreamUrl: upstream.url,
@@ -73,6 +81,13 @@ beforeAll(async () => {
       },
       clients: [
         { client_id: WEB_CLIENT.client_id, tls_client_certificate_bound_access_tokens: true },
+        // A resource server introspecting with its own certificate (RFC 8705 §2.1).
+        {
+          client_id: M2M_CLIENT.client_id,
+          token_endpoint_auth_method: 'tls_client_auth',
+          tls_client_auth_subject_dn: 'CN=resource server',
+          upstream_auth: { method: 'client_secret_basic', client_secret: M2M_CLIENT.client_secret },
+        },
       ],
     },
   });
@@ -135,24 +150,34 @@ describe('a certificate-bound token from a login through scopegate', () => {
     expect(await answer.json()).toMatchObject({ error: 'invalid_token' });
   });
 
-  it('introspection answers its binding and Bearer (RFC 8705 §3.2)', async () => {
-    const answer = await certificateFetch({ ca: pki.ca })(
+  const introspect = (certificate: KeyPair | undefined) =>
+    certificateFetch({ ca: pki.ca, client: certificate })(
       String(config.serverMetadata().introspection_endpoint),
       {
         method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${M2M_CLIENT.client_id}:${M2M_CLIENT.client_secret}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({ token }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, client_id: M2M_CLIENT.client_id }).toString(),
       },
     );
+
+  it('introspection, the resource server authenticated by its certificate, answers the binding and Bearer', async () => {
+    const answer = await introspect(resourceServer);
     const body = (await answer.json()) as Record<string, unknown>;
+    // RFC 8705 §3.2: the cnf, so that the resource server can compare its connection's certificate.
     expect(body).toMatchObject({
       active: true,
       token_type: 'Bearer',
       cnf: { 'x5t#S256': certificateThumbprint(pki.client.certificate) },
     });
+  });
+
+  it.each<[string, () => KeyPair | undefined]>([
+    ['another certificate', () => pki.client],
+    ['no certificate', () => undefined],
+  ])('introspection refuses a resource server with %s: 401 invalid_client', async (_l, cert) => {
+    const answer = await introspect(cert());
+    expect(answer.status).toBe(401);
+    expect(await answer.json()).toMatchObject({ error: 'invalid_client' });
   });
 
   it('a refresh binds the new token to the certificate presented for it (a renewed one)', async () => {
