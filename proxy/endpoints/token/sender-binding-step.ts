@@ -76,7 +76,11 @@ export function bindingRuleOf(
 /** What a request brings to bind a token to: a verified DPoP proof, a client certificate. */
 export interface SenderEvidence {
   proof: VerifiedProof | undefined;
-  certificate: CertificateSeen;
+  /**
+   * The request's client certificate, read when first asked for: most token requests never need
+   * it, and reading one (a header's PEM, a TLS peer's DER) and hashing it is not free.
+   */
+  certificate(): CertificateSeen;
 }
 
 /** scopegate's token endpoint as discovery advertises it: what a proof's htu must name. */
@@ -115,7 +119,14 @@ async function readEvidence(
     if (refused !== undefined) throw refused;
   }
   const proof = await checkDpopProof(req, runtime, 'token', { url: tokenEndpointUrl(runtime) });
-  return { proof, certificate: certificateOf(req, runtime) };
+  let seen: CertificateSeen | undefined;
+  return {
+    proof,
+    certificate: () => {
+      seen ??= certificateOf(req, runtime);
+      return seen;
+    },
+  };
 }
 
 /**
@@ -130,7 +141,7 @@ export async function readSenderEvidence(
 ): Promise<SenderEvidence> {
   const rule = bindingRuleOf(runtime.config, request.clientIdHint, request.audiences);
   const evidence = await readEvidence(req, runtime, rule);
-  if (rule.kind === 'certificate') requiredThumbprint(evidence.certificate, 'token');
+  if (rule.kind === 'certificate') requiredThumbprint(evidence.certificate(), 'token');
   if (rule.kind === 'dpop' && rule.mode === 'required' && evidence.proof === undefined) {
     throw missingProof(runtime.config);
   }
@@ -151,7 +162,7 @@ export function confirmationFor(
     if (refused !== undefined) throw refused;
   }
   if (rule.kind === 'certificate') {
-    return { 'x5t#S256': requiredThumbprint(evidence.certificate, 'token') };
+    return { 'x5t#S256': requiredThumbprint(evidence.certificate(), 'token') };
   }
   if (proof === undefined) {
     if (rule.mode === 'required') throw missingProof(config);
@@ -181,10 +192,12 @@ export function checkRefreshBinding(
       throw new OAuthError('invalid_grant', 'the refresh token is bound to another DPoP key', 400);
     }
   }
-  if (binding?.x5t !== undefined && evidence.certificate.thumbprint !== binding.x5t) {
+  if (binding?.x5t === undefined) return;
+  const { thumbprint } = evidence.certificate();
+  if (thumbprint !== binding.x5t) {
     throw new OAuthError(
       'invalid_grant',
-      evidence.certificate.thumbprint === undefined
+      thumbprint === undefined
         ? 'the refresh token is bound to a TLS client certificate: present it'
         : 'the refresh token is bound to another TLS client certificate',
       400,
@@ -273,6 +286,6 @@ export async function exchangeConfirmation(
     }
   }
   if (x5t !== undefined)
-    checkBoundCertificate(evidence.certificate, x5t, 'token', 'the subject_token');
+    checkBoundCertificate(evidence.certificate(), x5t, 'token', 'the subject_token');
   return subject.confirmation;
 }
