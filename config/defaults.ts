@@ -81,6 +81,7 @@ export const DEFAULTS = {
   },
   client: {
     dpop: 'allowed',
+    tls_client_certificate_bound_access_tokens: false,
   },
   pushed_authorization: {
     request_uri_lifetime: '60s',

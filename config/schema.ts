@@ -3,21 +3,31 @@
  * (config/scopegate.schema.json is generated from it). Unknown keys are errors everywhere.
  */
 import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
+import { isIP } from 'node:net';
 import * as z from 'zod';
+import { clientCertificateMode } from '../proxy/http/client-certificate.js';
 import {
   CERTIFICATE_HEADER_FORMATS,
   CERTIFICATE_HEADER_NAMES,
   VERIFICATION_HEADER_NAMES,
 } from '../proxy/http/client-certificate-headers.js';
+import { parseRfc4514 } from '../proxy/http/distinguished-name.js';
+import { jwkCertificate } from '../proxy/http/jwk-certificate.js';
 import { canonicalPath } from '../proxy/http/request-target.js';
 import { parseProxyEntry } from '../proxy/http/trusted-proxies.js';
 import { carryNameRefusal, carryVerdictRefusal } from '../proxy/rules/carried-claims.js';
 import { ALWAYS_CARRIED_CLAIMS, UNFIXABLE_CLAIMS } from '../proxy/rules/claim-names.js';
-import { CLIENT_AUTH_METHODS, isJwtMethod } from '../proxy/rules/client-auth-methods.js';
+import {
+  CLIENT_AUTH_METHODS,
+  isJwtMethod,
+  isTlsMethod,
+  TLS_CLIENT_AUTH_NAMES,
+} from '../proxy/rules/client-auth-methods.js';
 import { configuredClaimRefusal } from '../proxy/rules/id-token-claims.js';
 import { keepListRefusal } from '../proxy/rules/metadata-fields.js';
 import {
   FAPI2_ALGORITHMS,
+  FAPI2_CLIENT_AUTH_METHODS,
   FAPI2_MAX_CODE_LIFETIME_MS,
   FAPI2_REQUEST_URI_LIFETIME_MS,
   SECURITY_PROFILES,
@@ -571,6 +581,12 @@ const clientRule = z.strictObject({
     .describe(
       `DPoP for this client: required (a token request without a proof is refused), allowed (a proof, when sent, binds the token; the default: ${DEFAULTS.client.dpop}) or off (a token request with a proof is refused)`,
     ),
+  tls_client_certificate_bound_access_tokens: z
+    .boolean()
+    .optional()
+    .describe(
+      `RFC 8705 §3: bind this client's access tokens to its TLS client certificate (cnf x5t#S256; token_type stays Bearer). A token request without a certificate is refused, and so is one with a DPoP proof (one binding per client). Default: ${DEFAULTS.client.tls_client_certificate_bound_access_tokens}`,
+    ),
   token_endpoint_auth_method: z
     .enum(CLIENT_AUTH_METHODS)
     .optional()
@@ -597,6 +613,34 @@ const clientRule = z.strictObject({
     .describe(
       'How scopegate authenticates to the upstream for this client once it authenticated the client itself: a secret (Basic or form) or its own private_key_jwt assertion',
     ),
+  tls_client_auth_subject_dn: z
+    .string()
+    .min(1)
+    .refine((dn) => parseRfc4514(dn) !== undefined, 'expected an RFC 4514 distinguished name')
+    .optional()
+    .describe(
+      'tls_client_auth: the subject of the client certificate, as an RFC 4514 string (CN=client,O=Example,C=SE); compared as a name (attribute types by OID, values case- and space-insensitively)',
+    ),
+  tls_client_auth_san_dns: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('tls_client_auth: a dNSName SAN the client certificate carries (case-insensitive)'),
+  tls_client_auth_san_uri: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('tls_client_auth: a uniformResourceIdentifier SAN the client certificate carries'),
+  tls_client_auth_san_ip: z
+    .string()
+    .refine((ip) => isIP(ip) !== 0, 'expected an IPv4 or IPv6 address')
+    .optional()
+    .describe('tls_client_auth: an iPAddress SAN the client certificate carries'),
+  tls_client_auth_san_email: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('tls_client_auth: an rfc822Name SAN the client certificate carries'),
 });
 
 const introspectionClient = z
@@ -1704,11 +1748,15 @@ export const configSchema = z
       checkSecurityProfile(rule, index, ctx);
       checkClientAuthentication(rule, index, ctx);
     });
+    checkCertificateBinding(config, ctx);
     checkOneAuthenticationRule(config, ctx);
     const firstHeld = config.clients.findIndex((rule) => rule.profile !== undefined);
     if (config.profile !== undefined) checkProfileSigning(config, ['profile'], ctx);
     else if (firstHeld >= 0) checkProfileSigning(config, ['clients', firstHeld, 'profile'], ctx);
     checkProfileAuthentication(config, ctx);
+    config.clients.forEach((rule, index) => {
+      checkTlsClientAuthentication(config, rule, index, ctx);
+    });
     const caching = config.clients.some((rule) => rule.cache === true);
     const upstreamTokens = config.cache.upstream_tokens;
     if (caching && upstreamTokens.key === undefined && upstreamTokens.key_file === undefined) {
@@ -1747,6 +1795,40 @@ function checkSigningAlgorithms(config: ParsedConfig, ctx: RefinementContext): v
       message: `no active ${defaultAlg} key in signing.keys`,
     });
   }
+}
+
+/**
+ * Certificate-bound clients (RFC 8705 §3) need a certificate to reach scopegate, and one binding:
+ * a client whose every token is bound to its certificate cannot also be required to use DPoP.
+ */
+function checkCertificateBinding(config: ParsedConfig, ctx: RefinementContext): void {
+  config.clients.forEach((rule, index) => {
+    if (rule.tls_client_certificate_bound_access_tokens !== true) return;
+    const at = ['clients', index, 'tls_client_certificate_bound_access_tokens'];
+    if (!readsClientCertificates(config.server)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at,
+        message:
+          'no client certificate can reach scopegate: ask for one in server.tls (client_ca_file or client_certificate) or take it from server.client_certificate_header',
+      });
+    }
+    if (rule.dpop === 'required') {
+      ctx.addIssue({
+        code: 'custom',
+        path: at,
+        message:
+          'one binding per client: dpop: required and certificate-bound tokens exclude each other',
+      });
+    }
+  });
+}
+
+/** Whether a client certificate can reach scopegate at all: its own TLS, or an ingress header. */
+export function readsClientCertificates(server: ParsedConfig['server']): boolean {
+  return (
+    clientCertificateMode(server.tls) !== 'off' || server.client_certificate_header !== undefined
+  );
 }
 
 /** What a profile can only be checked against with the rest of the config in view. */
@@ -1840,7 +1922,8 @@ function checkProfileSigning(
   config.clients.forEach((rule, index) => {
     const profileAlg = rule.token?.alg;
     const held = config.profile !== undefined || rule.profile !== undefined;
-    if (held && rule.dpop === 'off') {
+    // DPoP off is fine for a certificate-bound client: its tokens are sender-constrained by mTLS.
+    if (held && rule.dpop === 'off' && rule.tls_client_certificate_bound_access_tokens !== true) {
       ctx.addIssue({
         code: 'custom',
         path: ['clients', index, 'dpop'],
@@ -1873,12 +1956,13 @@ function checkProfileAuthentication(config: ParsedConfig, ctx: RefinementContext
       (rule) => rule.client_id === clientId && rule.token_endpoint_auth_method !== undefined,
     );
     const method = index >= 0 ? config.clients[index]?.token_endpoint_auth_method : undefined;
-    if (method === 'private_key_jwt') continue;
+    // FAPI 2.0 §5.3.2.1: private_key_jwt or mutual TLS (RFC 8705 §2, either kind).
+    if (method !== undefined && FAPI2_CLIENT_AUTH_METHODS.has(method)) continue;
     const at = index >= 0 ? index : config.clients.findIndex((rule) => rule.client_id === clientId);
     ctx.addIssue({
       code: 'custom',
       path: ['clients', at, 'token_endpoint_auth_method'],
-      message: `fapi2 requires private_key_jwt client authentication, verified by scopegate (found ${method ?? 'none set'})`,
+      message: `fapi2 requires private_key_jwt or mutual TLS (tls_client_auth, self_signed_tls_client_auth) client authentication, verified by scopegate (found ${method ?? 'none set'})`,
     });
   }
 }
@@ -1944,10 +2028,10 @@ function checkClientAuthentication(rule: ClientRule, index: number, ctx: Refinem
     } else if (!hasKeys) {
       problem(['jwks'], 'private_key_jwt needs the client’s public keys (jwks or jwks_uri)');
     }
-  } else if (hasKeys) {
+  } else if (hasKeys && method !== 'self_signed_tls_client_auth') {
     problem([rule.jwks !== undefined ? 'jwks' : 'jwks_uri'], `not used by ${method}`);
   }
-  if (isJwtMethod(method) && rule.upstream_auth === undefined) {
+  if ((isJwtMethod(method) || isTlsMethod(method)) && rule.upstream_auth === undefined) {
     problem(
       ['upstream_auth'],
       `${method} is verified by scopegate, which then needs its own credentials for the upstream`,
@@ -1972,7 +2056,7 @@ function checkClientAuthentication(rule: ClientRule, index: number, ctx: Refinem
       'without upstream_auth the upstream checks the secret as received: scopegate does not use it',
     );
   }
-  if ((method === 'private_key_jwt' || method === 'none') && hasSecret) {
+  if ((method === 'private_key_jwt' || method === 'none' || isTlsMethod(method)) && hasSecret) {
     problem(['client_secret'], `not used by ${method}`);
   }
   if (method === 'none' && rule.upstream_auth !== undefined) {
@@ -1981,6 +2065,74 @@ function checkClientAuthentication(rule: ClientRule, index: number, ctx: Refinem
       'a public client authenticates with nothing: upstream credentials would let anyone act as this client',
     );
   }
+}
+
+/**
+ * Mutual TLS client authentication (RFC 8705 §2): `tls_client_auth` names the client by exactly
+ * one registered name (§2.1.2) and needs a certificate scopegate can call chained (its own
+ * listener's client_ca_file, or an ingress that says it verified); `self_signed_tls_client_auth`
+ * needs the client's certificates in `jwks` (`x5c`, §2.2.2), inline: a jwks_uri's keys are
+ * fetched for their keys alone.
+ */
+function checkTlsClientAuthentication(
+  config: ParsedConfig,
+  rule: ClientRule,
+  index: number,
+  ctx: RefinementContext,
+): void {
+  const method = rule.token_endpoint_auth_method;
+  const problem = (name: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: ['clients', index, name], message });
+  const names = TLS_CLIENT_AUTH_NAMES.filter((name) => rule[name] !== undefined);
+  if (method !== 'tls_client_auth') {
+    for (const name of names)
+      problem(name, 'used by token_endpoint_auth_method: tls_client_auth only');
+  }
+  if (method === undefined || !isTlsMethod(method)) return;
+  if (!readsClientCertificates(config.server)) {
+    problem(
+      'token_endpoint_auth_method',
+      'no client certificate can reach scopegate: ask for one in server.tls or take it from server.client_certificate_header',
+    );
+  }
+  if (method === 'tls_client_auth') {
+    if (names.length !== 1) {
+      problem(
+        'token_endpoint_auth_method',
+        `tls_client_auth needs exactly one of ${TLS_CLIENT_AUTH_NAMES.join(', ')}`,
+      );
+    }
+    const header = config.server.client_certificate_header;
+    const chains =
+      config.server.tls?.client_ca_file !== undefined ||
+      (header !== undefined && header.verified !== 'none');
+    if (!chains) {
+      problem(
+        'token_endpoint_auth_method',
+        'tls_client_auth needs certificates verified against client CAs: server.tls.client_ca_file, or server.client_certificate_header.verified always or header',
+      );
+    }
+    return;
+  }
+  if (rule.jwks_uri !== undefined) {
+    problem('jwks_uri', 'self_signed_tls_client_auth takes its certificates from jwks (x5c)');
+  }
+  if (rule.jwks === undefined) {
+    if (rule.jwks_uri === undefined) {
+      problem('jwks', 'self_signed_tls_client_auth needs the client’s certificates in jwks (x5c)');
+    }
+    return;
+  }
+  rule.jwks.keys.forEach((jwk, position) => {
+    const read = jwkCertificate(jwk);
+    if (!read.ok) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', index, 'jwks', 'keys', position, 'x5c'],
+        message: read.reason,
+      });
+    }
+  });
 }
 
 /** One rule per client says how it authenticates: two could disagree. */

@@ -31,6 +31,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { tokenScopes } from '../upstream/identity.js';
 import { decodedUpstreamBody } from '../upstream/upstream-body.js';
 import { bearerError, type PresentedToken, presentedTokenOf, refuseQueryToken } from './bearer.js';
+import { certificateOf, checkBoundCertificate } from './certificate-check.js';
 import { checkDpopProof, dpopError, dpopNonceHeader } from './dpop-check.js';
 import { claimsOwnIssuer } from './own-token-state.js';
 import { callUpstream } from './upstream-calls/upstream-call.js';
@@ -86,8 +87,9 @@ async function userinfoGrantFor(token: string, runtime: Runtime): Promise<Userin
 
 /**
  * RFC 9449 §7: a DPoP-bound token only in the DPoP scheme with a proof by its key for this
- * request; an unbound one never in the DPoP scheme. A binding scopegate cannot check here (a
- * certificate, an unknown `cnf`) is refused: accepted, the token would be a bearer token.
+ * request; any other never in the DPoP scheme. RFC 8705 §3: a certificate-bound token (Bearer)
+ * only from a connection presenting that certificate. A binding scopegate cannot check (an
+ * unknown `cnf`) is refused: accepted, the token would be a bearer token.
  */
 async function checkSenderBinding(
   req: IncomingMessage,
@@ -98,20 +100,20 @@ async function checkSenderBinding(
 ): Promise<void> {
   const { config } = runtime;
   const binding = confirmationOf(claims);
-  if (binding.kind === 'none') {
+  if (binding.kind === 'unknown') {
+    throw invalidToken('the token is bound in a way this endpoint cannot check');
+  }
+  const confirmation = binding.kind === 'bound' ? binding.confirmation : {};
+  const { jkt, 'x5t#S256': x5t } = confirmation;
+  if (x5t !== undefined) {
+    checkBoundCertificate(certificateOf(req, runtime), x5t, 'resource', 'the token');
+  }
+  if (jkt === undefined) {
     if (presented.scheme === 'DPoP') {
       throw dpopError('resource', 'invalid_token', 'the token is not bound to a DPoP key', config);
     }
     return;
   }
-  if (
-    binding.kind !== 'bound' ||
-    binding.confirmation.jkt === undefined ||
-    binding.confirmation['x5t#S256'] !== undefined
-  ) {
-    throw invalidToken('the token is bound in a way this endpoint cannot check');
-  }
-  const { jkt } = binding.confirmation;
   if (presented.scheme !== 'DPoP') {
     throw dpopError(
       'resource',

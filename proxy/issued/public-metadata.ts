@@ -6,8 +6,11 @@
 import type { SigningKeySet } from '../keys/signing-keys.js';
 import {
   ASSERTION_ALGORITHMS,
+  type ClientAuthMethod,
   isJwtMethod,
+  isTlsMethod,
   type JwtClientAuthMethod,
+  type TlsClientAuthMethod,
 } from '../rules/client-auth-methods.js';
 import {
   type FieldTreatment,
@@ -47,8 +50,16 @@ export interface MetadataContext {
   dpopAlgorithms?: readonly string[];
   /** The security profile and scopegate's PAR endpoint (profile-metadata.ts). */
   profile?: ProfileMetadataContext;
+  /**
+   * Whether some client's tokens are bound to its TLS client certificate
+   * (`clients[].tls_client_certificate_bound_access_tokens`; the schema makes sure certificates
+   * can reach scopegate then).
+   */
+  certificateBoundTokens?: boolean;
   /** JWT client authentication methods scopegate verifies for some configured client. */
   verifiedJwtMethods?: readonly JwtClientAuthMethod[];
+  /** Mutual TLS client authentication methods scopegate verifies for some configured client. */
+  verifiedTlsMethods?: readonly TlsClientAuthMethod[];
 }
 
 /**
@@ -57,7 +68,7 @@ export interface MetadataContext {
  * Discovery's default (client_secret_basic) is then still true.
  */
 function clientAuthMethods(context: MetadataContext, upstream: unknown): string[] | undefined {
-  const added = context.verifiedJwtMethods ?? [];
+  const added = [...(context.verifiedJwtMethods ?? []), ...(context.verifiedTlsMethods ?? [])];
   const listed = Array.isArray(upstream)
     ? upstream.filter(
         (item): item is string =>
@@ -90,6 +101,8 @@ const OWN_VALUES: Record<string, (context: MetadataContext, upstream: unknown) =
   request_uri_parameter_supported: () => false,
   dpop_signing_alg_values_supported: (context) =>
     context.dpopAlgorithms === undefined ? undefined : [...context.dpopAlgorithms],
+  tls_client_certificate_bound_access_tokens: (context) =>
+    context.certificateBoundTokens === true ? true : undefined,
 };
 
 /**
@@ -226,7 +239,7 @@ export function publicMetadata(
         : apply(name, value, treatment, origins, context);
     if (result !== undefined) document[name] = result;
   }
-  // scopegate's own capability: advertised whether or not the upstream knows DPoP.
+  // scopegate's own capabilities: advertised whether or not the upstream knows DPoP or mTLS.
   const dpop = OWN_VALUES.dpop_signing_alg_values_supported?.(context, undefined);
   if (dpop !== undefined) document.dpop_signing_alg_values_supported = dpop;
   // scopegate's own capabilities, whether or not the upstream's document names the field.
@@ -235,6 +248,8 @@ export function publicMetadata(
     const own = OWN_VALUES[name]?.(context, undefined);
     if (own !== undefined) document[name] = own;
   }
+  const bound = OWN_VALUES.tls_client_certificate_bound_access_tokens?.(context, undefined);
+  if (bound !== undefined) document.tls_client_certificate_bound_access_tokens = bound;
   // Absent would mean true for request_uri_parameter_supported (OpenID Connect Discovery §3).
   document.request_parameter_supported = false;
   document.request_uri_parameter_supported = false;
@@ -280,16 +295,23 @@ export function metadataContextOf(runtime: Runtime): MetadataContext {
     keepFields: config.discovery.keep_fields,
     dpopAlgorithms: config.tokens.dpop.algorithms,
     profile: { issuer: config.issuer, profile: config.profile, anyProfile: anyProfile(config) },
-    verifiedJwtMethods: verifiedJwtMethodsOf(config),
+    certificateBoundTokens: config.clients.some(
+      (rule) => rule.tls_client_certificate_bound_access_tokens === true,
+    ),
+    verifiedJwtMethods: configuredMethods(config, isJwtMethod),
+    verifiedTlsMethods: configuredMethods(config, isTlsMethod),
   };
 }
 
-/** The JWT client authentication methods some client is configured for, in a stable order. */
-function verifiedJwtMethodsOf(config: Runtime['config']): JwtClientAuthMethod[] {
-  const methods = new Set<JwtClientAuthMethod>();
+/** The client authentication methods of one kind some client is configured for, sorted. */
+function configuredMethods<Method extends ClientAuthMethod>(
+  config: Runtime['config'],
+  isKind: (method: ClientAuthMethod) => method is Method,
+): Method[] {
+  const methods = new Set<Method>();
   for (const rule of config.clients) {
     const method = rule.token_endpoint_auth_method;
-    if (method !== undefined && isJwtMethod(method)) methods.add(method);
+    if (method !== undefined && isKind(method)) methods.add(method);
   }
   return [...methods].sort();
 }

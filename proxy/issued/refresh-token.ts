@@ -32,6 +32,11 @@ export interface RefreshBinding {
    * authentication instead, so its tokens record none.
    */
   jkt?: string | undefined;
+  /**
+   * RFC 8705 §4: for a public client, the `x5t#S256` of the certificate its tokens were bound to:
+   * a refresh must come over a connection presenting it.
+   */
+  x5t?: string | undefined;
 }
 
 const FORMAT = 1;
@@ -49,6 +54,7 @@ export async function wrapRefreshToken(binding: RefreshBinding, key: Uint8Array)
     scp: binding.scopes,
     ...(binding.grantScopes.length > 0 ? { gs: binding.grantScopes } : {}),
     ...(binding.jkt !== undefined ? { jkt: binding.jkt } : {}),
+    ...(binding.x5t !== undefined ? { x5t: binding.x5t } : {}),
   });
   return new CompactEncrypt(new TextEncoder().encode(payload))
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: refreshKeyId(key) })
@@ -71,18 +77,20 @@ export async function unwrapRefreshToken(
     });
     const data = parseUntrustedObject(new TextDecoder().decode(plaintext));
     if (data === undefined) return undefined;
-    const { v, rt, cid, scp, gs, jkt } = data;
+    const { v, rt, cid, scp, gs, jkt, x5t } = data;
     if (v !== FORMAT || typeof rt !== 'string' || typeof cid !== 'string') return undefined;
     if (!isStringList(scp)) return undefined;
     // Tokens wrapped before grant scopes were recorded have none: they bind the access token's.
     if (gs !== undefined && !isStringList(gs)) return undefined;
     if (jkt !== undefined && typeof jkt !== 'string') return undefined;
+    if (x5t !== undefined && typeof x5t !== 'string') return undefined;
     return {
       upstreamToken: rt,
       clientId: cid,
       scopes: scp,
       grantScopes: gs ?? [],
       ...(jkt !== undefined ? { jkt } : {}),
+      ...(x5t !== undefined ? { x5t } : {}),
     };
   } catch {
     return undefined;

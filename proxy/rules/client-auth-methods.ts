@@ -1,8 +1,8 @@
 /**
  * Client authentication at scopegate's token, revocation and introspection endpoints: the
  * methods a client may be configured for (`clients[].token_endpoint_auth_method`), the signing
- * algorithms each JWT method accepts, and the request parameters that carry a client's
- * credentials. One table for the configuration, the verifier and the discovery document.
+ * algorithms each JWT method accepts, the names a mutual TLS client is known by, and the request
+ * parameters that carry a client's credentials. One table for the configuration, the verifier and the discovery document.
  */
 
 /** RFC 7591 §2 / OpenID Connect Registration names of the methods scopegate verifies. */
@@ -11,9 +11,32 @@ export const CLIENT_AUTH_METHODS = [
   'client_secret_post',
   'client_secret_jwt',
   'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
   'none',
 ] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/** The mutual TLS methods (RFC 8705 §2): the client's certificate authenticates it. */
+export const TLS_CLIENT_AUTH_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth'] as const;
+export type TlsClientAuthMethod = (typeof TLS_CLIENT_AUTH_METHODS)[number];
+
+export function isTlsMethod(method: ClientAuthMethod): method is TlsClientAuthMethod {
+  return (TLS_CLIENT_AUTH_METHODS as readonly string[]).includes(method);
+}
+
+/**
+ * The `tls_client_auth` name a client registers, exactly one of (RFC 8705 §2.1.2), and the
+ * certificate field each is compared with.
+ */
+export const TLS_CLIENT_AUTH_NAMES = [
+  'tls_client_auth_subject_dn',
+  'tls_client_auth_san_dns',
+  'tls_client_auth_san_uri',
+  'tls_client_auth_san_ip',
+  'tls_client_auth_san_email',
+] as const;
+export type TlsClientAuthName = (typeof TLS_CLIENT_AUTH_NAMES)[number];
 
 /** The methods that present a JWT assertion (RFC 7523 §2.2). */
 export const JWT_CLIENT_AUTH_METHODS = ['client_secret_jwt', 'private_key_jwt'] as const;

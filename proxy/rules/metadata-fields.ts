@@ -41,7 +41,7 @@ const MTLS_CLIENT_AUTH = ['tls_client_auth', 'self_signed_tls_client_auth'];
 /** Client authentication methods the upstream may list that cannot reach it through scopegate. */
 export const UNREACHABLE_CLIENT_AUTH: readonly string[] = [...JWT_CLIENT_AUTH, ...MTLS_CLIENT_AUTH];
 const CLIENT_AUTH_WHY =
-  "the upstream's methods, less those that cannot reach it through scopegate (JWT assertions name scopegate's issuer as audience, which the upstream refuses; mutual TLS ends at scopegate), plus the JWT methods scopegate verifies itself for the clients configured with them (clients[].token_endpoint_auth_method)";
+  "the upstream's methods, less those that cannot reach it through scopegate (JWT assertions name scopegate's issuer as audience, which the upstream refuses; mutual TLS ends at scopegate), plus the JWT and mutual TLS methods scopegate verifies itself for the clients configured with them (clients[].token_endpoint_auth_method)";
 const CLIENT_AUTH_ALG_WHY =
   'the algorithms scopegate accepts for the JWT client authentication methods configured (clients[].token_endpoint_auth_method); absent when no client uses one';
 
@@ -129,8 +129,8 @@ export const METADATA_FIELDS: Readonly<Record<string, FieldTreatment>> = {
     why: "the aliases are the upstream's own hosts: the token alias bypasses scopegate",
   },
   tls_client_certificate_bound_access_tokens: {
-    kind: 'dropped',
-    why: "scopegate's tokens carry no certificate binding",
+    kind: 'own',
+    why: "true when some client's tokens are bound to its TLS client certificate (clients[].tls_client_certificate_bound_access_tokens): scopegate binds them itself (cnf x5t#S256) from the certificate on its own TLS listener or a trusted ingress's header, whatever the upstream knows; absent otherwise",
   },
   token_endpoint_auth_signing_alg_values_supported: { kind: 'own', why: CLIENT_AUTH_ALG_WHY },
   introspection_endpoint_auth_signing_alg_values_supported: {

@@ -15,6 +15,16 @@ export type SecurityProfile = (typeof SECURITY_PROFILES)[number];
  */
 export const FAPI2_ALGORITHMS: ReadonlySet<string> = new Set(['PS256', 'ES256', 'EdDSA']);
 
+/**
+ * Client authentication the profile allows (FAPI 2.0 §5.3.2.1): private_key_jwt, or mutual TLS as
+ * RFC 8705 §2 defines it (PKI or self-signed certificates).
+ */
+export const FAPI2_CLIENT_AUTH_METHODS: ReadonlySet<string> = new Set([
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+]);
+
 /** Longest life of an authorization code (FAPI 2.0 §5.3.2.2: at most 60 seconds). */
 export const FAPI2_MAX_CODE_LIFETIME_MS = 60_000;
 

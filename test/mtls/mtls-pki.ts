@@ -40,7 +40,7 @@ export interface MtlsPki {
   remove(): Promise<void>;
 }
 
-async function pair(files: { cert: string; key: string }): Promise<KeyPair> {
+export async function pair(files: { cert: string; key: string }): Promise<KeyPair> {
   const cert = await readFile(files.cert, 'utf8');
   return {
     certFile: files.cert,

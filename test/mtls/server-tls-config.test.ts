@@ -1,6 +1,7 @@
 /**
- * server.tls and server.client_certificate_header in the configuration: what the schema refuses,
- * and what `check` says about the listener's files, as the gateway would read them.
+ * server.tls, server.client_certificate_header and
+ * clients[].tls_client_certificate_bound_access_tokens in the configuration: what the schema
+ * refuses, and what `check` says about the listener's files, as the gateway would read them.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -64,6 +65,28 @@ describe('the schema', () => {
     [
       'server: { client_certificate_header: { name: ssl-client-cert, format: der } }',
       'server.client_certificate_header.format',
+    ],
+    // Certificate-bound tokens (RFC 8705 §3): a certificate must be able to reach scopegate.
+    [
+      'server: { tls: { cert_file: a, key_file: b, client_ca_file: c } }\nclients: [{ client_id: x, tls_client_certificate_bound_access_tokens: true }]',
+      undefined,
+    ],
+    [
+      'server: { client_certificate_header: { name: ssl-client-cert, format: pem-urlencoded } }\nclients: [{ client_id: x, tls_client_certificate_bound_access_tokens: true }]',
+      undefined,
+    ],
+    [
+      'server: { tls: { cert_file: a, key_file: b } }\nclients: [{ client_id: x, tls_client_certificate_bound_access_tokens: true }]',
+      'clients[0].tls_client_certificate_bound_access_tokens: no client certificate can reach scopegate',
+    ],
+    [
+      'clients: [{ client_id: x, tls_client_certificate_bound_access_tokens: false }, { client_id: y, tls_client_certificate_bound_access_tokens: true }]',
+      'clients[1].tls_client_certificate_bound_access_tokens: no client certificate can reach scopegate',
+    ],
+    // One binding per client.
+    [
+      'server: { tls: { cert_file: a, key_file: b, client_ca_file: c } }\nclients: [{ client_id: x, dpop: required, tls_client_certificate_bound_access_tokens: true }]',
+      'clients[0].tls_client_certificate_bound_access_tokens: one binding per client',
     ],
   ];
   for (const [server, error] of table) {

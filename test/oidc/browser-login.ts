@@ -25,14 +25,20 @@ class CookieJar {
 
 /**
  * Follows redirects like a browser until one leaves for `stopAt`, checking that every other
- * hop stays on `origin` (scopegate's). Returns the final URL.
+ * hop stays on `origin` (scopegate's). Returns the final URL. `fetcher` is how the browser
+ * connects (another fetch for a listener with a test CA).
  */
-export async function browse(start: string, stopAt: string, origin: string): Promise<string> {
+export async function browse(
+  start: string,
+  stopAt: string,
+  origin: string,
+  fetcher: (url: string, init: RequestInit) => Promise<Response> = fetch,
+): Promise<string> {
   const jar = new CookieJar();
   let url = start;
   for (let hop = 0; hop < 12; hop++) {
     expect(new URL(url).origin, `hop ${hop} left scopegate: ${url}`).toBe(origin);
-    const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+    const response = await fetcher(url, { redirect: 'manual', headers: { cookie: jar.header() } });
     jar.store(response);
     await response.arrayBuffer();
     const location = response.headers.get('location');

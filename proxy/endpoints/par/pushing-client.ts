@@ -1,7 +1,7 @@
 /**
  * Who pushes an authorization request: authenticated as at the token endpoint (RFC 9126 §2.1),
  * by scopegate's client authentication (token/client-auth/), and held to the profile's method
- * (private_key_jwt, an assertion for scopegate's issuer: token/profile-step.ts). A client the
+ * (private_key_jwt with an assertion for scopegate's issuer, or mutual TLS: token/profile-step.ts). A client the
  * profile does not hold is refused here: its pushes go to the upstream's PAR endpoint.
  */
 import type { IncomingMessage } from 'node:http';
@@ -10,6 +10,7 @@ import { OAuthError } from '../../http/oauth-error.js';
 import { profileOf } from '../../issued/client-profile.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { authenticateClient } from '../token/client-auth/authenticate-client.js';
+import { certificateReaderOf } from '../token/client-auth/certificate-auth.js';
 import { requireProfileAuthentication } from '../token/profile-step.js';
 import { namedClient } from '../token/token-request.js';
 
@@ -29,7 +30,12 @@ export async function pushingClient(
       400,
     );
   }
-  const client = await authenticateClient(body.params, req.headers.authorization, runtime);
+  const client = await authenticateClient(
+    body.params,
+    req.headers.authorization,
+    runtime,
+    certificateReaderOf(req, runtime),
+  );
   requireProfileAuthentication(client, body.params, runtime.config.issuer);
   return named;
 }

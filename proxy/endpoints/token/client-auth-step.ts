@@ -14,6 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import { badUpstream } from '../../http/oauth-error.js';
 import { authenticateClient } from './client-auth/authenticate-client.js';
+import { certificateReaderOf } from './client-auth/certificate-auth.js';
 import type { TokenEndpointContext } from './token-context.js';
 import type { TokenRequest } from './token-request.js';
 
@@ -26,6 +27,7 @@ export async function authenticateTokenClient(
     request.body.params,
     req.headers.authorization,
     context.runtime,
+    certificateReaderOf(req, context.runtime),
   );
   if (client !== undefined) request.client = client;
 }

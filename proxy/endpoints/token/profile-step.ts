@@ -22,7 +22,7 @@ import type { VerifiedProof } from '../../http/dpop-proof.js';
 import { ClientAuthenticationFailed, invalidRequest, OAuthError } from '../../http/oauth-error.js';
 import { parseUntrustedObject } from '../../http/untrusted-json.js';
 import { anyProfile, profileOf } from '../../issued/client-profile.js';
-import { FAPI2_ALGORITHMS } from '../../rules/security-profile.js';
+import { FAPI2_ALGORITHMS, FAPI2_CLIENT_AUTH_METHODS } from '../../rules/security-profile.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { AuthenticatedClient } from './client-auth/authenticated-client.js';
 import type { TokenRequest } from './token-request.js';
@@ -57,12 +57,18 @@ export function requireProfileAuthentication(
   params: ReadonlyMap<string, string>,
   issuer: string,
 ): void {
-  if (client?.method !== 'private_key_jwt' || !client.verifiedHere) {
+  if (
+    client === undefined ||
+    !client.verifiedHere ||
+    !FAPI2_CLIENT_AUTH_METHODS.has(client.method)
+  ) {
     throw new ClientAuthenticationFailed(
       false,
-      'the fapi2 profile requires private_key_jwt client authentication',
+      'the fapi2 profile requires private_key_jwt or mutual TLS client authentication',
     );
   }
+  // Mutual TLS (RFC 8705 §2): the certificate was checked by client authentication itself.
+  if (client.method !== 'private_key_jwt') return;
   const assertion = params.get('client_assertion') ?? '';
   const alg = jwtPart(assertion, 0)?.alg;
   if (typeof alg !== 'string' || !FAPI2_ALGORITHMS.has(alg)) {
@@ -83,6 +89,8 @@ export async function checkProfileGrant(
   request: TokenRequest,
   runtime: Runtime,
   proof: VerifiedProof | undefined,
+  /** The client's tokens are bound to its certificate (the binding step required one). */
+  certificateBound = false,
 ): Promise<void> {
   const { config } = runtime;
   if (!anyProfile(config)) return;
@@ -95,11 +103,12 @@ export async function checkProfileGrant(
       400,
     );
   }
-  if (held && proof === undefined) {
-    // Sender-constrained tokens (FAPI 2.0 §5.3.2.1): every token a held client gets is DPoP-bound.
+  if (held && proof === undefined && !certificateBound) {
+    // Sender-constrained tokens (FAPI 2.0 §5.3.2.1): every token a held client gets is bound, to a
+    // DPoP key or (RFC 8705 §3) to the certificate the binding step already required.
     throw new OAuthError(
       'invalid_dpop_proof',
-      'the fapi2 profile requires sender-constrained tokens: send a DPoP proof',
+      'the fapi2 profile requires sender-constrained tokens: send a DPoP proof (or register the client for certificate-bound tokens)',
       400,
     );
   }

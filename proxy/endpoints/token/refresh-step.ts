@@ -13,6 +13,7 @@
 import type { JWTPayload } from 'jose';
 import type { Config } from '../../../config/schema.js';
 import { invalidRequest, OAuthError, scopeRefused } from '../../http/oauth-error.js';
+import type { Confirmation } from '../../issued/confirmation.js';
 import {
   type RefreshBinding,
   unwrapRefreshToken,
@@ -135,11 +136,11 @@ export function refreshTokenMembers(
   clientId: string | undefined,
   issuedScopes: readonly string[],
   config: Config,
-  /** A new grant of a public client: the DPoP key it is bound to (sender-binding-step.ts). */
-  dpopKey?: string,
+  /** A new grant of a public client: the key or certificate it is bound to (sender-binding-step.ts). */
+  sender?: Confirmation,
 ): Promise<{ refresh_token?: string | undefined }> | undefined {
   if (!('refresh_token' in answer.upstreamBody)) return undefined;
-  return wrappedRefreshTokenMembers(answer, binding, clientId, issuedScopes, config, dpopKey);
+  return wrappedRefreshTokenMembers(answer, binding, clientId, issuedScopes, config, sender);
 }
 
 async function wrappedRefreshTokenMembers(
@@ -148,7 +149,7 @@ async function wrappedRefreshTokenMembers(
   clientId: string | undefined,
   issuedScopes: readonly string[],
   config: Config,
-  dpopKey: string | undefined,
+  sender: Confirmation | undefined,
 ): Promise<{ refresh_token?: string | undefined }> {
   const { upstreamBody } = answer;
   const key = refreshKeyOf(config);
@@ -158,12 +159,13 @@ async function wrappedRefreshTokenMembers(
   if (key === undefined || typeof upstreamToken !== 'string' || clientId === undefined) {
     return { refresh_token: undefined };
   }
-  // A rotated token keeps the original binding (scopes and DPoP key): a refresh never widens
-  // what the grant holds, nor unbinds it.
+  // A rotated token keeps the original binding (scopes, DPoP key, certificate): a refresh never
+  // widens what the grant holds, nor unbinds it.
   const bound = binding ?? {
     scopes: [...issuedScopes],
     grantScopes: grantScopesOf(answer).filter((scope) => !issuedScopes.includes(scope)),
-    jkt: dpopKey,
+    jkt: sender?.jkt,
+    x5t: sender?.['x5t#S256'],
   };
   const refreshToken = await wrapRefreshToken(
     {
@@ -172,6 +174,7 @@ async function wrappedRefreshTokenMembers(
       scopes: bound.scopes,
       grantScopes: bound.grantScopes,
       jkt: bound.jkt,
+      x5t: bound.x5t,
     },
     key,
   );

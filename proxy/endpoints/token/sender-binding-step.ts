@@ -1,26 +1,39 @@
 /**
- * Step "sender binding": DPoP (RFC 9449) at the token endpoint, with scopegate as the binding
- * authority whatever the upstream knows. The proof is checked before anything is forwarded (the
- * upstream never sees it: forward-upstream.ts does not forward the header), and the token
- * scopegate issues is bound to the proof's key (`cnf.jkt`, `token_type: DPoP`).
+ * Step "sender binding": what the token scopegate issues is bound to (RFC 7800 `cnf`), with
+ * scopegate as the binding authority whatever the upstream knows. One binding per client, set by
+ * its configuration, never by which headers a request happens to carry:
  *
- * Per client (`clients[].dpop`, the client the request names before forwarding, the verified
- * one after):
- * - `allowed` (default): a proof, when sent, binds the token; without one the token is Bearer;
- * - `required`: a request without a proof is `invalid_dpop_proof` (RFC 9449 §5.2 says such a
- *   client's requests without a DPoP header are rejected, and names no other code);
- * - `off`: a request with a proof is refused rather than answered with an unbound token. §5
- *   lets a server that does not bind answer `Bearer`, but a client that sent a proof may well
- *   treat what comes back as bound: refusing says so before any token exists.
+ * - **A TLS client certificate** (RFC 8705 §3), for a client configured with
+ *   `clients[].tls_client_certificate_bound_access_tokens: true`: its tokens carry
+ *   `cnf.x5t#S256` and stay `token_type: Bearer`. A request without a certificate is
+ *   `invalid_request` (the client may have authenticated well; what its request lacks is what its
+ *   registration says it brings), and so is one with a DPoP proof (`invalid_dpop_proof`, as for
+ *   `dpop: off`): a token bound to both would need a resource server that checks both, and one
+ *   that checks only the DPoP key would take a token stolen with its proof key but not its
+ *   certificate. FAPI 2.0 asks for one sender-constraining mechanism, and RFC 9449 and RFC 8705
+ *   each define a token type of their own.
+ * - **A DPoP key** (RFC 9449), per `clients[].dpop`, for every other client. The proof is
+ *   checked before anything is forwarded (the upstream never sees it: forward-upstream.ts does
+ *   not forward the header), and the token is bound to its key (`cnf.jkt`, `token_type: DPoP`):
+ *   - `allowed` (default): a proof, when sent, binds the token; without one the token is Bearer;
+ *   - `required`: a request without a proof is `invalid_dpop_proof` (RFC 9449 §5.2 says such a
+ *     client's requests without a DPoP header are rejected, and names no other code);
+ *   - `off`: a request with a proof is refused rather than answered with an unbound token. §5
+ *     lets a server that does not bind answer `Bearer`, but a client that sent a proof may well
+ *     treat what comes back as bound: refusing says so before any token exists.
+ *   A certificate such a client presents (to authenticate, say) binds nothing.
  *
- * Token exchange keeps a subject's binding: a subject bound to a DPoP key is exchanged only with a
- * proof by that key, and the new token is bound to it too; an unbound subject exchanged with a
- * proof gets a token bound to the proof's key (as any grant would).
+ * The client is the one the request names before forwarding (to refuse early), the verified one
+ * after (which decides).
  *
- * Refresh tokens (RFC 9449 §5): a public client's (one that does not authenticate) is bound to
- * the key of the proof it was issued with, and a refresh must be proved with that key; a
- * confidential client's refresh is bound by its authentication, and each access token is bound
- * to the key of the proof presented for it.
+ * Token exchange keeps a subject's binding: a bound subject is exchanged only with the proof key
+ * or certificate it is bound to, and the new token is bound to it too; an unbound subject is
+ * bound as any grant would be for the client.
+ *
+ * Refresh tokens (RFC 9449 §5, RFC 8705 §4): a public client's (one that does not authenticate)
+ * is bound to the key or certificate its tokens were bound to when it was issued, and a refresh
+ * must show the same; a confidential client's refresh is bound by its authentication, and each
+ * access token is bound to what is presented for it (RFC 8705 §3: a certificate may be renewed).
  */
 import type { IncomingMessage } from 'node:http';
 import type { JWTPayload } from 'jose';
@@ -33,17 +46,41 @@ import { type Confirmation, confirmationOf } from '../../issued/confirmation.js'
 import type { RefreshBinding } from '../../issued/refresh-token.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { issuerUrl } from '../../upstream/discovery.js';
+import {
+  type CertificateSeen,
+  certificateOf,
+  checkBoundCertificate,
+  requiredThumbprint,
+} from '../certificate-check.js';
 import { checkDpopProof, dpopError, hasDpopHeader } from '../dpop-check.js';
 import type { TokenRequest } from './token-request.js';
 
 export type DpopMode = 'required' | 'allowed' | 'off';
 
-export function dpopModeOf(
+/** How a client's tokens are bound: to its certificate, or per its DPoP mode. */
+export type BindingRule = { kind: 'certificate' } | { kind: 'dpop'; mode: DpopMode };
+
+export function bindingRuleOf(
   config: Config,
   clientId: string | undefined,
   audiences: readonly string[],
-): DpopMode {
-  return clientRuleFor(config, clientId, audiences)?.dpop ?? DEFAULTS.client.dpop;
+): BindingRule {
+  const rule = clientRuleFor(config, clientId, audiences);
+  const certificateBound =
+    rule?.tls_client_certificate_bound_access_tokens ??
+    DEFAULTS.client.tls_client_certificate_bound_access_tokens;
+  if (certificateBound) return { kind: 'certificate' };
+  return { kind: 'dpop', mode: rule?.dpop ?? DEFAULTS.client.dpop };
+}
+
+/** What a request brings to bind a token to: a verified DPoP proof, a client certificate. */
+export interface SenderEvidence {
+  proof: VerifiedProof | undefined;
+  /**
+   * The request's client certificate, read when first asked for: most token requests never need
+   * it, and reading one (a header's PEM, a TLS peer's DER) and hashing it is not free.
+   */
+  certificate(): CertificateSeen;
 }
 
 /** scopegate's token endpoint as discovery advertises it: what a proof's htu must name. */
@@ -51,98 +88,157 @@ export function tokenEndpointUrl(runtime: Runtime): string {
   return issuerUrl(runtime.config.issuer, runtime.tokenPath);
 }
 
-function refusal(mode: DpopMode, config: Config): OAuthError | undefined {
-  if (mode === 'off') {
+/** The refusal of a DPoP header for a client whose tokens cannot be bound to a DPoP key. */
+function proofRefusal(rule: BindingRule, config: Config): OAuthError | undefined {
+  if (rule.kind === 'certificate') {
+    return dpopError(
+      'token',
+      'invalid_dpop_proof',
+      "this client's tokens are bound to its TLS client certificate: send no DPoP proof",
+      config,
+    );
+  }
+  if (rule.mode === 'off') {
     return dpopError('token', 'invalid_dpop_proof', 'DPoP is not enabled for this client', config);
   }
   return undefined;
 }
 
-function missing(config: Config): OAuthError {
+function missingProof(config: Config): OAuthError {
   return dpopError('token', 'invalid_dpop_proof', 'this client must send a DPoP proof', config);
 }
 
-/**
- * Before forwarding: the request's proof, verified and used up, or undefined when it has none.
- * Decided for the client the request names; confirmationFor decides again for the verified one.
- */
-export async function readSenderProof(
+/** The request's proof, verified and used up (undefined without one), and its certificate. */
+async function readEvidence(
   req: IncomingMessage,
-  request: TokenRequest,
   runtime: Runtime,
-): Promise<VerifiedProof | undefined> {
-  const { config } = runtime;
-  const mode = dpopModeOf(config, request.clientIdHint, request.audiences);
+  rule: BindingRule,
+): Promise<SenderEvidence> {
   if (hasDpopHeader(req)) {
-    const refused = refusal(mode, config);
+    const refused = proofRefusal(rule, runtime.config);
     if (refused !== undefined) throw refused;
   }
   const proof = await checkDpopProof(req, runtime, 'token', { url: tokenEndpointUrl(runtime) });
-  if (proof === undefined && mode === 'required') throw missing(config);
-  return proof;
+  let seen: CertificateSeen | undefined;
+  return {
+    proof,
+    certificate: () => {
+      seen ??= certificateOf(req, runtime);
+      return seen;
+    },
+  };
+}
+
+/**
+ * Before forwarding: the request's evidence, refused early when the client the request names
+ * cannot have a token bound the way its rule says. confirmationFor decides again for the
+ * verified client.
+ */
+export async function readSenderEvidence(
+  req: IncomingMessage,
+  request: TokenRequest,
+  runtime: Runtime,
+): Promise<SenderEvidence> {
+  const rule = bindingRuleOf(runtime.config, request.clientIdHint, request.audiences);
+  const evidence = await readEvidence(req, runtime, rule);
+  if (rule.kind === 'certificate') requiredThumbprint(evidence.certificate(), 'token');
+  if (rule.kind === 'dpop' && rule.mode === 'required' && evidence.proof === undefined) {
+    throw missingProof(runtime.config);
+  }
+  return evidence;
 }
 
 /** After verifying the upstream's token: what the issued token is bound to, for its client. */
 export function confirmationFor(
-  proof: VerifiedProof | undefined,
+  evidence: SenderEvidence,
   clientId: string | undefined,
   audiences: readonly string[],
   config: Config,
 ): Confirmation | undefined {
-  const mode = dpopModeOf(config, clientId, audiences);
+  const rule = bindingRuleOf(config, clientId, audiences);
+  const { proof } = evidence;
+  if (proof !== undefined) {
+    const refused = proofRefusal(rule, config);
+    if (refused !== undefined) throw refused;
+  }
+  if (rule.kind === 'certificate') {
+    return { 'x5t#S256': requiredThumbprint(evidence.certificate(), 'token') };
+  }
   if (proof === undefined) {
-    if (mode === 'required') throw missing(config);
+    if (rule.mode === 'required') throw missingProof(config);
     return undefined;
   }
-  const refused = refusal(mode, config);
-  if (refused !== undefined) throw refused;
   return { jkt: proof.jkt };
 }
 
 /**
- * A refresh token bound to a DPoP key is refreshed only with a proof by that key (RFC 9449 §5);
- * otherwise `invalid_grant`, as for a token issued to another client.
+ * A refresh token bound to a DPoP key or a certificate is refreshed only with a proof by that key
+ * or over a connection presenting that certificate (RFC 9449 §5, RFC 8705 §4); otherwise
+ * `invalid_grant`, as for a token issued to another client.
  */
-export function checkRefreshKey(
+export function checkRefreshBinding(
   binding: RefreshBinding | undefined,
-  proof: VerifiedProof | undefined,
+  evidence: SenderEvidence,
 ): void {
-  if (binding?.jkt === undefined) return;
-  if (proof === undefined) {
+  if (binding?.jkt !== undefined) {
+    if (evidence.proof === undefined) {
+      throw new OAuthError(
+        'invalid_grant',
+        'the refresh token is bound to a DPoP key: send a proof',
+        400,
+      );
+    }
+    if (evidence.proof.jkt !== binding.jkt) {
+      throw new OAuthError('invalid_grant', 'the refresh token is bound to another DPoP key', 400);
+    }
+  }
+  if (binding?.x5t === undefined) return;
+  const { thumbprint } = evidence.certificate();
+  if (thumbprint !== binding.x5t) {
     throw new OAuthError(
       'invalid_grant',
-      'the refresh token is bound to a DPoP key: send a proof',
+      thumbprint === undefined
+        ? 'the refresh token is bound to a TLS client certificate: present it'
+        : 'the refresh token is bound to another TLS client certificate',
       400,
     );
   }
-  if (proof.jkt !== binding.jkt) {
-    throw new OAuthError('invalid_grant', 'the refresh token is bound to another DPoP key', 400);
-  }
 }
 
-/** Whether the request authenticates its client (HTTP Basic, a secret or an assertion). */
+/**
+ * Whether the request authenticates its client: scopegate authenticated it (a mutual TLS client
+ * included, whose body names it only), or it carries HTTP Basic, a secret or an assertion.
+ */
 function authenticatesClient(req: IncomingMessage, request: TokenRequest): boolean {
   const params = request.body.params;
   return (
+    (request.client !== undefined && request.client.method !== 'none') ||
     req.headers.authorization !== undefined ||
     params.has('client_secret') ||
     params.has('client_assertion')
   );
 }
 
-/** The key a new grant's refresh token is bound to: a public client's proof key, else none. */
-export function refreshKeyFor(
+/**
+ * What a new grant's refresh token is bound to: for a public client, what its access token is
+ * bound to (a DPoP key, a certificate); for a confidential one, nothing beyond its client.
+ */
+export function refreshSenderFor(
   req: IncomingMessage,
   request: TokenRequest,
-  proof: VerifiedProof | undefined,
-): string | undefined {
-  return proof !== undefined && !authenticatesClient(req, request) ? proof.jkt : undefined;
+  confirmation: Confirmation | undefined,
+): Confirmation | undefined {
+  return confirmation !== undefined && !authenticatesClient(req, request)
+    ? confirmation
+    : undefined;
 }
 
 /**
- * Token exchange (RFC 8693): the binding of the new token, from the subject's and the request's
- * proof. A subject bound in a way scopegate cannot check here (a certificate, an unknown `cnf`)
- * is refused: exchanged, it would come back usable without what it was bound to.
+ * Token exchange (RFC 8693): the binding of the new token. A bound subject keeps its binding, and
+ * the request must show what it is bound to: a proof by its key, its certificate. A subject bound
+ * in a way scopegate cannot check (an unknown `cnf`) is refused: exchanged, it would come back
+ * usable without what it was bound to. RFC 8693 §2.2.2: a subject_token unacceptable for any
+ * reason is `invalid_request`.
  */
 export async function exchangeConfirmation(
   req: IncomingMessage,
@@ -153,30 +249,43 @@ export async function exchangeConfirmation(
 ): Promise<Confirmation | undefined> {
   const { config } = runtime;
   const subject = confirmationOf(subjectClaims);
-  if (
-    subject.kind === 'unknown' ||
-    (subject.kind === 'bound' && subject.confirmation['x5t#S256'] !== undefined)
-  ) {
+  if (subject.kind === 'unknown') {
     throw invalidRequest('this sender-constrained subject_token cannot be exchanged');
   }
-  const proof = await checkDpopProof(req, runtime, 'token', { url: tokenEndpointUrl(runtime) });
-  if (subject.kind === 'none') return confirmationFor(proof, clientId, audiences, config);
-  const { jkt } = subject.confirmation;
-  if (proof === undefined) {
+  if (subject.kind === 'none') {
+    const rule = bindingRuleOf(config, clientId, audiences);
+    return confirmationFor(await readEvidence(req, runtime, rule), clientId, audiences, config);
+  }
+  const { jkt, 'x5t#S256': x5t } = subject.confirmation;
+  // A subject bound to its certificate only is exchanged without a proof: one binding, its own.
+  if (jkt === undefined && hasDpopHeader(req)) {
     throw dpopError(
       'token',
       'invalid_dpop_proof',
-      'the subject_token is bound to a DPoP key: send a proof by it',
+      'the subject_token is bound to a TLS client certificate: send no DPoP proof',
       config,
     );
   }
-  if (proof.jkt !== jkt) {
-    throw dpopError(
-      'token',
-      'invalid_dpop_proof',
-      'the proof key is not the one the subject_token is bound to',
-      config,
-    );
+  const evidence = await readEvidence(req, runtime, { kind: 'dpop', mode: 'allowed' });
+  if (jkt !== undefined) {
+    if (evidence.proof === undefined) {
+      throw dpopError(
+        'token',
+        'invalid_dpop_proof',
+        'the subject_token is bound to a DPoP key: send a proof by it',
+        config,
+      );
+    }
+    if (evidence.proof.jkt !== jkt) {
+      throw dpopError(
+        'token',
+        'invalid_dpop_proof',
+        'the proof key is not the one the subject_token is bound to',
+        config,
+      );
+    }
   }
-  return { jkt: proof.jkt };
+  if (x5t !== undefined)
+    checkBoundCertificate(evidence.certificate(), x5t, 'token', 'the subject_token');
+  return subject.confirmation;
 }

@@ -38,10 +38,11 @@ import { issue } from './issue-step.js';
 import { checkProfileGrant } from './profile-step.js';
 import { applyRefreshBinding, openRefreshGrant, refreshTokenMembers } from './refresh-step.js';
 import {
-  checkRefreshKey,
+  bindingRuleOf,
+  checkRefreshBinding,
   confirmationFor,
-  readSenderProof,
-  refreshKeyFor,
+  readSenderEvidence,
+  refreshSenderFor,
 } from './sender-binding-step.js';
 import type { TokenEndpointContext } from './token-context.js';
 import { readTokenRequest, type TokenRequest } from './token-request.js';
@@ -82,10 +83,15 @@ export async function handleTokenRequest(
       return;
     }
     // Before the refresh token is opened: the proof is checked (and its jti used) for every grant.
-    const proof = await inSpan('token.dpop', () => readSenderProof(req, request, runtime));
-    await checkProfileGrant(request, runtime, proof);
+    const evidence = await inSpan('token.dpop', () => readSenderEvidence(req, request, runtime));
+    await checkProfileGrant(
+      request,
+      runtime,
+      evidence.proof,
+      bindingRuleOf(runtime.config, request.clientIdHint, request.audiences).kind === 'certificate',
+    );
     const refresh = await openRefreshGrant(request, runtime.config);
-    checkRefreshKey(refresh, proof);
+    checkRefreshBinding(refresh, evidence);
 
     const exchange = await inSpan('token.forward', () =>
       forwardOrReuse(req, request, runtime, context.requestId, metrics),
@@ -112,7 +118,7 @@ export async function handleTokenRequest(
       record.grantType = identity.grantType;
       applyRefreshBinding(request, refresh, identity.clientId, claims);
       const confirmation = confirmationFor(
-        proof,
+        evidence,
         identity.clientId,
         identity.audiences,
         runtime.config,
@@ -148,7 +154,7 @@ export async function handleTokenRequest(
         identity.clientId,
         scopes,
         runtime.config,
-        refreshKeyFor(req, request, proof),
+        refreshSenderFor(req, request, confirmation),
       );
       // Most answers carry neither: no promise to wait for, nothing to put in.
       replaced =

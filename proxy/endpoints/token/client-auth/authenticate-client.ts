@@ -6,6 +6,9 @@
  * - client_secret_basic, client_secret_post with `upstream_auth`: the secret, in constant time;
  *   without `upstream_auth` the upstream checks the secret as received, scopegate only holds
  *   the client to its method;
+ * - tls_client_auth, self_signed_tls_client_auth: the TLS client certificate
+ *   (certificate-auth.ts), the request naming its client_id and presenting no other credentials
+ *   (RFC 8705 §2);
  * - none: no credentials at all.
  *
  * A client without such a rule is not scopegate's to authenticate: its credentials go to the
@@ -15,10 +18,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ClientRuleConfig, Config } from '../../../../config/schema.js';
 import { ClientAuthenticationFailed } from '../../../http/oauth-error.js';
-import { type ClientAuthMethod, isJwtMethod } from '../../../rules/client-auth-methods.js';
+import {
+  type ClientAuthMethod,
+  isJwtMethod,
+  isTlsMethod,
+} from '../../../rules/client-auth-methods.js';
 import type { Runtime } from '../../../runtime/runtime.js';
 import { namedClient } from '../token-request.js';
 import type { AuthenticatedClient } from './authenticated-client.js';
+import { type CertificateReader, verifyCertificateAuthentication } from './certificate-auth.js';
 import { verifyClientAssertion } from './client-assertion.js';
 import { type PresentedCredentials, presentedCredentials } from './presented-credentials.js';
 
@@ -48,13 +56,17 @@ function sameSecret(presented: string, configured: string): boolean {
 }
 
 function usedMethodMatches(method: ClientAuthMethod, used: PresentedCredentials['used']): boolean {
-  return isJwtMethod(method) ? used === 'jwt' : used === method;
+  if (isJwtMethod(method)) return used === 'jwt';
+  // Mutual TLS: the body names the client and carries no other credentials (RFC 8705 §2).
+  if (isTlsMethod(method)) return used === 'none';
+  return used === method;
 }
 
 export async function authenticateClient(
   params: ReadonlyMap<string, string>,
   authorization: string | undefined,
   runtime: Runtime,
+  certificate: CertificateReader,
 ): Promise<AuthenticatedClient | undefined> {
   const clientId = namedClient(params as Map<string, string>, authorization);
   if (clientId === undefined) return undefined;
@@ -69,8 +81,11 @@ export async function authenticateClient(
       `this client must authenticate with ${method}`,
     );
   }
-  const verifiedHere = isJwtMethod(method) || rule.upstream_auth !== undefined;
-  if (isJwtMethod(method)) {
+  const verifiedHere =
+    isJwtMethod(method) || isTlsMethod(method) || rule.upstream_auth !== undefined;
+  if (isTlsMethod(method)) {
+    verifyCertificateAuthentication(method, rule, certificate);
+  } else if (isJwtMethod(method)) {
     await verifyClientAssertion(
       presented.assertion,
       presented.assertionType,

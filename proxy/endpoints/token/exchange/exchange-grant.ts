@@ -103,7 +103,8 @@ export async function handleTokenExchange(
     grantType: TOKEN_EXCHANGE_GRANT,
     audiences: target.audiences,
   };
-  // A DPoP-bound subject stays bound to its key (sender-binding-step.ts): never a bearer token.
+  // A bound subject stays bound to its key or certificate (sender-binding-step.ts): never a
+  // bearer token.
   const confirmation = await exchangeConfirmation(
     req,
     runtime,
