@@ -87,6 +87,8 @@ export const DEFAULTS = {
     shutdown_grace: '20s',
     watch_config: true,
     trusted_proxies: [] as string[],
+    // One process, as before workers existed: more is an operator's choice (a CPU quota).
+    workers: 1 as number | 'auto',
   },
   discovery: {
     keep_fields: [] as string[],
