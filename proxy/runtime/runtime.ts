@@ -28,7 +28,9 @@ import { environmentProxyProblems, UpstreamAgents } from '../upstream/upstream-a
 import { UpstreamKeys } from '../upstream/upstream-keys.js';
 import { loadUpstreamTls, type UpstreamTlsMaterial } from '../upstream/upstream-tls.js';
 import { VerifiedTokenCache } from '../upstream/verified-token-cache.js';
+import { CacheInPrimary } from './cache-in-primary.js';
 import { cachedDecider } from './decision-cache.js';
+import type { IpcChannel } from './ipc-channel.js';
 import { IssuerPath } from './issuer-path.js';
 import { ReplayGuard } from './replay-guard.js';
 import { RevokedTokens } from './revoked-tokens.js';
@@ -104,6 +106,8 @@ export async function buildRuntime(
   previous?: Runtime,
   /** Where the token cache and the revocation list log Redis failures. */
   logger?: Logger,
+  /** The primary process, when this is one of several workers: it holds the shared state. */
+  primary?: IpcChannel,
 ): Promise<Runtime> {
   const { config, file } = loaded;
   const signingKeys = await loadSigningKeys(config.signing.keys, file, config.signing.default_alg);
@@ -153,7 +157,12 @@ export async function buildRuntime(
     config.clients.some((rule) => rule.cache === true);
   const tokenCache = keepCache
     ? previous.tokenCache
-    : upstreamTokenCacheFor(config, metrics, logger);
+    : upstreamTokenCacheFor(
+        config,
+        metrics,
+        logger,
+        primary && new CacheInPrimary(primary, config.upstream.timeout),
+      );
   const policies = new ScopePolicies(config.scopes);
   const decider = cachedDecider(new ScopeDecider(policies), {
     generation,
@@ -189,8 +198,15 @@ export async function buildRuntime(
       previous?.revokedTokens,
       logger,
       metrics,
+      primary,
     ),
-    replayGuard: new ReplayGuard(config.tokens.replay, previous?.replayGuard, logger, metrics),
+    replayGuard: new ReplayGuard(
+      config.tokens.replay,
+      previous?.replayGuard,
+      logger,
+      metrics,
+      primary,
+    ),
     upstreamAgents,
     upstreamTls,
   };

@@ -3,7 +3,7 @@
  * a backend that cannot answer throws CacheBackendUnavailable, and the cache falls back.
  */
 export interface CacheBackend {
-  readonly name: 'memory' | 'redis';
+  readonly name: 'memory' | 'redis' | 'primary';
   get(key: string): Promise<Buffer | undefined>;
   set(key: string, value: Buffer, ttlMs: number): Promise<void>;
   close(): Promise<void>;

@@ -2,7 +2,9 @@
  * The upstream token cache: verified upstream token answers, kept under HMACed keys until shortly
  * before the upstream token expires (never longer than `max_ttl`). The in-process backend always
  * holds what this process saw; with Redis configured, entries are also shared (sealed) with the
- * other replicas. Redis failing is counted and answered from the process, never an error.
+ * other replicas. Redis failing is counted and answered from the process, never an error. With
+ * several workers and the in-process backend, the workers share entries through the primary
+ * process instead (a backend given by the caller: proxy/runtime/cache-in-primary.ts).
  *
  * Every read is checked against the reader's rules (cache-entry.ts), whoever wrote the entry and
  * under whichever configuration: the backends' TTLs are the writer's, and only bound storage.
@@ -42,10 +44,12 @@ export class UpstreamTokenCache {
     private readonly metrics?: Metrics,
     logger?: Logger,
     private readonly now: () => number = Date.now,
+    /** Where entries are shared when Redis is not configured: the primary process's. */
+    primaryBackend?: CacheBackend,
   ) {
     this.secrets = new CacheSecrets(settings.key);
     this.memory = new MemoryBackend(settings.max_entries);
-    this.sharedErrors = new RateLimitedWarning(logger, 'redis cache error');
+    this.sharedErrors = new RateLimitedWarning(logger, 'shared token cache error');
     const redis = settings.backend === 'redis' ? settings.redis : undefined;
     this.shared = redis
       ? new RedisBackend({
@@ -56,7 +60,7 @@ export class UpstreamTokenCache {
           onError: (error) => this.sharedErrors.warn({ error: error.message }),
           onReconnect: countReconnects(metrics, 'token_cache'),
         })
-      : undefined;
+      : primaryBackend;
   }
 
   /** The cache key for everything that determines the upstream's answer. */
@@ -117,9 +121,16 @@ export function upstreamTokenCacheFor(
   config: Config,
   metrics?: Metrics,
   logger?: Logger,
+  primaryBackend?: CacheBackend,
 ): UpstreamTokenCache | undefined {
   const settings = config.cache.upstream_tokens;
   if (!config.clients.some((rule) => rule.cache === true)) return undefined;
   if (settings.key === undefined) return undefined;
-  return new UpstreamTokenCache({ ...settings, key: settings.key }, metrics, logger);
+  return new UpstreamTokenCache(
+    { ...settings, key: settings.key },
+    metrics,
+    logger,
+    Date.now,
+    primaryBackend,
+  );
 }
