@@ -106,6 +106,11 @@ export class PrimaryStore {
     }
   }
 
+  /** Workers waiting for the answer to `key` (another worker holds its lease). */
+  waiting(key: string): number {
+    return this.leases.get(key)?.waiters.length ?? 0;
+  }
+
   close(): void {
     for (const [key, lease] of this.leases) this.endLease(key, null, lease);
     void this.cache.close();
