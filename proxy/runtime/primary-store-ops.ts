@@ -10,6 +10,8 @@ export const STORE_OPS = {
   replayFirstUse: 'replay.firstUse',
   cacheGet: 'cache.get',
   cacheSet: 'cache.set',
+  slotsAcquire: 'slots.acquire',
+  slotsRelease: 'slots.release',
 } as const;
 
 /**
@@ -45,6 +47,13 @@ export interface CacheSet {
   key: string;
   value: Uint8Array;
   ttlMs: number;
+}
+
+export interface SlotsAcquire {
+  claims: Array<{ key: string; limit: number }>;
+}
+export interface SlotsRelease {
+  keys: string[];
 }
 
 /** A Buffer again: the IPC serializer may hand a Uint8Array over. */

@@ -34,6 +34,7 @@ import type { IpcChannel } from './ipc-channel.js';
 import { IssuerPath } from './issuer-path.js';
 import { ReplayGuard } from './replay-guard.js';
 import { RevokedTokens } from './revoked-tokens.js';
+import { SlotsInPrimary } from './slots-in-primary.js';
 import { DISCOVERY_PATHS, UpstreamRoutes } from './upstream-routes.js';
 
 /** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
@@ -190,7 +191,13 @@ export async function buildRuntime(
       metrics,
     ),
     tokenCache,
-    tokenQuota: tokenQuotaFor(config, previous?.tokenQuota, metrics, logger),
+    tokenQuota: tokenQuotaFor(
+      config,
+      previous?.tokenQuota,
+      metrics,
+      logger,
+      primary && new SlotsInPrimary(primary),
+    ),
     verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
     revokedTokens: new RevokedTokens(

@@ -13,6 +13,7 @@
  */
 import cluster from 'node:cluster';
 import http, { type Server } from 'node:http';
+import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import { ConfigError, type LoadedConfig, loadConfigFile } from '../../config/load.js';
 import { KeyLoadError } from '../keys/signing-keys.js';
 import { createLogger, flushLogger, type Logger } from '../observability/log.js';
@@ -85,6 +86,8 @@ export async function startClusterPrimary(options: PrimaryOptions): Promise<void
   metrics.configGeneration.set(current.generation);
   const workerMetrics = new WorkerMetrics(metrics.registry);
   const store = new PrimaryStore(config);
+  // Answers the workers' in-process quota rate counters (quota-store.ts): one count for the pod.
+  new RateLimiterClusterMaster();
   let shuttingDown = false;
 
   /** Brings a worker that missed a reload (started during it) to the generation in force. */

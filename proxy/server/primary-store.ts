@@ -12,6 +12,9 @@
  * answer (the waiters get it), when its worker exits, or when it runs out (an upstream error is
  * never stored; a waiter then takes the lease over and calls itself).
  *
+ * Upstream quota concurrency slots are counted here too, per worker, so that a worker's exit gives
+ * its slots back.
+ *
  * The lists keep the bounds of the configuration (max_entries) and, like their in-process forms,
  * refuse new entries when full rather than forget a revocation or a seen value.
  */
@@ -24,6 +27,8 @@ import {
   type ReplayFirstUse,
   type RevokedAdd,
   type RevokedHas,
+  type SlotsAcquire,
+  type SlotsRelease,
   STORE_FULL,
   STORE_OPS,
 } from '../runtime/primary-store-ops.js';
@@ -43,6 +48,9 @@ export class PrimaryStore {
   private cache: MemoryBackend;
   private cacheEntries: number;
   private readonly leases = new Map<string, Lease>();
+  /** Concurrency slots taken, by key; and by worker, to give them back when it exits. */
+  private readonly slots = new Map<string, number>();
+  private readonly slotsOf = new Map<number, Map<string, number>>();
 
   constructor(config: Config) {
     this.revoked = new RevokedInMemory(config.tokens.revocation.max_entries);
@@ -96,7 +104,34 @@ export class PrimaryStore {
         this.endLease(key, body);
         return true;
       },
+      [STORE_OPS.slotsAcquire]: (payload) => this.acquire(worker, (payload as SlotsAcquire).claims),
+      [STORE_OPS.slotsRelease]: (payload) => {
+        for (const key of (payload as SlotsRelease).keys) this.release(worker, key);
+        return true;
+      },
     };
+  }
+
+  /** A slot of every claim, or none when one is full (one question: atomic across workers). */
+  private acquire(worker: number, claims: SlotsAcquire['claims']): boolean {
+    if (claims.some(({ key, limit }) => (this.slots.get(key) ?? 0) >= limit)) return false;
+    const held = this.slotsOf.get(worker) ?? new Map<string, number>();
+    this.slotsOf.set(worker, held);
+    for (const { key } of claims) {
+      this.slots.set(key, (this.slots.get(key) ?? 0) + 1);
+      held.set(key, (held.get(key) ?? 0) + 1);
+    }
+    return true;
+  }
+
+  private release(worker: number, key: string): void {
+    const held = this.slotsOf.get(worker);
+    const mine = held?.get(key) ?? 0;
+    if (mine <= 0) return;
+    held?.set(key, mine - 1);
+    const total = (this.slots.get(key) ?? 1) - 1;
+    if (total > 0) this.slots.set(key, total);
+    else this.slots.delete(key);
   }
 
   /** Worker `worker` exited: its leases end now, so nobody waits for an answer that won't come. */
@@ -104,6 +139,10 @@ export class PrimaryStore {
     for (const [key, lease] of this.leases) {
       if (lease.holder === worker) this.handOver(key, lease);
     }
+    for (const [key, count] of this.slotsOf.get(worker) ?? []) {
+      for (let i = 0; i < count; i++) this.release(worker, key);
+    }
+    this.slotsOf.delete(worker);
   }
 
   /** Workers waiting for the answer to `key` (another worker holds its lease). */

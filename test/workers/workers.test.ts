@@ -14,6 +14,7 @@
  * - The in-process upstream token cache is shared: concurrent requests for one client spread
  *   over both workers make one upstream call.
  * - A token revoked through one worker is refused at the other.
+ * - The upstream quota (rate and concurrency, in process) is the pod's, not each worker's.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -352,5 +353,35 @@ describe('server.workers: 2, the real process', () => {
     const workers = await Promise.all(answers.map((answer) => workerOf(target, answer)));
     expect(workers.some((worker) => worker !== revokedAt)).toBe(true);
     for (const answer of answers) expect(JSON.parse(answer.body)).toEqual({ active: false });
+  });
+
+  it('the in-process upstream rate limit is the pod’s, not each worker’s', async () => {
+    prepared = await workerConfig({ upstream: { quota: { rate: '4/h' } } });
+    child = await spawnScopegate(prepared.configFile);
+    const target = child;
+    await whenReady(target);
+    tokenCalls.clear();
+    const answers: Answer[] = [];
+    for (let index = 0; index < 10; index++) answers.push(await tokenFor(target, 'plain'));
+    expect(new Set(await Promise.all(answers.map((a) => workerOf(target, a)))).size).toBe(2);
+    expect(tokenCalls.get('plain')).toBe(4);
+    expect(answers.filter((answer) => answer.status === 429)).toHaveLength(6);
+  });
+
+  it('the upstream concurrency limit is the pod’s', async () => {
+    prepared = await workerConfig({ upstream: { quota: { concurrency: 1 } } });
+    child = await spawnScopegate(prepared.configFile);
+    const target = child;
+    await whenReady(target);
+    tokenCalls.clear();
+    tokenDelayMs = 600;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => tokenFor(target, 'plain')));
+    expect(new Set(await Promise.all(answers.map((a) => workerOf(target, a)))).size).toBe(2);
+    expect(tokenCalls.get('plain')).toBe(1);
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status === 429)).toHaveLength(5);
+    // The slot is given back: the next call goes through.
+    tokenDelayMs = 0;
+    expect((await tokenFor(target, 'plain')).status).toBe(200);
   });
 });
