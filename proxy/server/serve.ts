@@ -10,14 +10,14 @@ import { EarlySignals } from './early-signals.js';
 import { startScopegate } from './instance.js';
 
 export async function serve(configFile: string): Promise<void> {
-  if (cluster.isWorker) {
-    const { runWorker } = await import('./worker-process.js');
-    await runWorker(configFile);
-    return;
-  }
-  // Held from the first instant: reading the configuration takes a moment too.
+  // Held from the first instant: reading the configuration (or asking the primary) takes a moment.
   const early = new EarlySignals(true);
   try {
+    if (cluster.isWorker) {
+      const { runWorker } = await import('./worker-process.js');
+      await runWorker(configFile, early);
+      return;
+    }
     const first = await loadConfigFile(configFile);
     if (!first.ok) throw new ConfigError(first.errors);
     const workers = await workerCount(first.loaded.config.server.workers);

@@ -6,6 +6,7 @@
  */
 import cluster from 'node:cluster';
 import { IpcChannel, primaryEndpoint } from '../runtime/ipc-channel.js';
+import type { EarlySignals } from './early-signals.js';
 import { type HandedConfig, type PreparedReload, startScopegate } from './instance.js';
 import {
   PREPARE_TIMEOUT_MS,
@@ -14,7 +15,7 @@ import {
   WORKER_OPS,
 } from './worker-ops.js';
 
-export async function runWorker(configFile: string): Promise<void> {
+export async function runWorker(configFile: string, early: EarlySignals): Promise<void> {
   const primary = new IpcChannel(primaryEndpoint());
   const handed = (await primary.request(
     WORKER_OPS.config,
@@ -25,6 +26,7 @@ export async function runWorker(configFile: string): Promise<void> {
   const instance = await startScopegate({
     configFile,
     handleSignals: true,
+    earlySignals: early,
     worker: { id, primary, config: handed },
   });
 
