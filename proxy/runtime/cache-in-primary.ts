@@ -50,5 +50,15 @@ export class CacheInPrimary implements CacheBackend {
     }
   }
 
+  async release(key: string): Promise<void> {
+    try {
+      await this.primary.request(STORE_OPS.cacheRelease, { key }, STORE_TIMEOUT_MS);
+    } catch (error) {
+      throw new CacheBackendUnavailable(
+        `primary cache release failed: ${(error as Error).message}`,
+      );
+    }
+  }
+
   async close(): Promise<void> {}
 }

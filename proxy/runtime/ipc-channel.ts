@@ -11,7 +11,8 @@
 
 /** One side of the pipe: a cluster Worker seen from the primary, or the worker's own process. */
 export interface IpcEndpoint {
-  send(message: IpcMessage): void;
+  /** Sends; a failure (the other side gone) comes to `done` or is thrown, never left unhandled. */
+  send(message: IpcMessage, done: (error: Error | null) => void): void;
   onMessage(listener: (message: unknown) => void): () => void;
 }
 
@@ -126,7 +127,9 @@ export class IpcChannel {
 
   private post(message: IpcMessage, onError: (error: Error) => void): void {
     try {
-      this.endpoint.send(message);
+      this.endpoint.send(message, (error) => {
+        if (error) onError(error);
+      });
     } catch (error) {
       onError(error as Error);
     }
@@ -177,11 +180,11 @@ export class IpcChannel {
 /** The worker's end: its own process, connected to the primary. */
 export function primaryEndpoint(): IpcEndpoint {
   return {
-    send(message) {
+    send(message, done) {
       if (process.send === undefined || !process.connected) {
         throw new Error('not connected to the primary');
       }
-      process.send(message);
+      process.send(message, undefined, {}, done);
     },
     onMessage(listener) {
       process.on('message', listener);

@@ -10,6 +10,7 @@ export const STORE_OPS = {
   replayFirstUse: 'replay.firstUse',
   cacheGet: 'cache.get',
   cacheSet: 'cache.set',
+  cacheRelease: 'cache.release',
   slotsAcquire: 'slots.acquire',
   slotsRelease: 'slots.release',
 } as const;

@@ -9,8 +9,9 @@
  * requests, across workers: the first worker that misses a key gets a lease on it and calls the
  * upstream; another worker that misses the same key while the lease runs waits for the lease
  * holder's answer instead of calling the upstream too. The lease ends when the holder stores the
- * answer (the waiters get it), when its worker exits, or when it runs out (an upstream error is
- * never stored; a waiter then takes the lease over and calls itself).
+ * answer (the waiters get it), when it abandons the key (an answer it does not keep: the waiters
+ * call the upstream themselves), when its worker exits, or when it runs out (a waiter then takes
+ * the lease over and calls itself).
  *
  * Upstream quota concurrency slots are counted here too, per worker, so that a worker's exit gives
  * its slots back.
@@ -102,6 +103,13 @@ export class PrimaryStore {
         if (body === undefined) throw new IpcFailure('bad_request', 'cache value is not bytes');
         await this.cache.set(key, body, ttlMs);
         this.endLease(key, body);
+        return true;
+      },
+      [STORE_OPS.cacheRelease]: (payload) => {
+        const key = (payload as { key: string }).key;
+        const lease = this.leases.get(key);
+        // Every waiter calls the upstream itself, as it would have without a shared cache.
+        if (lease?.holder === worker) this.endLease(key, null, lease);
         return true;
       },
       [STORE_OPS.slotsAcquire]: (payload) => this.acquire(worker, (payload as SlotsAcquire).claims),

@@ -55,9 +55,9 @@ export interface SupervisorOptions {
 
 function endpointOf(worker: Worker) {
   return {
-    send(message: unknown) {
+    send(message: unknown, done: (error: Error | null) => void) {
       if (!worker.isConnected()) throw new Error(`worker ${worker.id} is not connected`);
-      worker.send(message as object);
+      worker.send(message as object, undefined, {}, done);
     },
     onMessage(listener: (message: unknown) => void) {
       worker.on('message', listener);

@@ -8,7 +8,7 @@
  * - The revocation list: revoked at one, refused at the other.
  * - A primary that does not answer in time is a 503 for replay and revocation checks (fail closed).
  * - The token cache's lease: a worker that misses a key another worker is fetching waits for that
- *   answer; when the fetching worker dies, the waiter is let go at once to call itself.
+ *   answer; when the fetching worker keeps nothing or dies, the waiter is let go at once.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
@@ -43,8 +43,8 @@ afterEach(() => {
 
 function endpointOf(child: ChildProcess): IpcEndpoint {
   return {
-    send(message) {
-      child.send(message);
+    send(message, done) {
+      child.send(message, undefined, {}, done);
     },
     onMessage(listener) {
       child.on('message', listener);
@@ -120,6 +120,15 @@ describe('state shared through the primary, between real processes', () => {
     await waitFor(() => store.waiting('k1') === 1, 'b waiting');
     await a.ask('test.cacheSet', { key: 'k1', value: 'answer-1' });
     expect(await waiting).toMatchObject({ value: 'answer-1' });
+
+    // a holds k3 and keeps nothing (an upstream error): b is let go at once to call itself.
+    expect(await a.ask('test.cacheGet', { key: 'k3' })).toMatchObject({ value: null });
+    const third = b.ask('test.cacheGet', { key: 'k3' });
+    await waitFor(() => store.waiting('k3') === 1, 'b waiting');
+    await a.ask('test.cacheRelease', { key: 'k3' });
+    const released = (await third) as { value: string | null; waitedMs: number };
+    expect(released.value).toBeNull();
+    expect(released.waitedMs).toBeLessThan(5000);
 
     // a holds k2 and dies: b is let go at once (not after the 20 s lease) and calls itself.
     expect(await a.ask('test.cacheGet', { key: 'k2' })).toMatchObject({ value: null });

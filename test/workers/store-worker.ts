@@ -53,4 +53,8 @@ primary.handle('test.cacheSet', async (payload) => {
   await cache.set(key, Buffer.from(value), 60_000);
   return true;
 });
+primary.handle('test.cacheRelease', async (payload) => {
+  await cache.release((payload as { key: string }).key);
+  return true;
+});
 primary.notify('test.ready', null);

@@ -97,6 +97,18 @@ export class UpstreamTokenCache {
     return true;
   }
 
+  /**
+   * The answer this process fetched after a miss of `key` is not kept (an error, an answer with a
+   * refresh or ID token): other workers waiting for it call the upstream themselves at once,
+   * instead of when the lease runs out. A miss that is never followed by put or abandon costs those
+   * waiters the lease (upstream.timeout and a second), never an answer.
+   */
+  async abandon(key: string): Promise<void> {
+    const shared = this.shared;
+    if (shared?.release === undefined) return;
+    await this.fromShared(() => shared.release?.(key) ?? Promise.resolve());
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.memory.close(), this.shared?.close()]);
   }
