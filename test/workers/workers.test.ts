@@ -7,7 +7,8 @@
  * - Token requests are served by both workers; /metrics adds their counters up; /readyz is the
  *   whole's.
  * - A worker killed with SIGKILL is started again: a log line and a metric, and requests keep
- *   being answered.
+ *   being answered; the replacement serves the configuration in force even after the config
+ *   and key files on disk went bad.
  * - SIGHUP with a changed configuration: every worker issues with the new key; with an invalid one
  *   nothing changes anywhere.
  * - SIGTERM while a slow upstream call is in flight: that request is answered, then exit 0.
@@ -17,7 +18,9 @@
  * - The upstream quota (rate and concurrency, in process) is the pod's, not each worker's.
  */
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type SpawnedScopegate, spawnScopegate } from '../support/cli-process.js';
 import {
@@ -205,6 +208,10 @@ describe('server.workers: 2, the real process', () => {
     const serving = target.records().filter((record) => record.msg === 'worker serving');
     expect(serving).toHaveLength(2);
     const victim = serving[0] as { worker: number; pid: number };
+    // The files on disk go bad meanwhile: the replacement still serves what is in force, because
+    // it gets the configuration (keys included) from the primary, never from the files.
+    await prepared.writeConfig({ ...prepared.config, unknown_setting: true });
+    await rm(path.join(prepared.dir, 'test-key.pem'));
 
     process.kill(victim.pid, 'SIGKILL');
     const exit = await target.waitForLog(
@@ -228,6 +235,9 @@ describe('server.workers: 2, the real process', () => {
 
     const after = await Promise.all(Array.from({ length: 6 }, () => tokenFor(target, 'plain')));
     expect(after.map((answer) => answer.status)).toEqual(Array(6).fill(200));
+    for (const answer of after) {
+      expect(jwtHeader(JSON.parse(answer.body).access_token).kid).toBe('test-key');
+    }
     const workers = new Set(await Promise.all(after.map((answer) => workerOf(target, answer))));
     expect(workers.size).toBe(2);
     expect(workers.has(victim.worker)).toBe(false);
