@@ -47,8 +47,11 @@ export class ReplayGuard {
   ) {
     this.memory = previous?.memory ?? new SeenInMemory(settings.max_entries);
     this.memory.resize(settings.max_entries);
-    this.redisErrors = new RateLimitedWarning(logger, 'redis replay-guard error');
     const redis = settings.store === 'redis' ? settings.redis : undefined;
+    this.redisErrors = new RateLimitedWarning(
+      logger,
+      redis || !primary ? 'redis replay-guard error' : 'primary replay-guard error',
+    );
     const sameRedis =
       redis !== undefined &&
       previous?.shared instanceof SeenInRedis &&

@@ -48,8 +48,11 @@ export class RevokedTokens {
   ) {
     this.memory = previous?.memory ?? new RevokedInMemory(settings.max_entries);
     this.memory.resize(settings.max_entries);
-    this.redisErrors = new RateLimitedWarning(logger, 'redis revocation error');
     const redis = settings.store === 'redis' ? settings.redis : undefined;
+    this.redisErrors = new RateLimitedWarning(
+      logger,
+      redis || !primary ? 'redis revocation error' : 'primary revocation error',
+    );
     const sameRedis =
       redis !== undefined &&
       previous?.shared instanceof RevokedInRedis &&

@@ -293,17 +293,19 @@ export async function startClusterPrimary(options: PrimaryOptions): Promise<void
     void setWatching(false);
     stopping = (async () => {
       // Every worker drains as a single process does; SIGTERM is what each one acts on.
-      await supervisor.stop('SIGTERM');
+      const clean = await supervisor.stop('SIGTERM');
       store.close();
       if (adminServer) {
         const closing = new Promise<void>((done) => adminServer?.close(() => done()));
         adminServer.closeAllConnections();
         await closing;
       }
-      logger.info('scopegate stopped');
+      // A worker that had to give up on its drain (its own watchdog) makes the whole exit 1 too.
+      if (clean) logger.info('scopegate stopped');
+      else logger.error('scopegate stopped; a worker did not stop cleanly');
       await flushLogger(logger);
       clearTimeout(watchdog);
-      process.exit(0);
+      process.exit(clean ? 0 : 1);
     })();
   };
   const onHangup = () => {

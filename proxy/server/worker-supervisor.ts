@@ -110,18 +110,21 @@ export class WorkerSupervisor {
     return this.slots.filter((slot) => slot.started && slot.worker?.isConnected() === true);
   }
 
-  /** No more restarts; every worker gets SIGTERM (and drains); resolves when all have exited. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /**
+   * No more restarts; every worker gets `signal` (SIGTERM: it drains); resolves when all have
+   * exited, with whether every one exited 0.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
     this.stopping = true;
-    const exits: Promise<void>[] = [];
+    const exits: Promise<boolean>[] = [];
     for (const slot of this.slots) {
       clearTimeout(slot.restartTimer);
       const worker = slot.worker;
       if (worker === undefined || worker.isDead()) continue;
-      exits.push(new Promise((done) => worker.once('exit', () => done())));
+      exits.push(new Promise((done) => worker.once('exit', (code) => done(code === 0))));
       worker.process.kill(signal);
     }
-    await Promise.all(exits);
+    return (await Promise.all(exits)).every(Boolean);
   }
 
   /** Readiness and gauges: the ready count is the caller's to set (it asks the workers). */

@@ -49,8 +49,11 @@ export class UpstreamTokenCache {
   ) {
     this.secrets = new CacheSecrets(settings.key);
     this.memory = new MemoryBackend(settings.max_entries);
-    this.sharedErrors = new RateLimitedWarning(logger, 'shared token cache error');
     const redis = settings.backend === 'redis' ? settings.redis : undefined;
+    this.sharedErrors = new RateLimitedWarning(
+      logger,
+      redis ? 'redis cache error' : 'primary cache error',
+    );
     this.shared = redis
       ? new RedisBackend({
           ...redisTarget(redis),
