@@ -117,6 +117,8 @@ export const DEFAULTS = {
     trusted_proxies: [] as string[],
     tls: { min_version: 'TLSv1.2' },
     client_certificate_header: { verified: 'none', verified_header: 'ssl-client-verify' },
+    // One process, as before workers existed: more is an operator's choice (a CPU quota).
+    workers: 1 as number | 'auto',
   },
   discovery: {
     keep_fields: [] as string[],

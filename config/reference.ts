@@ -23,6 +23,9 @@ export interface JsonSchemaNode {
   minimum?: number;
   maximum?: number;
   additionalProperties?: boolean | JsonSchemaNode;
+  /** A value of one of these forms (`server.workers`: `auto` or a number). */
+  anyOf?: JsonSchemaNode[];
+  const?: unknown;
 }
 
 /** Formats of JSON Schema 2020-12; zod names some of its own checks as formats (starts_with). */
@@ -89,6 +92,8 @@ function enumText(values: readonly unknown[]): string {
 
 function typeText(node: JsonSchemaNode): string {
   if (node.enum) return enumText(node.enum);
+  if (node.const !== undefined) return code(String(node.const));
+  if (node.anyOf) return node.anyOf.map(typeText).join(' or ');
   switch (node.type) {
     case 'string':
       if (node.pattern === DURATION_PATTERN) return 'duration';

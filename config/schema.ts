@@ -68,6 +68,9 @@ const scopeParameter = (what: string) =>
     })
     .describe(what);
 
+/** More workers than this is a typing mistake, not a machine: each one is a whole Node.js process. */
+export const MAX_WORKERS = 256;
+
 const LISTEN_PATTERN = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):([0-9]{1,5})$/;
 const listenAddress = z
   .string()
@@ -1612,6 +1615,12 @@ export const configSchema = z
           ),
         tls: serverTls.optional(),
         client_certificate_header: clientCertificateHeader.optional(),
+        workers: z
+          .union([z.literal('auto'), z.number().int().min(1).max(MAX_WORKERS)])
+          .default(DEFAULTS.server.workers)
+          .describe(
+            'Processes serving the public listener: 1 (one process), a number, or auto (the CPUs the container may use: its cgroup CPU quota, at most the CPUs Node.js sees); read at start only',
+          ),
       })
       .prefault({}),
     discovery: z

@@ -5,7 +5,7 @@ import { checkConfig } from './cli/check.js';
 import { keygen } from './cli/keygen.js';
 import { COMMAND_OPTIONS, type Command, EXIT, isCommand, USAGE, UsageError } from './cli/usage.js';
 import { packageVersion } from './observability/version.js';
-import { startScopegate } from './server/instance.js';
+import { serve } from './server/serve.js';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   switch (command) {
     case 'serve':
-      await startScopegate({ configFile: requireConfig(command, values), handleSignals: true });
+      await serve(requireConfig(command, values));
       return undefined;
     case 'check': {
       const result = await checkConfig(requireConfig(command, values));

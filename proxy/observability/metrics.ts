@@ -1,6 +1,11 @@
 /**
  * Prometheus metrics. Label sets are bounded: outcomes, grant types from a fixed list, routes and
  * status classes. Client ids become a label only when the operator opts in.
+ *
+ * With several workers, /metrics adds up every worker's registry (prom-client's cluster
+ * aggregation): counters and histograms are summed, which is right for them; each gauge says how
+ * it combines (`aggregator`): a state every worker has alike (build info, keys) is taken once, a
+ * generation or readiness is the lowest (the whole is only as far along as its last worker).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Config, GRANT_TYPES } from '../../config/schema.js';
@@ -29,7 +34,7 @@ export const CACHE_NAMES = [
   'verified_token',
   'introspection',
 ] as const;
-export const TOKEN_CACHE_BACKENDS = ['redis'] as const;
+export const TOKEN_CACHE_BACKENDS = ['redis', 'primary'] as const;
 export type CacheName = (typeof CACHE_NAMES)[number];
 export const JWKS_FETCH_RESULTS = ['success', 'error', 'stale_served'] as const;
 export const RELOAD_RESULTS = ['success', 'failure'] as const;
@@ -138,6 +143,7 @@ export class Metrics {
       help: 'Always 1: the scopegate version and the Node.js version this process runs on',
       labelNames: ['version', 'node_version'],
       registers,
+      aggregator: 'max',
     });
     this.buildInfo.set({ version: packageVersion(), node_version: process.versions.node }, 1);
     this.reissueDuration = new Histogram({
@@ -180,6 +186,7 @@ export class Metrics {
       help: 'Signing keys in the configuration (value 1), by kid, alg and status',
       labelNames: ['kid', 'alg', 'status'],
       registers,
+      aggregator: 'max',
     });
     this.configReloads = new Counter({
       name: 'scopegate_config_reloads_total',
@@ -191,6 +198,8 @@ export class Metrics {
       name: 'scopegate_config_generation',
       help: 'Generation of the configuration in force (1 at start, +1 per successful reload)',
       registers,
+      // With workers: the generation every one of them serves.
+      aggregator: 'min',
     });
     this.inFlight = new Gauge({
       name: 'scopegate_in_flight_requests',
@@ -202,6 +211,7 @@ export class Metrics {
       name: 'scopegate_ready',
       help: '1 when the instance reports ready on /readyz, 0 otherwise',
       registers,
+      aggregator: 'min',
       // Read at scrape time, so the gauge cannot disagree with /readyz between probes.
       collect: () => {
         if (this.readinessProbe) this.ready.set(this.readinessProbe() ? 1 : 0);
@@ -218,16 +228,20 @@ export class Metrics {
       name: 'scopegate_upstream_ratelimit_limit',
       help: "The upstream token endpoint's x-ratelimit-limit, from its last answer that had one",
       registers,
+      aggregator: 'max',
     });
     this.upstreamRateLimitRemaining = new Gauge({
       name: 'scopegate_upstream_ratelimit_remaining',
       help: "The upstream token endpoint's x-ratelimit-remaining, from its last answer that had one",
       registers,
+      // The upstream's one budget seen by several workers: the lowest is the latest news.
+      aggregator: 'min',
     });
     this.upstreamRateLimitReset = new Gauge({
       name: 'scopegate_upstream_ratelimit_reset_seconds',
       help: "Seconds until the upstream's rate-limit window resets (x-ratelimit-reset), as of its last answer",
       registers,
+      aggregator: 'max',
     });
     // scope is `upstream` or `clients[N]` (the rule's index): configuration, never a client id.
     this.upstreamQuotaRefusals = new Counter({

@@ -13,7 +13,10 @@
  * finds nothing. Keys are SHA-256 digests of the values, so neither the process nor Redis holds
  * a usable request_uri or code.
  *
- * Fail closed: when Redis cannot be reached (or answers late), or the in-process store is full,
+ * With `server.workers` above 1 and `store: memory`, the records are held by the primary process
+ * (authorization-in-primary.ts), so every worker sees every flow.
+ *
+ * Fail closed: when Redis (or the primary) cannot be reached (or answers late), or the in-process store is full,
  * the request is `503 temporarily_unavailable`.
  */
 import { createHash } from 'node:crypto';
@@ -25,7 +28,9 @@ import type { Metrics } from '../observability/metrics.js';
 import { redisTarget } from '../upstream/token-cache/redis-connection.js';
 import { countReconnects } from '../upstream/token-cache/redis-metrics.js';
 import { AuthorizationStoreFull, RecordsInMemory } from './authorization-in-memory.js';
+import { RecordsInPrimary } from './authorization-in-primary.js';
 import { AuthorizationStoreUnavailable, RecordsInRedis } from './authorization-in-redis.js';
+import type { IpcChannel } from './ipc-channel.js';
 
 export type PushedAuthorizationSettings = Config['pushed_authorization'];
 
@@ -99,7 +104,8 @@ const digest = (kind: RecordKind, value: string) =>
 
 export class AuthorizationStore {
   readonly memory: RecordsInMemory;
-  readonly shared: RecordsInRedis | undefined;
+  /** Redis, or with several workers and the in-process kind, the primary process. */
+  readonly shared: RecordsInRedis | RecordsInPrimary | undefined;
   private readonly redisErrors: RateLimitedWarning;
 
   constructor(
@@ -107,6 +113,8 @@ export class AuthorizationStore {
     previous?: AuthorizationStore,
     logger?: Logger,
     metrics?: Metrics,
+    /** The primary process, when this is one of several workers. */
+    primary?: IpcChannel,
   ) {
     this.memory = previous?.memory ?? new RecordsInMemory(settings.max_entries);
     this.memory.resize(settings.max_entries);
@@ -114,12 +122,12 @@ export class AuthorizationStore {
     const redis = settings.store === 'redis' ? settings.redis : undefined;
     const sameRedis =
       redis !== undefined &&
-      previous?.shared !== undefined &&
+      previous?.shared instanceof RecordsInRedis &&
       JSON.stringify(previous.settings.redis) === JSON.stringify(redis);
     this.shared = sameRedis
       ? previous?.shared
       : redis === undefined
-        ? undefined
+        ? primary && new RecordsInPrimary(primary)
         : new RecordsInRedis({
             ...redisTarget(redis),
             keyPrefix: redis.key_prefix,

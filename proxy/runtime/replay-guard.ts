@@ -9,6 +9,9 @@
  * used at one replica is refused at all of them. Each kind of value has its own namespace
  * (`dpop:`, `assertion:`): a proof's `jti` never collides with an assertion's.
  *
+ * With `server.workers` above 1 and the in-process store, the first use is claimed at the primary
+ * process (replay-in-primary.ts) the same way: a value seen at one worker is refused at the others.
+ *
  * Fail closed: when Redis cannot be reached (or answers late), or the in-process list is full, the
  * request is `503 temporarily_unavailable`, never "first use".
  */
@@ -19,7 +22,9 @@ import { RateLimitedWarning } from '../observability/log-rate-limit.js';
 import type { Metrics } from '../observability/metrics.js';
 import { redisTarget } from '../upstream/token-cache/redis-connection.js';
 import { countReconnects } from '../upstream/token-cache/redis-metrics.js';
+import type { IpcChannel } from './ipc-channel.js';
 import { ReplayListFull, SeenInMemory } from './replay-in-memory.js';
+import { SeenInPrimary } from './replay-in-primary.js';
 import { ReplayStoreUnavailable, SeenInRedis } from './replay-in-redis.js';
 
 export type ReplaySettings = Config['tokens']['replay'];
@@ -29,7 +34,7 @@ export type ReplayKind = 'dpop' | 'assertion';
 
 export class ReplayGuard {
   readonly memory: SeenInMemory;
-  readonly shared: SeenInRedis | undefined;
+  readonly shared: SeenInRedis | SeenInPrimary | undefined;
   private readonly redisErrors: RateLimitedWarning;
 
   constructor(
@@ -37,19 +42,24 @@ export class ReplayGuard {
     previous?: ReplayGuard,
     logger?: Logger,
     metrics?: Metrics,
+    /** The primary process, when this is one of several workers. */
+    primary?: IpcChannel,
   ) {
     this.memory = previous?.memory ?? new SeenInMemory(settings.max_entries);
     this.memory.resize(settings.max_entries);
-    this.redisErrors = new RateLimitedWarning(logger, 'redis replay-guard error');
     const redis = settings.store === 'redis' ? settings.redis : undefined;
+    this.redisErrors = new RateLimitedWarning(
+      logger,
+      redis || !primary ? 'redis replay-guard error' : 'primary replay-guard error',
+    );
     const sameRedis =
       redis !== undefined &&
-      previous?.shared !== undefined &&
+      previous?.shared instanceof SeenInRedis &&
       JSON.stringify(previous.settings.redis) === JSON.stringify(redis);
     this.shared = sameRedis
       ? previous?.shared
       : redis === undefined
-        ? undefined
+        ? primary && new SeenInPrimary(primary)
         : new SeenInRedis({
             ...redisTarget(redis),
             keyPrefix: redis.key_prefix,
@@ -67,7 +77,7 @@ export class ReplayGuard {
     const key = `${kind}:${value}`;
     try {
       if (this.memory.has(key)) return false;
-      // Redis first: when it is unreachable nothing is recorded locally, so a retry is judged anew.
+      // The shared store first: when it is unreachable nothing is recorded locally, so a retry is judged anew.
       if (this.shared !== undefined && !(await this.shared.firstUse(key, untilMs))) {
         this.memory.firstUse(key, untilMs);
         return false;

@@ -9,6 +9,10 @@
  * the process list does not answer asks Redis, so a token revoked at one replica is refused at
  * all of them.
  *
+ * With `server.workers` above 1 and the in-process store, the list every worker checks after its
+ * own is the primary process's (revoked-in-primary.ts): a token revoked at one worker is refused at
+ * all of them.
+ *
  * Fail closed: when Redis cannot be reached (or answers late) a check is `503
  * temporarily_unavailable`, never "not revoked", and so is a revocation that could not be
  * recorded (the client retries; RFC 7009 §2.2.1). A full in-process list refuses new revocations
@@ -21,14 +25,16 @@ import { RateLimitedWarning } from '../observability/log-rate-limit.js';
 import type { Metrics } from '../observability/metrics.js';
 import { redisTarget } from '../upstream/token-cache/redis-connection.js';
 import { countReconnects } from '../upstream/token-cache/redis-metrics.js';
+import type { IpcChannel } from './ipc-channel.js';
 import { RevocationListFull, RevokedInMemory } from './revoked-in-memory.js';
+import { RevokedInPrimary } from './revoked-in-primary.js';
 import { RevocationStoreUnavailable, RevokedInRedis } from './revoked-in-redis.js';
 
 export type RevocationSettings = Config['tokens']['revocation'];
 
 export class RevokedTokens {
   readonly memory: RevokedInMemory;
-  readonly shared: RevokedInRedis | undefined;
+  readonly shared: RevokedInRedis | RevokedInPrimary | undefined;
   /** Failed Redis commands and connection errors: logged at most once per 10 s. */
   private readonly redisErrors: RateLimitedWarning;
 
@@ -37,19 +43,24 @@ export class RevokedTokens {
     previous?: RevokedTokens,
     logger?: Logger,
     metrics?: Metrics,
+    /** The primary process, when this is one of several workers. */
+    primary?: IpcChannel,
   ) {
     this.memory = previous?.memory ?? new RevokedInMemory(settings.max_entries);
     this.memory.resize(settings.max_entries);
-    this.redisErrors = new RateLimitedWarning(logger, 'redis revocation error');
     const redis = settings.store === 'redis' ? settings.redis : undefined;
+    this.redisErrors = new RateLimitedWarning(
+      logger,
+      redis || !primary ? 'redis revocation error' : 'primary revocation error',
+    );
     const sameRedis =
       redis !== undefined &&
-      previous?.shared !== undefined &&
+      previous?.shared instanceof RevokedInRedis &&
       JSON.stringify(previous.settings.redis) === JSON.stringify(redis);
     this.shared = sameRedis
       ? previous?.shared
       : redis === undefined
-        ? undefined
+        ? primary && new RevokedInPrimary(primary)
         : new RevokedInRedis({
             ...redisTarget(redis),
             keyPrefix: redis.key_prefix,

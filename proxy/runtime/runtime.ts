@@ -29,11 +29,14 @@ import { UpstreamKeys } from '../upstream/upstream-keys.js';
 import { loadUpstreamTls, type UpstreamTlsMaterial } from '../upstream/upstream-tls.js';
 import { VerifiedTokenCache } from '../upstream/verified-token-cache.js';
 import { AuthorizationStore } from './authorization-store.js';
+import { CacheInPrimary } from './cache-in-primary.js';
 import { ClientKeys } from './client-keys.js';
 import { cachedDecider } from './decision-cache.js';
+import type { IpcChannel } from './ipc-channel.js';
 import { IssuerPath } from './issuer-path.js';
 import { ReplayGuard } from './replay-guard.js';
 import { RevokedTokens } from './revoked-tokens.js';
+import { SlotsInPrimary } from './slots-in-primary.js';
 import { DISCOVERY_PATHS, UpstreamRoutes } from './upstream-routes.js';
 
 /** The well-known discovery paths scopegate serves (OpenID Connect Discovery, RFC 8414). */
@@ -113,6 +116,8 @@ export async function buildRuntime(
   previous?: Runtime,
   /** Where the token cache and the revocation list log Redis failures. */
   logger?: Logger,
+  /** The primary process, when this is one of several workers: it holds the shared state. */
+  primary?: IpcChannel,
 ): Promise<Runtime> {
   const { config, file } = loaded;
   const signingKeys = await loadSigningKeys(config.signing.keys, file, config.signing.default_alg);
@@ -163,7 +168,12 @@ export async function buildRuntime(
     config.clients.some((rule) => rule.cache === true);
   const tokenCache = keepCache
     ? previous.tokenCache
-    : upstreamTokenCacheFor(config, metrics, logger);
+    : upstreamTokenCacheFor(
+        config,
+        metrics,
+        logger,
+        primary && new CacheInPrimary(primary, config.upstream.timeout),
+      );
   const policies = new ScopePolicies(config.scopes);
   const decider = cachedDecider(new ScopeDecider(policies), {
     generation,
@@ -191,7 +201,13 @@ export async function buildRuntime(
       metrics,
     ),
     tokenCache,
-    tokenQuota: tokenQuotaFor(config, previous?.tokenQuota, metrics, logger),
+    tokenQuota: tokenQuotaFor(
+      config,
+      previous?.tokenQuota,
+      metrics,
+      logger,
+      primary && new SlotsInPrimary(primary),
+    ),
     verifiedTokens: new VerifiedTokenCache(metrics),
     trustedProxies: new TrustedProxies(config.server.trusted_proxies),
     revokedTokens: new RevokedTokens(
@@ -199,13 +215,21 @@ export async function buildRuntime(
       previous?.revokedTokens,
       logger,
       metrics,
+      primary,
     ),
-    replayGuard: new ReplayGuard(config.tokens.replay, previous?.replayGuard, logger, metrics),
+    replayGuard: new ReplayGuard(
+      config.tokens.replay,
+      previous?.replayGuard,
+      logger,
+      metrics,
+      primary,
+    ),
     authorizationStore: new AuthorizationStore(
       config.pushed_authorization,
       previous?.authorizationStore,
       logger,
       metrics,
+      primary,
     ),
     clientKeys,
     upstreamAgents,

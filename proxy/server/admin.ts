@@ -2,6 +2,9 @@
  * The admin listener: Prometheus metrics, liveness (the process answers) and readiness (config
  * loaded, an active signing key, upstream keys fetched once, not shutting down). Readiness does
  * not follow momentary upstream health: that would take every replica out at once.
+ *
+ * With several workers the primary serves it for the whole (cluster-primary.ts): readiness asks
+ * every worker, and /metrics adds every worker's registry to the primary's.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../http/oauth-error.js';
@@ -14,7 +17,9 @@ export interface ReadinessReport {
 
 export interface AdminDeps {
   metrics: Metrics;
-  readiness: () => ReadinessReport;
+  readiness: () => ReadinessReport | Promise<ReadinessReport>;
+  /** The exposition text, when it is not this process's registry alone (the primary's). */
+  exposition?: () => Promise<string>;
 }
 
 export function createAdminHandler(deps: AdminDeps) {
@@ -27,7 +32,7 @@ export function createAdminHandler(deps: AdminDeps) {
     switch (pathname) {
       case '/metrics': {
         // scopegate_ready is read from the readiness probe while the registry collects.
-        const body = await deps.metrics.registry.metrics();
+        const body = await (deps.exposition ?? (() => deps.metrics.registry.metrics()))();
         res.writeHead(200, {
           'content-type': deps.metrics.registry.contentType,
           'cache-control': 'no-store',
@@ -39,7 +44,7 @@ export function createAdminHandler(deps: AdminDeps) {
         sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });
         return;
       case '/readyz': {
-        const report = deps.readiness();
+        const report = await deps.readiness();
         sendJson(res, report.ready ? 200 : 503, report, { 'cache-control': 'no-store' });
         return;
       }

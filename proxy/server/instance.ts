@@ -3,7 +3,7 @@
  * and graceful shutdown. The CLI's `serve` and the tests use the same entry point.
  */
 import http, { type Server } from 'node:http';
-import { ConfigError, loadConfigFile } from '../../config/load.js';
+import { ConfigError, type LoadedConfig, loadConfigFile } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { clientCertificateMode } from '../http/client-certificate.js';
 import { KeyLoadError } from '../keys/signing-keys.js';
@@ -13,6 +13,7 @@ import { Metrics } from '../observability/metrics.js';
 import { startTracing } from '../observability/tracing.js';
 import { packageVersion } from '../observability/version.js';
 import { createReverseProxy } from '../relay/reverse-proxy.js';
+import type { IpcChannel } from '../runtime/ipc-channel.js';
 import { buildRuntime, closeReplaced, type Runtime } from '../runtime/runtime.js';
 import { UpstreamKeyWarmup } from '../upstream/upstream-key-warmup.js';
 import { createAdminHandler, type ReadinessReport } from './admin.js';
@@ -34,7 +35,34 @@ export interface StartOptions {
   handleSignals?: boolean;
   /** Called once a signal-driven shutdown has completed (default: exit the process with 0). */
   onSignalShutdown?: () => void;
+  /** Signals already held while the caller read the configuration (serve.ts). */
+  earlySignals?: EarlySignals;
+  /** Set when this process is one of several workers under a primary (cluster-primary.ts). */
+  worker?: WorkerRole;
 }
+
+/** A configuration as the primary hands it to its workers: validated, with its generation. */
+export interface HandedConfig {
+  loaded: LoadedConfig;
+  generation: number;
+}
+
+/**
+ * What changes when this process is a worker: the primary read and validated the configuration
+ * (a worker never reads the file, so a restarted worker does not depend on it still being valid),
+ * it numbers the generations, watches the file, and serves the admin listener for the whole.
+ */
+export interface WorkerRole {
+  id: number;
+  /** To the primary: the state every worker shares lives there. */
+  primary: IpcChannel;
+  config: HandedConfig;
+}
+
+/** A new configuration built beside the one in force, and not yet switched to. */
+export type PreparedReload =
+  | { ok: true; generation: number; commit(): void; abort(): void }
+  | { ok: false; errors: string[] };
 
 export interface ScopegateInstance {
   publicUrl: string;
@@ -45,6 +73,8 @@ export interface ScopegateInstance {
   readiness(): ReadinessReport;
   /** Loads the config file again; true when the new config is in force. */
   reload(): Promise<boolean>;
+  /** Builds what `config` needs beside the generation in force (a worker's first reload step). */
+  prepare(config: HandedConfig): Promise<PreparedReload>;
   shutdown(): Promise<void>;
 }
 
@@ -56,7 +86,7 @@ const TRACING_FLUSH_MS = 2000;
 export async function startScopegate(options: StartOptions): Promise<ScopegateInstance> {
   // Signals that arrive while starting are held and acted on once started: the default actions
   // of SIGTERM and SIGHUP would end the process with requests possibly admitted already.
-  const early = new EarlySignals(options.handleSignals === true);
+  const early = options.earlySignals ?? new EarlySignals(options.handleSignals === true);
   try {
     const instance = await start(options);
     early.handOver(instance);
@@ -71,16 +101,21 @@ async function start(
   options: StartOptions,
 ): Promise<ScopegateInstance & { signal(signal: NodeJS.Signals): void }> {
   const env = options.env ?? process.env;
-  const first = await loadConfigFile(options.configFile, env);
+  const role = options.worker;
+  const first = role
+    ? ({ ok: true, loaded: role.config.loaded } as const)
+    : await loadConfigFile(options.configFile, env);
   if (!first.ok) throw new ConfigError(first.errors);
   const config = first.loaded.config;
   const ownLogger = options.logger === undefined;
   const stdout = ownLogger
     ? new LogDestination({ maxPendingBytes: config.log.buffer_bytes })
     : undefined;
-  const logger =
+  const baseLogger =
     options.logger ??
     createLogger({ level: config.log.level, format: config.log.format, env, stdout });
+  // Every line a worker writes names it, access lines included.
+  const logger = role ? baseLogger.child({ worker: role.id }) : baseLogger;
   const metrics = new Metrics(config.metrics.client_id_label);
   metrics.logLinesDropped.inc(stdout?.dropped ?? 0);
   stdout?.onDrop((lines) => metrics.logLinesDropped.inc(lines));
@@ -94,7 +129,14 @@ async function start(
   let serverTls: ServerTlsMaterial | undefined;
   try {
     serverTls = await loadServerTls(config.server.tls, first.loaded.file);
-    runtime = await buildRuntime(first.loaded, 1, metrics, undefined, logger);
+    runtime = await buildRuntime(
+      first.loaded,
+      role?.config.generation ?? 1,
+      metrics,
+      undefined,
+      logger,
+      role?.primary,
+    );
   } catch (error) {
     await tracing?.shutdown(0);
     throw error;
@@ -140,7 +182,8 @@ async function start(
 
   let adminServer: Server | undefined;
   let adminUrl: string | undefined;
-  if (config.admin_listen) {
+  // A worker's admin listener is the primary's, which answers for every worker.
+  if (config.admin_listen && !role) {
     const admin = createAdminHandler({ metrics, readiness });
     adminServer = http.createServer((req, res) => {
       admin(req, res).catch(() => res.destroy());
@@ -153,10 +196,15 @@ async function start(
       throw error;
     }
   }
-  logger.info(
-    { listen: publicUrl, admin: adminUrl, issuer: config.issuer, upstream: config.upstream.url },
-    `scopegate listening on ${publicUrl}`,
-  );
+  if (role) {
+    // Not the `listen` line: the primary writes that one once every worker listens.
+    logger.info({ address: publicUrl, pid: process.pid }, 'worker listening');
+  } else {
+    logger.info(
+      { listen: publicUrl, admin: adminUrl, issuer: config.issuer, upstream: config.upstream.url },
+      `scopegate listening on ${publicUrl}`,
+    );
+  }
 
   // Settings a reload can apply to what is already running; the rest waits for a restart.
   const applyServerSettings = (next: Config) => {
@@ -166,7 +214,8 @@ async function start(
 
   let watcher: ConfigWatcher | undefined;
   const setWatching = async (wanted: boolean) => {
-    if (wanted && !watcher && !shuttingDown) {
+    // The primary watches for its workers.
+    if (wanted && !watcher && !shuttingDown && !role) {
       watcher = new ConfigWatcher({
         configFile: runtime.configFile,
         env,
@@ -183,31 +232,41 @@ async function start(
     }
   };
 
-  const reloadOnce = async (): Promise<boolean> => {
-    if (shuttingDown) return false;
-    const fail = (errors: string[]) => {
-      metrics.configReloads.inc({ result: 'failure' });
-      logger.error({ errors }, 'config reload failed; keeping the current config');
-      return false;
-    };
-    const result = await loadConfigFile(runtime.configFile, env);
-    if (!result.ok) return fail(result.errors);
+  const failReload = (errors: string[]): PreparedReload => {
+    // The primary counts its workers' reloads once, not once per worker.
+    if (!role) metrics.configReloads.inc({ result: 'failure' });
+    logger.error({ errors }, 'config reload failed; keeping the current config');
+    return { ok: false, errors };
+  };
+
+  /** Builds the next generation beside the current one; switching to it is `commit`. */
+  const prepare = async (handed: HandedConfig): Promise<PreparedReload> => {
+    if (shuttingDown) return { ok: false, errors: ['shutting down'] };
     const current = runtime;
     let next: Runtime;
     let nextTls: ServerTlsMaterial | undefined;
     try {
       // A certificate or key that cannot be used fails the reload: the listener keeps its own.
-      nextTls = await loadServerTls(result.loaded.config.server.tls, result.loaded.file);
-      next = await buildRuntime(result.loaded, current.generation + 1, metrics, current, logger);
+      nextTls = await loadServerTls(handed.loaded.config.server.tls, handed.loaded.file);
+      next = await buildRuntime(
+        handed.loaded,
+        handed.generation,
+        metrics,
+        current,
+        logger,
+        role?.primary,
+      );
     } catch (error) {
       if (error instanceof ServerTlsError) {
-        return fail(
+        return failReload(
           error.problems.map((problem) => `${problem.path.join('.')}: ${problem.message}`),
         );
       }
-      return fail(error instanceof KeyLoadError ? error.problems : [(error as Error).message]);
+      return failReload(
+        error instanceof KeyLoadError ? error.problems : [(error as Error).message],
+      );
     }
-    if (shuttingDown) return false;
+    if (shuttingDown) return { ok: false, errors: ['shutting down'] };
     if (next.upstreamKeys !== current.upstreamKeys) {
       // Another upstream: fetch its keys before switching, so readiness and the first token
       // requests do not wait for them. If they cannot be fetched, warm-up keeps trying.
@@ -218,32 +277,65 @@ async function start(
         );
       });
     }
-    warnOnRestartOnlyChanges(current.config, next.config, logger);
-    // The swap: requests already running keep the Runtime they started with.
-    runtime = next;
-    void closeReplaced(current, next);
-    applyServerSettings(next.config);
-    if (
-      serverTls !== undefined &&
-      nextTls !== undefined &&
-      nextTls.fingerprint !== serverTls.fingerprint
-    ) {
-      applyServerTls(publicServer, nextTls);
-      serverTls = nextTls;
-      logger.info('TLS certificate of the public listener reloaded');
-    }
-    publishKeyMetrics(next);
-    metrics.configReloads.inc({ result: 'success' });
-    logger.info(
-      {
-        generation: next.generation,
-        activeKid: next.signingKeys.active.kid,
-        keys: next.signingKeys.keys.map((key) => `${key.kid}:${key.status}`),
+    let settled = false;
+    return {
+      ok: true,
+      generation: next.generation,
+      commit() {
+        if (settled) return;
+        settled = true;
+        const replaced = runtime;
+        warnOnRestartOnlyChanges(replaced.config, next.config, logger);
+        // The swap: requests already running keep the Runtime they started with.
+        runtime = next;
+        void closeReplaced(replaced, next);
+        applyServerSettings(next.config);
+        if (
+          serverTls !== undefined &&
+          nextTls !== undefined &&
+          nextTls.fingerprint !== serverTls.fingerprint
+        ) {
+          applyServerTls(publicServer, nextTls);
+          serverTls = nextTls;
+          logger.info('TLS certificate of the public listener reloaded');
+        }
+        publishKeyMetrics(next);
+        if (!role) metrics.configReloads.inc({ result: 'success' });
+        logger.info(
+          {
+            generation: next.generation,
+            activeKid: next.signingKeys.active.kid,
+            keys: next.signingKeys.keys.map((key) => `${key.kid}:${key.status}`),
+          },
+          'config reloaded',
+        );
+        warmup.poke();
       },
-      'config reloaded',
-    );
-    warmup.poke();
-    await setWatching(next.config.server.watch_config);
+      abort() {
+        if (settled) return;
+        settled = true;
+        // What the prepared generation built and the one in force does not use.
+        void closeReplaced(next, runtime);
+      },
+    };
+  };
+
+  const reloadOnce = async (): Promise<boolean> => {
+    // A worker reloads only what its primary hands it (prepare, then commit).
+    if (shuttingDown || role) return false;
+    const result = await loadConfigFile(runtime.configFile, env);
+    if (!result.ok) return failReload(result.errors).ok;
+    const prepared = await prepare({
+      loaded: result.loaded,
+      generation: runtime.generation + 1,
+    });
+    if (!prepared.ok) return false;
+    if (shuttingDown) {
+      prepared.abort();
+      return false;
+    }
+    prepared.commit();
+    await setWatching(runtime.config.server.watch_config);
     return true;
   };
 
@@ -288,6 +380,11 @@ async function start(
   };
 
   const onHangup = () => {
+    if (role) {
+      // A terminal's hang-up reaches the whole process group: the primary reloads for everyone.
+      logger.debug({ signal: 'SIGHUP' }, 'signal received: the primary reloads the config');
+      return;
+    }
     logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the config');
     void reload();
   };
@@ -329,6 +426,7 @@ async function start(
     runtime: () => runtime,
     readiness,
     reload,
+    prepare,
     shutdown,
     signal(signal) {
       if (signal === 'SIGHUP') onHangup();
@@ -346,6 +444,7 @@ function warnOnRestartOnlyChanges(before: Config, after: Config, logger: Logger)
   } else if (clientCertificateMode(before.server.tls) !== clientCertificateMode(after.server.tls)) {
     changed.push('server.tls.client_certificate');
   }
+  if (before.server.workers !== after.server.workers) changed.push('server.workers');
   if (before.metrics.client_id_label !== after.metrics.client_id_label) {
     changed.push('metrics.client_id_label');
   }

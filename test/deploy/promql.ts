@@ -3,6 +3,7 @@
  * alert rules and the dashboard can be checked against what scopegate exports.
  */
 import { Metrics } from '../../proxy/observability/metrics.js';
+import { WorkerMetrics } from '../../proxy/observability/worker-metrics.js';
 
 /** PromQL aggregation operators and functions (Prometheus 3). */
 const FUNCTIONS = new Set([
@@ -155,6 +156,8 @@ export function extractMetricNames(expr: string): ExtractedNames {
 /** Metric family name → Prometheus type, for everything a scopegate process exports. */
 export async function exportedFamilies(): Promise<Map<string, string>> {
   const metrics = new Metrics();
+  // The primary's own, when workers run: in the same scrape.
+  new WorkerMetrics(metrics.registry);
   const names = await metrics.metricNames();
   const families = await metrics.registry.getMetricsAsJSON();
   const types = new Map(families.map((family) => [family.name, String(family.type)]));

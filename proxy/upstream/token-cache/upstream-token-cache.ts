@@ -2,7 +2,9 @@
  * The upstream token cache: verified upstream token answers, kept under HMACed keys until shortly
  * before the upstream token expires (never longer than `max_ttl`). The in-process backend always
  * holds what this process saw; with Redis configured, entries are also shared (sealed) with the
- * other replicas. Redis failing is counted and answered from the process, never an error.
+ * other replicas. Redis failing is counted and answered from the process, never an error. With
+ * several workers and the in-process backend, the workers share entries through the primary
+ * process instead (a backend given by the caller: proxy/runtime/cache-in-primary.ts).
  *
  * Every read is checked against the reader's rules (cache-entry.ts), whoever wrote the entry and
  * under whichever configuration: the backends' TTLs are the writer's, and only bound storage.
@@ -42,11 +44,16 @@ export class UpstreamTokenCache {
     private readonly metrics?: Metrics,
     logger?: Logger,
     private readonly now: () => number = Date.now,
+    /** Where entries are shared when Redis is not configured: the primary process's. */
+    primaryBackend?: CacheBackend,
   ) {
     this.secrets = new CacheSecrets(settings.key);
     this.memory = new MemoryBackend(settings.max_entries);
-    this.sharedErrors = new RateLimitedWarning(logger, 'redis cache error');
     const redis = settings.backend === 'redis' ? settings.redis : undefined;
+    this.sharedErrors = new RateLimitedWarning(
+      logger,
+      redis ? 'redis cache error' : 'primary cache error',
+    );
     this.shared = redis
       ? new RedisBackend({
           ...redisTarget(redis),
@@ -56,7 +63,7 @@ export class UpstreamTokenCache {
           onError: (error) => this.sharedErrors.warn({ error: error.message }),
           onReconnect: countReconnects(metrics, 'token_cache'),
         })
-      : undefined;
+      : primaryBackend;
   }
 
   /** The cache key for everything that determines the upstream's answer. */
@@ -93,6 +100,18 @@ export class UpstreamTokenCache {
     return true;
   }
 
+  /**
+   * The answer this process fetched after a miss of `key` is not kept (an error, an answer with a
+   * refresh or ID token): other workers waiting for it call the upstream themselves at once,
+   * instead of when the lease runs out. A miss that is never followed by put or abandon costs those
+   * waiters the lease (upstream.timeout and a second), never an answer.
+   */
+  async abandon(key: string): Promise<void> {
+    const shared = this.shared;
+    if (shared?.release === undefined) return;
+    await this.fromShared(() => shared.release?.(key) ?? Promise.resolve());
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.memory.close(), this.shared?.close()]);
   }
@@ -117,9 +136,16 @@ export function upstreamTokenCacheFor(
   config: Config,
   metrics?: Metrics,
   logger?: Logger,
+  primaryBackend?: CacheBackend,
 ): UpstreamTokenCache | undefined {
   const settings = config.cache.upstream_tokens;
   if (!config.clients.some((rule) => rule.cache === true)) return undefined;
   if (settings.key === undefined) return undefined;
-  return new UpstreamTokenCache({ ...settings, key: settings.key }, metrics, logger);
+  return new UpstreamTokenCache(
+    { ...settings, key: settings.key },
+    metrics,
+    logger,
+    Date.now,
+    primaryBackend,
+  );
 }

@@ -4,9 +4,15 @@
  * limiter has an in-process twin (its insurance limiter) that counts while Redis fails or is not
  * connected: the replica then holds the limits alone instead of either letting everything through
  * or refusing everything.
+ *
+ * In process with several workers (`server.workers`), the counters live in the primary process
+ * (rate-limiter-flexible's RateLimiterCluster, answered by the RateLimiterClusterMaster the primary
+ * runs), so the limits hold for the pod, not per worker. A primary that does not answer in time is
+ * a refusal (the quota fails closed).
  */
 import {
   BurstyRateLimiter,
+  RateLimiterCluster,
   RateLimiterMemory,
   RateLimiterRedis,
   type RateLimiterRes,
@@ -27,7 +33,10 @@ export interface RateLimiter {
 }
 
 /** A limiter whose keys are blocked for a time (`block`) and read back (`get`). */
-export type PauseLimiter = RateLimiterMemory | RateLimiterRedis;
+export type PauseLimiter = RateLimiterMemory | RateLimiterRedis | RateLimiterCluster;
+
+/** How long a worker waits for the primary's counters before it refuses the call. */
+const CLUSTER_TIMEOUT_MS = 1000;
 
 /** The burst reserve refills once every this many rate windows. */
 export const BURST_WINDOWS = 10;
@@ -44,7 +53,12 @@ export class QuotaStore {
   private readonly redis: RedisClient | undefined;
   private readonly prefix: string;
 
-  constructor(settings: UpstreamQuotaConfig | undefined, logger?: Logger) {
+  constructor(
+    settings: UpstreamQuotaConfig | undefined,
+    logger?: Logger,
+    /** This process is one of several workers: in-process counters live in the primary. */
+    private readonly inWorker = false,
+  ) {
     const redis = settings?.store === 'redis' ? settings.redis : undefined;
     this.prefix = redis?.key_prefix ?? '';
     if (redis !== undefined) {
@@ -61,8 +75,17 @@ export class QuotaStore {
     return this.redis !== undefined;
   }
 
-  private limiter(spec: LimiterSpec): RateLimiterMemory | RateLimiterRedis {
+  private limiter(spec: LimiterSpec): PauseLimiter {
     const options = { ...spec, keyPrefix: `${this.prefix}${spec.keyPrefix}` };
+    if (this.redis === undefined && this.inWorker) {
+      // The primary keeps the first limiter made under a prefix: the limits are part of it, so a
+      // reload that changes them counts afresh instead of under the old limits.
+      return new RateLimiterCluster({
+        ...options,
+        keyPrefix: `${options.keyPrefix}@${spec.points}/${spec.duration}`,
+        timeoutMs: CLUSTER_TIMEOUT_MS,
+      });
+    }
     if (this.redis === undefined) return new RateLimiterMemory(options);
     return new RateLimiterRedis({
       ...options,

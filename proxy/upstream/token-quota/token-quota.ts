@@ -9,6 +9,9 @@
  * answers the client at once with Retry-After (429; 503 for an upstream 503 or an open breaker);
  * nothing waits in a queue. The client's point is taken before the total's, so a client over its
  * own limit never spends the others' share.
+ *
+ * With several workers, concurrency slots are held by the primary process (SharedSlots) and the
+ * rate counters too (quota-store.ts): the limits are the pod's, whichever worker a call is on.
  */
 import { createHash } from 'node:crypto';
 import { RateLimiterRes } from 'rate-limiter-flexible';
@@ -23,6 +26,7 @@ import {
 import { CircuitBreaker } from './circuit-breaker.js';
 import { type PauseLimiter, QuotaStore, type RateLimiter } from './quota-store.js';
 import { retryAfterHeader, retryAfterMs } from './retry-after.js';
+import type { SharedSlots } from './shared-slots.js';
 
 /**
  * Held for one upstream call; release it when the answer (or the failure) is in, saying whether
@@ -88,10 +92,12 @@ export class TokenQuota {
     config: Config,
     private readonly metrics?: Metrics,
     logger?: Logger,
+    /** The primary's slots, when this process is one of several workers. */
+    private readonly slots?: SharedSlots,
   ) {
     this.identity = quotaIdentity(config);
     this.settings = config.upstream.quota;
-    this.store = new QuotaStore(this.settings, logger);
+    this.store = new QuotaStore(this.settings, logger, slots !== undefined);
     this.pauses = this.store.pauseLimiter();
     const breaker = this.settings?.breaker;
     this.breaker =
@@ -142,8 +148,14 @@ export class TokenQuota {
         throw this.refuse(scope, 'concurrency', CONCURRENCY_RETRY_MS);
       }
     }
+    const claims = this.slots === undefined ? [] : this.claimsOf(scopes);
+    if (claims.length > 0 && !(await this.slots?.acquire(claims))) {
+      // Which scope was full is the primary's to know: the narrower one is named.
+      throw this.refuse(scopes[0] ?? this.total, 'concurrency', CONCURRENCY_RETRY_MS);
+    }
     const verdict = this.breaker?.admit() ?? { allowed: true, probe: false };
     if (!verdict.allowed) {
+      if (claims.length > 0) this.slots?.release(claims.map((claim) => claim.key));
       this.metrics?.upstreamQuotaRefusals.inc({ scope: 'upstream', reason: 'breaker' });
       throw new QuotaRefused(
         'breaker',
@@ -160,6 +172,7 @@ export class TokenQuota {
         if (released) return;
         released = true;
         for (const scope of scopes) scope.inFlight -= 1;
+        if (claims.length > 0) this.slots?.release(claims.map((claim) => claim.key));
         if (upstreamFailed === undefined) this.breaker?.abandon(verdict.probe);
         else this.breaker?.report(verdict.probe, !upstreamFailed);
       },
@@ -180,6 +193,15 @@ export class TokenQuota {
       throw error;
     }
     return permit;
+  }
+
+  /** The concurrency limits of `scopes`, keyed with the limit (a reload may change it). */
+  private claimsOf(scopes: readonly QuotaScope[]) {
+    return scopes.flatMap((scope) =>
+      scope.concurrency === undefined
+        ? []
+        : [{ key: `${scope.key}@${scope.concurrency}`, limit: scope.concurrency }],
+    );
   }
 
   private refuse(scope: QuotaScope, reason: 'rate' | 'concurrency', waitMs: number): QuotaRefused {
@@ -250,11 +272,12 @@ export function tokenQuotaFor(
   previous: TokenQuota | undefined,
   metrics?: Metrics,
   logger?: Logger,
+  slots?: SharedSlots,
 ): TokenQuota | undefined {
   const wanted =
     config.upstream.quota !== undefined ||
     config.clients.some((rule) => rule.upstream_quota !== undefined);
   if (!wanted) return undefined;
   if (previous !== undefined && previous.identity === quotaIdentity(config)) return previous;
-  return new TokenQuota(config, metrics, logger);
+  return new TokenQuota(config, metrics, logger, slots);
 }
