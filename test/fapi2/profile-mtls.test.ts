@@ -5,11 +5,13 @@
  * authenticated by `tls_client_auth` (the subject DN of a certificate the client CA issued) with
  * certificate-bound tokens pushes over mTLS, is authorized through scopegate and redeems its code
  * without any DPoP proof (openid-client, TlsClientAuth and PAR, its certificate through
- * customFetch): its token is a Bearer token carrying `cnf.x5t#S256` of that certificate. Pushes and
+ * customFetch): its token is a Bearer token carrying `cnf.x5t#S256` of that certificate; so does a
+ * held `self_signed_tls_client_auth` client with `dpop: off`. Discovery lists both methods. Pushes and
  * token requests without the certificate, or with another one, are refused before the upstream is
  * asked; a held private_key_jwt client without a certificate binding still needs DPoP.
  */
-import { generateKeyPair } from 'jose';
+import { createPublicKey } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateThumbprint } from '../../proxy/http/certificate-thumbprint.js';
@@ -30,6 +32,8 @@ import {
 
 /** A client held to the profile (the top-level one), authenticated and bound by its certificate. */
 const BANK = { client_id: 'bank', redirect_uri: 'https://bank.example/cb' } as const;
+/** Held too, authenticated by the self-signed certificate it registered (RFC 8705 §2.2). */
+const SELF_SIGNED = { client_id: 'fintech', redirect_uri: 'https://fintech.example/cb' } as const;
 const CLIENT_EXTENSIONS = 'extendedKeyUsage=clientAuth\n';
 
 let pki: MtlsPki;
@@ -69,6 +73,22 @@ beforeAll(async () => {
         tls_client_auth_subject_dn: 'CN=bank,O=Example Bank,C=SE',
         tls_client_certificate_bound_access_tokens: true,
         upstream_auth: { method: 'client_secret_post', client_secret: 'bank-secret' },
+      },
+      {
+        client_id: SELF_SIGNED.client_id,
+        redirect_uris: [SELF_SIGNED.redirect_uri],
+        token_endpoint_auth_method: 'self_signed_tls_client_auth',
+        jwks: {
+          keys: [
+            {
+              ...(await exportJWK(createPublicKey(pki.selfSigned.cert))),
+              x5c: [pki.selfSigned.certificate.raw.toString('base64')],
+            },
+          ],
+        },
+        tls_client_certificate_bound_access_tokens: true,
+        dpop: 'off',
+        upstream_auth: { method: 'client_secret_post', client_secret: 'fintech-secret' },
       },
       heldClientRule(APP),
     ],
@@ -203,9 +223,25 @@ describe('a held client authenticated and bound by its certificate', () => {
     const metadata = (await bankClient()).serverMetadata();
     expect(metadata.token_endpoint_auth_methods_supported).toEqual([
       'private_key_jwt',
+      'self_signed_tls_client_auth',
       'tls_client_auth',
     ]);
     expect(metadata.tls_client_certificate_bound_access_tokens).toBe(true);
+  });
+
+  it('self_signed_tls_client_auth, DPoP off: pushed and redeemed over mTLS, its token bound to its certificate', async () => {
+    const redeemed = await redeemOverTls(
+      SELF_SIGNED,
+      await pushedCode(SELF_SIGNED, pki.selfSigned),
+      pki.selfSigned,
+    );
+    expect(redeemed.status).toBe(200);
+    const body = (await redeemed.json()) as { access_token: string; token_type: string };
+    expect(body.token_type).toBe('Bearer');
+    expect(jwtPayload(body.access_token)).toMatchObject({
+      client_id: SELF_SIGNED.client_id,
+      cnf: { 'x5t#S256': certificateThumbprint(pki.selfSigned.certificate) },
+    });
   });
 
   it('a raw push over mTLS is answered 201 with a request_uri', async () => {
@@ -262,6 +298,12 @@ describe('requests the profile refuses, over the TLS listener', () => {
           dpop: await tokenProof(login.gateway, await generateKeyPair('ES256')),
         }),
       { status: 400, error: 'invalid_dpop_proof' },
+    ],
+    [
+      "the self-signed client's code redeemed with a certificate of the client CA it did not register",
+      async () =>
+        redeemOverTls(SELF_SIGNED, await pushedCode(SELF_SIGNED, pki.selfSigned), pki.client),
+      { status: 401, error: 'invalid_client' },
     ],
     [
       'a held private_key_jwt client without a certificate binding, redeeming without DPoP',
