@@ -1951,8 +1951,8 @@ function checkProfileSigning(
 }
 
 /**
- * A client held to the profile authenticates with private_key_jwt, verified by scopegate (FAPI 2.0
- * §5.3.2.1; mutual TLS client authentication is not available yet): its rules must say so.
+ * A client held to the profile authenticates with private_key_jwt or mutual TLS, verified by
+ * scopegate (FAPI 2.0 §5.3.2.1): its rules must say so.
  */
 function checkProfileAuthentication(config: ParsedConfig, ctx: RefinementContext): void {
   const held = new Set(

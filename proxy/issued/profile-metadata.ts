@@ -11,10 +11,12 @@
  *   were not pushed, and adds `iss` to every authorization response), `code_challenge_methods_supported`
  *   `S256` only, `response_types_supported` `code` only, `response_modes_supported` the modes
  *   whose responses scopegate binds (query, fragment), `token_endpoint_auth_methods_supported`
- *   `private_key_jwt` only, with the profile's algorithms.
+ *   `private_key_jwt` (with the profile's algorithms) and the mutual TLS methods the document
+ *   already lists, which scopegate verifies for the clients configured with them.
  */
 import {
   FAPI2_ALGORITHMS,
+  FAPI2_CLIENT_AUTH_METHODS,
   FAPI2_CODE_CHALLENGE_METHOD,
   FAPI2_RESPONSE_TYPE,
   PUSHED_AUTHORIZATION_PATH,
@@ -49,8 +51,17 @@ export function withProfileMetadata(
   result.authorization_response_iss_parameter_supported = true;
   result.code_challenge_methods_supported = [FAPI2_CODE_CHALLENGE_METHOD];
   result.response_types_supported = [FAPI2_RESPONSE_TYPE];
-  // The only client authentication a held client may use, with the algorithms the profile allows.
-  result.token_endpoint_auth_methods_supported = ['private_key_jwt'];
+  // The client authentication a held client may use: private_key_jwt, with the algorithms the
+  // profile allows, and mutual TLS where the document lists it (scopegate verifies it then).
+  const listed = result.token_endpoint_auth_methods_supported;
+  result.token_endpoint_auth_methods_supported = [
+    ...new Set([
+      'private_key_jwt',
+      ...(Array.isArray(listed) ? listed : []).filter(
+        (method) => typeof method === 'string' && FAPI2_CLIENT_AUTH_METHODS.has(method),
+      ),
+    ]),
+  ];
   const signing = result.token_endpoint_auth_signing_alg_values_supported;
   result.token_endpoint_auth_signing_alg_values_supported = (
     Array.isArray(signing) ? signing : [...FAPI2_ALGORITHMS]

@@ -2,10 +2,16 @@
  * The configuration check refuses settings that contradict the FAPI 2.0 profile, each error
  * naming its path; conforming settings pass, and the contract without a profile is unchanged.
  */
-import { describe, expect, it } from 'vitest';
+import { createPublicKey } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { exportJWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
 import { clientKey } from '../client-auth/client-auth-harness.js';
 import { errorsOf, MINIMAL } from '../config/minimal-config.js';
+import { createSelfSigned } from '../support/private-ca.js';
 
 /** The DPoP proof algorithms the profile allows: one list serves every client. */
 const PROOFS = 'tokens:\n  dpop:\n    algorithms: [ES256, PS256, EdDSA]\n';
@@ -19,6 +25,75 @@ const BANK_AUTH = `    token_endpoint_auth_method: private_key_jwt\n    jwks: {k
 function valid(text: string): boolean {
   return parseConfigText(text, 'cfg.yaml', {}).ok;
 }
+
+/** A listener asking for client certificates, which mutual TLS and certificate binding need. */
+const TLS = `${BASE}server:\n  tls: {cert_file: s.crt, key_file: s.key, client_ca_file: ca.crt}\n`;
+const UPSTREAM_AUTH = '    upstream_auth: {method: client_secret_basic, client_secret: s3cret}\n';
+/** A held client authenticated by the subject of its CA-issued certificate. */
+const BANK_TLS = `    token_endpoint_auth_method: tls_client_auth\n    tls_client_auth_subject_dn: "CN=bank,O=Example Bank"\n${UPSTREAM_AUTH}`;
+
+let workDir: string;
+/** A held client authenticated by the self-signed certificate it registered (x5c in jwks). */
+let bankSelfSigned: string;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(os.tmpdir(), 'scopegate-fapi2-config-'));
+  const files = await createSelfSigned(workDir, 'bank', '/CN=bank', [
+    'extendedKeyUsage=clientAuth',
+  ]);
+  const pem = await readFile(files.cert, 'utf8');
+  const jwk = {
+    ...(await exportJWK(createPublicKey(pem))),
+    x5c: [pem.replace(/-----[A-Z ]+-----|\s/g, '')],
+  };
+  bankSelfSigned = `    token_endpoint_auth_method: self_signed_tls_client_auth\n    jwks: {keys: [${JSON.stringify(jwk)}]}\n${UPSTREAM_AUTH}`;
+});
+
+afterAll(async () => {
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('mutual TLS under the fapi2 profile in the configuration', () => {
+  const rows: Array<[string, () => string, true | RegExp]> = [
+    [
+      'a held client authenticated with tls_client_auth',
+      () => `${TLS}profile: fapi2\nclients:\n  - client_id: bank\n${BANK_TLS}`,
+      true,
+    ],
+    [
+      'a held client authenticated with self_signed_tls_client_auth',
+      () => `${TLS}clients:\n  - client_id: bank\n    profile: fapi2\n${bankSelfSigned}`,
+      true,
+    ],
+    [
+      'DPoP off for a held client whose tokens are bound to its certificate',
+      () =>
+        `${TLS}profile: fapi2\nclients:\n  - client_id: bank\n    dpop: "off"\n    tls_client_certificate_bound_access_tokens: true\n${BANK_TLS}`,
+      true,
+    ],
+    [
+      'DPoP off for a held mutual TLS client whose tokens are not bound to its certificate',
+      () =>
+        `${TLS}profile: fapi2\nclients:\n  - client_id: bank\n    dpop: "off"\n    tls_client_certificate_bound_access_tokens: false\n${BANK_TLS}`,
+      /clients\[0\]\.dpop: fapi2 requires sender-constrained tokens/,
+    ],
+    [
+      'a held client authenticated with client_secret_basic, over the TLS listener too',
+      () =>
+        `${TLS}profile: fapi2\nclients:\n  - client_id: bank\n    token_endpoint_auth_method: client_secret_basic\n    tls_client_certificate_bound_access_tokens: true\n`,
+      /clients\[0\]\.token_endpoint_auth_method: fapi2 requires private_key_jwt or mutual TLS .*found client_secret_basic/,
+    ],
+  ];
+
+  it.each(rows)('%s', (_name, text, expected) => {
+    if (expected === true) {
+      const parsed = parseConfigText(text(), 'cfg.yaml', {});
+      expect(parsed.ok ? [] : parsed.errors).toEqual([]);
+    } else {
+      expect(errorsOf(text()).join('\n')).toMatch(expected);
+    }
+  });
+});
 
 describe('the fapi2 profile in the configuration', () => {
   it('accepts the profile with an ES256 key, per client too, with registered redirect URIs', () => {

@@ -55,4 +55,24 @@ describe('discovery under the profile', () => {
       token_endpoint_auth_methods_supported: ['private_key_jwt'],
     });
   });
+
+  it('for every client: the mutual TLS methods scopegate verifies stay, the rest go', () => {
+    const result = withProfileMetadata(
+      {
+        ...document,
+        token_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'tls_client_auth',
+          'self_signed_tls_client_auth',
+          'client_secret_jwt',
+        ],
+      },
+      { issuer: ISSUER, profile: 'fapi2', anyProfile: true },
+    );
+    expect(result.token_endpoint_auth_methods_supported).toEqual([
+      'private_key_jwt',
+      'tls_client_auth',
+      'self_signed_tls_client_auth',
+    ]);
+  });
 });

@@ -1,12 +1,13 @@
 /**
  * Step "profile" (clients held to the fapi2 profile), before anything reaches the upstream:
  *
- * - the client was authenticated by scopegate with private_key_jwt (client-auth-step.ts), its
+ * - the client was authenticated by scopegate (client-auth-step.ts) with private_key_jwt, its
  *   assertion signed PS256, ES256 or EdDSA and its `aud` scopegate's issuer alone (§5.3.2.1,
- *   §5.4); mutual TLS client authentication is not available yet;
+ *   §5.4), or with mutual TLS (tls_client_auth, self_signed_tls_client_auth: RFC 8705 §2);
  * - the resource owner password credentials grant is refused (FAPI 2.0 §5.3.2.1);
- * - every token request carries a DPoP proof (sender-constrained tokens, §5.3.2.1; the proof was
- *   verified by sender-binding-step.ts);
+ * - every token request carries a DPoP proof, unless the client's tokens are bound to its
+ *   certificate (sender-constrained tokens, §5.3.2.1, RFC 8705 §3; the proof or the certificate
+ *   was checked by sender-binding-step.ts);
  * - authorization code grant: the code must be one
  * scopegate saw pass in an authorization response of a pushed request
  * (relay/profile-response.ts), redeemed once, within `pushed_authorization.code_lifetime` (at
@@ -48,8 +49,8 @@ function jwtPart(jwt: string, index: number): Record<string, unknown> | undefine
 }
 
 /**
- * A client held to the profile authenticates with private_key_jwt, verified by scopegate, and
- * its assertion meets the profile: signed with an algorithm it allows, for scopegate's issuer as
+ * A client held to the profile authenticates with private_key_jwt or mutual TLS, verified by
+ * scopegate, and an assertion meets the profile: signed with an algorithm it allows, for scopegate's issuer as
  * the only audience. At the token endpoint and the PAR endpoint alike.
  */
 export function requireProfileAuthentication(
