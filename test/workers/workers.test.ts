@@ -42,6 +42,8 @@ let upstream: CustomUpstream;
 /** Token calls that reached the upstream, by client. */
 const tokenCalls = new Map<string, number>();
 let tokenDelayMs = 0;
+/** When set, the upstream refuses token requests (an answer the cache never keeps). */
+let tokenRefused = false;
 const revokedUpstream = new Set<string>();
 
 function callerOf(request: CustomTokenRequest): string | undefined {
@@ -56,6 +58,7 @@ const tokenEndpoint: CustomTokenHandler = async (request, idp) => {
   if (client === undefined) return { status: 401, body: { error: 'invalid_client' } };
   tokenCalls.set(client, (tokenCalls.get(client) ?? 0) + 1);
   if (tokenDelayMs > 0) await sleep(tokenDelayMs);
+  if (tokenRefused) return { status: 400, body: { error: 'invalid_scope' } };
   return idp.tokenResponse({ sub: `${client}-sub`, client_id: client, scope: 'openid read' });
 };
 
@@ -169,6 +172,7 @@ describe('server.workers: 2, the real process', () => {
 
   afterEach(async () => {
     tokenDelayMs = 0;
+    tokenRefused = false;
     await child?.stop();
     await prepared?.remove();
     child = undefined;
@@ -337,6 +341,25 @@ describe('server.workers: 2, the real process', () => {
     expect(tokenCalls.get('cached')).toBe(1);
     const metrics = await scrape(target.adminUrl);
     expect(metrics.value('scopegate_upstream_token_calls_saved_total')).toBe(17);
+  });
+
+  it('an answer the cache does not keep lets the other worker ask at once, not when the lease runs out', async () => {
+    // The lease is upstream.timeout and a second: 21 s here, far beyond what the test waits.
+    prepared = await workerConfig({ upstream: { timeout: '20s' } });
+    child = await spawnScopegate(prepared.configFile);
+    const target = child;
+    await whenReady(target);
+    tokenCalls.clear();
+    tokenDelayMs = 400;
+    tokenRefused = true;
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => tokenFor(target, 'cached')));
+    const elapsedMs = Date.now() - started;
+    expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(400));
+    expect(new Set(await Promise.all(answers.map((a) => workerOf(target, a)))).size).toBe(2);
+    // One call per worker at most: the holder's, then the released waiter's.
+    expect(tokenCalls.get('cached')).toBeLessThanOrEqual(2);
+    expect(elapsedMs).toBeLessThan(10_000);
   });
 
   it('a token revoked through one worker is refused at the other', async () => {

@@ -24,6 +24,13 @@ export interface TokenExchange {
   upstream: UpstreamResponse;
   /** Call with the verified upstream claims: keeps the answer when this request fetched it. */
   verified(claims: JWTPayload): Promise<void>;
+  /**
+   * Call when the request is over (in a `finally`): an answer this request fetched and did not
+   * keep (refused by the upstream, not verified, not replayable) releases its key, so that other
+   * workers waiting for it (a lease at the primary) ask the upstream themselves at once instead
+   * of when the lease runs out.
+   */
+  settled(): void;
 }
 
 const CACHED_HEADERS = { 'content-type': 'application/json' };
@@ -31,6 +38,7 @@ const CACHED_HEADERS = { 'content-type': 'application/json' };
 const SESSION_MEMBERS = ['refresh_token', 'id_token'];
 
 const NOTHING_TO_KEEP = async () => {};
+const NOTHING_HELD = () => {};
 
 /** Single-flight per cache: key → the one upstream call in progress for it. */
 const inFlight = new WeakMap<UpstreamTokenCache, Map<string, Promise<UpstreamResponse>>>();
@@ -101,6 +109,14 @@ function replayable(body: Buffer): boolean {
   }
 }
 
+/**
+ * Lets other workers waiting for `key` ask the upstream themselves. Best effort: should the
+ * release itself fail, their lease runs out (upstream.timeout and a second) instead.
+ */
+function releaseKey(cache: UpstreamTokenCache, key: string): void {
+  cache.abandon(key).catch(() => undefined);
+}
+
 export async function forwardOrReuse(
   req: IncomingMessage,
   request: TokenRequest,
@@ -116,7 +132,7 @@ export async function forwardOrReuse(
     !cacheRuleAllows(runtime, request)
   ) {
     const upstream = await forwardTokenRequest(req, request, runtime, requestId, metrics);
-    return { upstream, verified: NOTHING_TO_KEEP };
+    return { upstream, verified: NOTHING_TO_KEEP, settled: NOTHING_HELD };
   }
   const key = cache.keyFor(keyMaterial(req, request, runtime));
   // The rules of this request's configuration generation, whoever wrote the entry.
@@ -128,6 +144,7 @@ export async function forwardOrReuse(
     return {
       upstream: { status: 200, headers: CACHED_HEADERS, body: kept },
       verified: NOTHING_TO_KEEP,
+      settled: NOTHING_HELD,
     };
   }
   metrics?.cacheMisses.inc({ cache: 'upstream_token' });
@@ -141,7 +158,7 @@ export async function forwardOrReuse(
   if (pending) {
     // Another request is already asking the upstream the same question: share its answer.
     metrics?.upstreamCallsSaved.inc();
-    return { upstream: await pending, verified: NOTHING_TO_KEEP };
+    return { upstream: await pending, verified: NOTHING_TO_KEEP, settled: NOTHING_HELD };
   }
   const call = forwardTokenRequest(req, request, runtime, requestId, metrics);
   const active = calls;
@@ -149,15 +166,23 @@ export async function forwardOrReuse(
   let upstream: UpstreamResponse;
   try {
     upstream = await call;
+  } catch (error) {
+    releaseKey(cache, key);
+    throw error;
   } finally {
     active.delete(key);
   }
+  let stored = false;
   return {
     upstream,
     verified: async (claims) => {
       if (upstream.status !== 200 || typeof claims.exp !== 'number') return;
       if (!replayable(upstream.body)) return;
       await cache.put(key, upstream.body, claims.exp, rules);
+      stored = true;
+    },
+    settled: () => {
+      if (!stored) releaseKey(cache, key);
     },
   };
 }

@@ -69,6 +69,8 @@ export async function handleTokenRequest(
   const started = process.hrtime.bigint();
   const { runtime, metrics } = context;
   const record: AccessRecord = { outcome: 'invalid_request', status: 400 };
+  /** Releases the upstream token cache's key when this request's answer was not kept. */
+  let settleCache: (() => void) | undefined;
   try {
     // Each step is a child span of the request's when tracing is on (observability/tracing.ts).
     const request = await inSpan('token.read', () =>
@@ -96,6 +98,7 @@ export async function handleTokenRequest(
     const exchange = await inSpan('token.forward', () =>
       forwardOrReuse(req, request, runtime, context.requestId, metrics),
     );
+    settleCache = exchange.settled;
     const { upstream } = exchange;
     record.upstreamStatus = upstream.status;
     if (upstream.status !== 200) throw upstreamErrorAnswer(upstream, refresh?.upstreamToken);
@@ -198,6 +201,7 @@ export async function handleTokenRequest(
     if (error.cause instanceof UpstreamFailure) record.reason += ` (${error.cause.message})`;
     sendOAuthError(res, error);
   } finally {
+    settleCache?.();
     recordAccess(
       record,
       started,
