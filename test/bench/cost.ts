@@ -7,8 +7,12 @@
  * `npm run bench`.
  *
  *   node dist/test/bench/cost.js uncached|cached|proxy [requests] [repetitions]
- *        [--target gateway|undici|http] [--heap]      (after npm run build)
+ *        [--target gateway|undici|http] [--heap] [--node-flag FLAG]...   (after npm run build)
+ *
+ * `--node-flag` (repeatable) passes a flag to node for the measured process, e.g. a V8 heap
+ * setting; the process's resident set (now and at its peak) is printed at the end.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +35,8 @@ function option(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const positional = process.argv.slice(2).filter((arg, index, all) => {
-    return !arg.startsWith('--') && !all[index - 1]?.startsWith('--target');
+    const previous = all[index - 1];
+    return !arg.startsWith('--') && previous !== '--target' && previous !== '--node-flag';
   });
   const mode = (positional[0] ?? 'uncached') as Mode;
   if (!MODES.includes(mode)) throw new Error(`mode: one of ${MODES.join(', ')}`);
@@ -42,7 +47,10 @@ async function main(): Promise<void> {
     throw new Error(`--target: gateway or one of ${FLOOR_CLIENTS.join(', ')}`);
   }
   const heap = process.argv.includes('--heap');
-  const flags = heap ? ['--trace-gc-nvp'] : [];
+  const nodeFlags = process.argv.flatMap((arg, index, all) =>
+    all[index - 1] === '--node-flag' ? [arg] : [],
+  );
+  const flags = [...nodeFlags, ...(heap ? ['--trace-gc-nvp'] : [])];
 
   pinSelf();
   const upstream = await startUpstream();
@@ -71,6 +79,10 @@ async function main(): Promise<void> {
     console.log(
       `${mode} ${target}: median ${summary.median.toFixed(1)} µs CPU per request (${summary.min.toFixed(1)} – ${summary.max.toFixed(1)}, ${repetitions} × ${requests}), Node.js ${process.version}`,
     );
+    const memory = residentMemory(server.pid);
+    console.log(
+      `${mode} ${target}: RSS ${memory.now.toFixed(0)} MiB, peak ${memory.peak.toFixed(0)} MiB${nodeFlags.length > 0 ? ` (${nodeFlags.join(' ')})` : ''}`,
+    );
     if (heap) {
       const per = await heapPerRequest(server, call, requests, CONNECTIONS);
       console.log(
@@ -83,6 +95,14 @@ async function main(): Promise<void> {
     await prepared.remove();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** VmRSS and VmHWM (the peak) of a process, in MiB. */
+function residentMemory(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mib = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { now: mib('VmRSS'), peak: mib('VmHWM') };
 }
 
 if (process.argv[1]?.endsWith('cost.js')) await main();

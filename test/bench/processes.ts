@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../proxy/observability/package-root.js';
 import { CLI_PATH } from '../support/cli-process.js';
 import { waitFor } from '../support/wait.js';
 import type { FloorClient } from './node-floor.js';
@@ -173,6 +174,20 @@ export interface GatewayStart {
 }
 
 /**
+ * The flags the container image gives node before the CLI (deploy/Dockerfile's ENTRYPOINT, between
+ * `node` and `dist/proxy/cli.js`): the benchmark measures the gateway as it ships.
+ */
+export function shippedNodeFlags(): string[] {
+  const dockerfile = readFileSync(path.join(packageRoot(), 'deploy', 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  const argv: unknown = entrypoint === undefined ? undefined : JSON.parse(entrypoint);
+  if (!Array.isArray(argv) || argv[0] !== 'node' || argv.at(-1) !== 'dist/proxy/cli.js') {
+    throw new Error('deploy/Dockerfile: ENTRYPOINT is not ["node", ...flags, "dist/proxy/cli.js"]');
+  }
+  return argv.slice(1, -1) as string[];
+}
+
+/**
  * `scopegate serve` pinned to the gateway core, unless `start` says otherwise. Its stdout goes to
  * a file (as a container's log would go to a pipe drained by the runtime), not through this
  * process.
@@ -186,6 +201,8 @@ export async function startGateway(
   const fd = openSync(logFile, 'w');
   const node = [
     process.execPath,
+    // Later flags win: `nodeFlags` may override the shipped ones (cost.js --node-flag).
+    ...shippedNodeFlags(),
     ...(start.nodeFlags ?? []),
     CLI_PATH,
     'serve',

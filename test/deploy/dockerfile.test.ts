@@ -172,7 +172,11 @@ describe('deploy/Dockerfile', () => {
   });
 
   it('runs dist/proxy/cli.js serve with the mounted configuration', () => {
-    expect(execForm(finalOf('ENTRYPOINT').at(-1)!.args)).toEqual(['node', 'dist/proxy/cli.js']);
+    expect(execForm(finalOf('ENTRYPOINT').at(-1)!.args)).toEqual([
+      'node',
+      '--max-semi-space-size=4',
+      'dist/proxy/cli.js',
+    ]);
     expect(execForm(finalOf('CMD').at(-1)!.args)).toEqual([
       'serve',
       '--config',
