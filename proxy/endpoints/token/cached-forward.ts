@@ -163,25 +163,35 @@ export async function forwardOrReuse(
   const call = forwardTokenRequest(req, request, runtime, requestId, metrics);
   const active = calls;
   active.set(key, call);
+  // The call stays shared until its answer is kept (or known not to be), not only until it
+  // arrives: a request of this process whose cache lookup missed while the answer was being
+  // verified would otherwise ask the upstream again. With workers the lookup is a round trip to
+  // the primary, and that window showed as a second upstream call from a cold start.
+  const finish = () => {
+    if (active.get(key) === call) active.delete(key);
+  };
   let upstream: UpstreamResponse;
   try {
     upstream = await call;
   } catch (error) {
+    finish();
     releaseKey(cache, key);
     throw error;
-  } finally {
-    active.delete(key);
   }
   let stored = false;
   return {
     upstream,
     verified: async (claims) => {
-      if (upstream.status !== 200 || typeof claims.exp !== 'number') return;
-      if (!replayable(upstream.body)) return;
-      await cache.put(key, upstream.body, claims.exp, rules);
-      stored = true;
+      try {
+        if (upstream.status !== 200 || typeof claims.exp !== 'number') return;
+        if (!replayable(upstream.body)) return;
+        stored = await cache.put(key, upstream.body, claims.exp, rules);
+      } finally {
+        finish();
+      }
     },
     settled: () => {
+      finish();
       if (!stored) releaseKey(cache, key);
     },
   };
