@@ -37,7 +37,6 @@ import type { UpstreamResponse } from '../upstream/http-client.js';
 import { type OwnToken, readOwnToken } from './own-token-state.js';
 import { authenticateClient } from './token/client-auth/authenticate-client.js';
 import type { AuthenticatedClient } from './token/client-auth/authenticated-client.js';
-import { certificateReaderOf } from './token/client-auth/certificate-auth.js';
 import { callerCall } from './token/client-auth/upstream-credentials.js';
 import { basicCredentials } from './token/token-request.js';
 import { readTokenForm } from './token-form.js';
@@ -158,12 +157,7 @@ export async function handleIntrospection(
   try {
     const { body, token } = await readTokenForm(req, config.server.body_limit, 'introspection');
     // A caller configured with its own method authenticates that way here too.
-    const client = await authenticateClient(
-      body.params,
-      req.headers.authorization,
-      runtime,
-      certificateReaderOf(req, runtime),
-    );
+    const client = await authenticateClient(req, body.params, runtime);
     const own = await readOwnToken(token, runtime);
     const verdict = await upstreamVerdict(own, {
       req,

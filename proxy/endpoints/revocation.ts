@@ -36,7 +36,6 @@ import type { UpstreamResponse } from '../upstream/http-client.js';
 import { claimsOwnIssuer, readOwnToken } from './own-token-state.js';
 import { authenticateClient } from './token/client-auth/authenticate-client.js';
 import type { AuthenticatedClient } from './token/client-auth/authenticated-client.js';
-import { certificateReaderOf } from './token/client-auth/certificate-auth.js';
 import { callerCall } from './token/client-auth/upstream-credentials.js';
 import { refreshKeyOf } from './token/refresh-step.js';
 import { basicCredentials, namedClient } from './token/token-request.js';
@@ -200,12 +199,7 @@ export async function handleRevocation(
   try {
     const { body, token } = await readTokenForm(req, config.server.body_limit, 'revocation');
     // RFC 7009 §2.1: the client authenticates (or, public, names itself with client_id).
-    const client = await authenticateClient(
-      body.params,
-      req.headers.authorization,
-      runtime,
-      certificateReaderOf(req, runtime),
-    );
+    const client = await authenticateClient(req, body.params, runtime);
     const caller = client?.upstreamClientId ?? namedClient(body.params, req.headers.authorization);
     if (caller === undefined) throw new ClientAuthenticationFailed(false);
     await revoke({ req, body, path, runtime, requestId, caller, client }, token);

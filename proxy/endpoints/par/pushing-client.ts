@@ -10,7 +10,6 @@ import { OAuthError } from '../../http/oauth-error.js';
 import { profileOf } from '../../issued/client-profile.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { authenticateClient } from '../token/client-auth/authenticate-client.js';
-import { certificateReaderOf } from '../token/client-auth/certificate-auth.js';
 import { requireProfileAuthentication } from '../token/profile-step.js';
 import { namedClient } from '../token/token-request.js';
 
@@ -30,12 +29,7 @@ export async function pushingClient(
       400,
     );
   }
-  const client = await authenticateClient(
-    body.params,
-    req.headers.authorization,
-    runtime,
-    certificateReaderOf(req, runtime),
-  );
+  const client = await authenticateClient(req, body.params, runtime);
   requireProfileAuthentication(client, body.params, runtime.config.issuer);
   return named;
 }

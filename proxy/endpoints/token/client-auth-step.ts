@@ -14,7 +14,6 @@
 import type { IncomingMessage } from 'node:http';
 import { badUpstream } from '../../http/oauth-error.js';
 import { authenticateClient } from './client-auth/authenticate-client.js';
-import { certificateReaderOf } from './client-auth/certificate-auth.js';
 import type { TokenEndpointContext } from './token-context.js';
 import type { TokenRequest } from './token-request.js';
 
@@ -23,12 +22,7 @@ export async function authenticateTokenClient(
   request: TokenRequest,
   context: TokenEndpointContext,
 ): Promise<void> {
-  const client = await authenticateClient(
-    request.body.params,
-    req.headers.authorization,
-    context.runtime,
-    certificateReaderOf(req, context.runtime),
-  );
+  const client = await authenticateClient(req, request.body.params, context.runtime);
   if (client !== undefined) request.client = client;
 }
 

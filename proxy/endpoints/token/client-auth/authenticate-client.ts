@@ -16,6 +16,7 @@
  * the audience asked for (config/schema.ts refuses an authentication method on a rule with one).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { ClientRuleConfig, Config } from '../../../../config/schema.js';
 import { ClientAuthenticationFailed } from '../../../http/oauth-error.js';
 import {
@@ -26,7 +27,7 @@ import {
 import type { Runtime } from '../../../runtime/runtime.js';
 import { namedClient } from '../token-request.js';
 import type { AuthenticatedClient } from './authenticated-client.js';
-import { type CertificateReader, verifyCertificateAuthentication } from './certificate-auth.js';
+import { certificateReaderOf, verifyCertificateAuthentication } from './certificate-auth.js';
 import { verifyClientAssertion } from './client-assertion.js';
 import { type PresentedCredentials, presentedCredentials } from './presented-credentials.js';
 
@@ -62,12 +63,19 @@ function usedMethodMatches(method: ClientAuthMethod, used: PresentedCredentials[
   return used === method;
 }
 
+/**
+ * The client of a request to the token, PAR, revocation or introspection endpoint, authenticated
+ * by scopegate when its rule names a method; undefined for clients the upstream authenticates.
+ * `params` is the request's form; credentials may also come in its Authorization header or its
+ * client certificate (read only when a TLS method needs it).
+ */
 export async function authenticateClient(
+  req: IncomingMessage,
   params: ReadonlyMap<string, string>,
-  authorization: string | undefined,
   runtime: Runtime,
-  certificate: CertificateReader,
 ): Promise<AuthenticatedClient | undefined> {
+  const authorization = req.headers.authorization;
+  const certificate = certificateReaderOf(req, runtime);
   const clientId = namedClient(params as Map<string, string>, authorization);
   if (clientId === undefined) return undefined;
   const rule = authenticationRuleFor(runtime.config, clientId);
