@@ -15,7 +15,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateThumbprint } from '../../proxy/http/certificate-thumbprint.js';
-import { certificateFetch } from '../mtls/certificate-fetch.js';
+import { certificateClient, certificateFetch } from '../mtls/certificate-fetch.js';
 import { createMtlsPki, type KeyPair, type MtlsPki, pair } from '../mtls/mtls-pki.js';
 import { jwtPayload } from '../support/gateway.js';
 import { issueCertificate } from '../support/private-ca.js';
@@ -174,16 +174,10 @@ async function redeemOverTls(
 
 /** openid-client for the bank: TlsClientAuth, its certificate on every request it makes. */
 async function bankClient(): Promise<client.Configuration> {
-  const fetcher = certificateFetch({ ca: pki.ca, client: bankCertificate }) as client.CustomFetch;
-  const config = await client.discovery(
-    new URL(login.gateway.issuer),
-    BANK.client_id,
-    undefined,
-    client.TlsClientAuth(),
-    { [client.customFetch]: fetcher },
-  );
-  config[client.customFetch] = fetcher;
-  return config;
+  return certificateClient(login.gateway.issuer, BANK.client_id, client.TlsClientAuth(), {
+    ca: pki.ca,
+    client: bankCertificate,
+  });
 }
 
 describe('a held client authenticated and bound by its certificate', () => {

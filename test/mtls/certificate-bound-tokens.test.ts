@@ -20,7 +20,7 @@ import {
 } from '../fixtures/auth0-emulator/auth0-emulator.js';
 import { type SelfIssuedGateway, startSelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { jwtPayload } from '../support/gateway.js';
-import { certificateFetch } from './certificate-fetch.js';
+import { certificateClient, certificateFetch } from './certificate-fetch.js';
 import { createMtlsPki, type KeyPair, type MtlsPki } from './mtls-pki.js';
 
 const API = 'https://api.example.com';
@@ -71,16 +71,15 @@ const thumbprint = (certificate: X509Certificate) => certificateThumbprint(certi
 
 /** openid-client for `registered`, presenting `certificate` on every request it makes. */
 async function mtlsClient(registered: typeof BOUND, certificate?: KeyPair) {
-  const fetcher = certificateFetch({ ca: pki.ca, client: certificate }) as client.CustomFetch;
-  const config = await client.discovery(
-    new URL(gateway.issuer),
+  return certificateClient(
+    gateway.issuer,
     registered.client_id,
-    undefined,
     client.ClientSecretBasic(registered.client_secret),
-    { [client.customFetch]: fetcher },
+    {
+      ca: pki.ca,
+      client: certificate,
+    },
   );
-  config[client.customFetch] = fetcher;
-  return config;
 }
 
 /** A token endpoint request as a client makes it, with Basic authentication. */

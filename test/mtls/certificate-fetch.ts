@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import * as client from 'openid-client';
 import type { KeyPair } from './mtls-pki.js';
 
 export interface CertificateFetchOptions {
@@ -64,4 +65,22 @@ export function certificateFetch(options: CertificateFetchOptions) {
       req.end(body);
     });
   };
+}
+
+/**
+ * openid-client configured from scopegate's discovery, presenting `options.client` on every
+ * request it makes (discovery included) and authenticating with `auth`.
+ */
+export async function certificateClient(
+  issuer: string,
+  clientId: string,
+  auth: client.ClientAuth,
+  options: CertificateFetchOptions,
+): Promise<client.Configuration> {
+  const fetcher = certificateFetch(options) as client.CustomFetch;
+  const config = await client.discovery(new URL(issuer), clientId, undefined, auth, {
+    [client.customFetch]: fetcher,
+  });
+  config[client.customFetch] = fetcher;
+  return config;
 }

@@ -19,7 +19,7 @@ import { startGlewlwydGateway } from '../glewlwyd/glewlwyd-gateway.js';
 import type { SelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { jwtPayload } from '../support/gateway.js';
 import { createSelfSigned, issueCertificate } from '../support/private-ca.js';
-import { certificateFetch } from './certificate-fetch.js';
+import { certificateClient } from './certificate-fetch.js';
 import { createMtlsPki, type KeyPair, type MtlsPki, pair } from './mtls-pki.js';
 
 let pki: MtlsPki;
@@ -82,16 +82,10 @@ afterAll(async () => {
 });
 
 async function tlsClient(certificate: KeyPair): Promise<client.Configuration> {
-  const fetcher = certificateFetch({ ca: pki.ca, client: certificate }) as client.CustomFetch;
-  const config = await client.discovery(
-    new URL(gateway.issuer),
-    CC_CLIENT.client_id,
-    undefined,
-    client.TlsClientAuth(),
-    { [client.customFetch]: fetcher },
-  );
-  config[client.customFetch] = fetcher;
-  return config;
+  return certificateClient(gateway.issuer, CC_CLIENT.client_id, client.TlsClientAuth(), {
+    ca: pki.ca,
+    client: certificate,
+  });
 }
 
 describe('openid-client with mutual TLS through scopegate in front of glewlwyd', () => {

@@ -20,7 +20,7 @@ import {
 import { type SelfIssuedGateway, startSelfIssuedGateway } from '../oidc/self-issued-gateway.js';
 import { jwtPayload } from '../support/gateway.js';
 import { createSelfSigned, issueCertificate } from '../support/private-ca.js';
-import { certificateFetch } from './certificate-fetch.js';
+import { certificateClient, certificateFetch } from './certificate-fetch.js';
 import { createMtlsPki, type KeyPair, type MtlsPki, pair } from './mtls-pki.js';
 
 const API = 'https://api.example.com';
@@ -141,16 +141,10 @@ afterAll(async () => {
 
 /** openid-client with TlsClientAuth for `id`, presenting `certificate`. */
 async function tlsClient(id: ClientName, certificate: KeyPair | undefined) {
-  const fetcher = certificateFetch({ ca: pki.ca, client: certificate }) as client.CustomFetch;
-  const config = await client.discovery(
-    new URL(gateway.issuer),
-    id,
-    undefined,
-    client.TlsClientAuth(),
-    { [client.customFetch]: fetcher },
-  );
-  config[client.customFetch] = fetcher;
-  return config;
+  return certificateClient(gateway.issuer, id, client.TlsClientAuth(), {
+    ca: pki.ca,
+    client: certificate,
+  });
 }
 
 describe('tls_client_auth and self_signed_tls_client_auth, verified by scopegate', () => {

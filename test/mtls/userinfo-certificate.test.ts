@@ -25,7 +25,7 @@ import { type SelfIssuedGateway, startSelfIssuedGateway } from '../oidc/self-iss
 import { jwtPayload } from '../support/gateway.js';
 import { startPkceLogin } from '../support/pkce-login.js';
 import { issueCertificate } from '../support/private-ca.js';
-import { certificateFetch } from './certificate-fetch.js';
+import { certificateClient, certificateFetch } from './certificate-fetch.js';
 import { createMtlsPki, type KeyPair, type MtlsPki, pair } from './mtls-pki.js';
 
 let pki: MtlsPki;
@@ -40,16 +40,15 @@ let resourceServer: KeyPair;
 
 /** openid-client for WEB_CLIENT, presenting `certificate` on every request it makes. */
 async function webClient(certificate: KeyPair): Promise<client.Configuration> {
-  const fetcher = certificateFetch({ ca: pki.ca, client: certificate }) as client.CustomFetch;
-  const configuration = await client.discovery(
-    new URL(gateway.issuer),
+  return certificateClient(
+    gateway.issuer,
     WEB_CLIENT.client_id,
-    undefined,
     client.ClientSecretBasic(WEB_CLIENT.client_secret),
-    { [client.customFetch]: fetcher },
+    {
+      ca: pki.ca,
+      client: certificate,
+    },
   );
-  configuration[client.customFetch] = fetcher;
-  return configuration;
 }
 
 beforeAll(async () => {
