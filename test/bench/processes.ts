@@ -187,6 +187,52 @@ export function shippedNodeFlags(): string[] {
   return argv.slice(1, -1) as string[];
 }
 
+/** The shared library the image preloads (deploy/Dockerfile's `LD_PRELOAD`), by file name. */
+function shippedPreload(): string | undefined {
+  const dockerfile = readFileSync(path.join(packageRoot(), 'deploy', 'Dockerfile'), 'utf8');
+  const preload = /^\s*LD_PRELOAD=(\S+)/m.exec(dockerfile)?.[1];
+  return preload === undefined ? undefined : path.basename(preload);
+}
+
+/** Where this machine has `library` (ldconfig's cache, as ld.so finds it), if anywhere. */
+function installedLibrary(library: string): string | undefined {
+  let cache: string;
+  try {
+    cache = execFileSync('/sbin/ldconfig', ['-p']).toString();
+  } catch {
+    return undefined;
+  }
+  // Lines read `\tlibjemalloc.so.2 (libc6,x86-64) => /lib/x86_64-linux-gnu/libjemalloc.so.2`.
+  const ownArch = process.arch === 'x64' ? 'x86-64' : process.arch === 'arm64' ? 'AArch64' : '';
+  for (const line of cache.split('\n')) {
+    const entry = /^\s*(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)\s*$/.exec(line);
+    if (entry?.[1] !== library || !(entry[2] ?? '').includes(ownArch)) continue;
+    if (existsSync(entry[3] as string)) return entry[3];
+  }
+  return undefined;
+}
+
+/**
+ * The environment the image gives the process that matters to its figures: the allocator it
+ * preloads, taken from this machine's copy of the same library. undefined when this machine lacks
+ * it (allocatorNote() says so).
+ */
+function shippedEnvironment(): Record<string, string> {
+  const library = shippedPreload();
+  const location = library === undefined ? undefined : installedLibrary(library);
+  return location === undefined ? {} : { LD_PRELOAD: location };
+}
+
+/** Which allocator the gateway runs with, for the top of the report. */
+export function allocatorNote(): string {
+  const library = shippedPreload();
+  if (library === undefined) return "glibc's malloc, as the image ships";
+  const location = installedLibrary(library);
+  return location === undefined
+    ? `glibc's malloc: ${library}, which the image preloads, is not installed here (apt-get install libjemalloc2), so memory figures are not the image's`
+    : `${library} preloaded, as the image does`;
+}
+
 /**
  * `scopegate serve` pinned to the gateway core, unless `start` says otherwise. Its stdout goes to
  * a file (as a container's log would go to a pipe drained by the runtime), not through this
@@ -212,7 +258,7 @@ export async function startGateway(
   const [command, args] =
     start.pinned === false ? [node[0] as string, node.slice(1)] : pinned(GATEWAY_CORE, node);
   const child = spawn(command, args, {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...shippedEnvironment() },
     // stderr too: why a configuration was refused is part of what a refused start reports.
     stdio: ['ignore', fd, fd],
   });

@@ -24,6 +24,7 @@ import { runDecisionBench } from './decision-bench.js';
 import { heapPerRequest } from './heap-trace.js';
 import { closedLoop, fixedCount, type HttpCall, type OpenLoopResult, openLoop } from './load.js';
 import {
+  allocatorNote,
   cpuSeconds,
   descendants,
   GatewayRefused,
@@ -403,7 +404,7 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg();
   const started = Date.now();
   log(
-    `scopegate benchmark (${quick ? 'quick' : 'full'}): Node.js ${process.version} on ${os.cpus()[0]?.model ?? 'unknown'}; ${pinningNote()}`,
+    `scopegate benchmark (${quick ? 'quick' : 'full'}): Node.js ${process.version} on ${os.cpus()[0]?.model ?? 'unknown'}; ${pinningNote()}; allocator: ${allocatorNote()}`,
   );
 
   const decision = runDecisionBench(() => {}, quick ? 0.2 : 1);
@@ -569,6 +570,7 @@ async function main(): Promise<void> {
       loadAverageAtStart: loadStart,
       loadAverageAtEnd: os.loadavg(),
       pinning: pinningNote(),
+      allocator: allocatorNote(),
     };
     const table = renderTable(figures);
     console.log(

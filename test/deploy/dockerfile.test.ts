@@ -83,9 +83,31 @@ const finalOf = (keyword: string) =>
   final.instructions.filter((instruction) => instruction.keyword === keyword);
 
 describe('deploy/Dockerfile', () => {
-  it('is a multi-stage build with named build, prod-deps and runtime stages', () => {
+  it('is a multi-stage build with named build, prod-deps, allocator and runtime stages', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages.map((stage) => stage.name)).toEqual(['build', 'prod-deps', 'runtime']);
+    expect(stages.map((stage) => stage.name)).toEqual([
+      'build',
+      'prod-deps',
+      'allocator',
+      'runtime',
+    ]);
+  });
+
+  it('preloads the jemalloc it copies from the allocator stage, a Debian package of its release', () => {
+    const allocator = stages.find((stage) => stage.name === 'allocator')!;
+    const install = allocator.instructions
+      .filter((instruction) => instruction.keyword === 'RUN')
+      .map((instruction) => instruction.args)
+      .join('\n');
+    expect(install).toMatch(/apt-get install -y --no-install-recommends libjemalloc2\b/);
+    // The same Debian release as the runtime, so the library matches the runtime's libc.
+    expect(allocator.image).toBe(final.image);
+    const preload = finalOf('ENV')
+      .map((instruction) => /\bLD_PRELOAD=(\S+)/.exec(instruction.args)?.[1])
+      .find((value) => value !== undefined);
+    expect(preload).toBe('/usr/local/lib/libjemalloc.so.2');
+    const copied = finalOf('COPY').map((copy) => copy.args);
+    expect(copied).toContain(`--from=allocator /libjemalloc.so.2 ${preload}`);
   });
 
   it('bases every stage on a pinned Node.js 26 (the current LTS line) image, never latest', () => {
