@@ -19,22 +19,10 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
 import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
-  ATTR_SERVICE_NAME,
-  ATTR_SERVICE_VERSION,
   ATTR_URL_FULL,
 } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../../config/schema.js';
@@ -56,29 +44,21 @@ export function tracingActive(): boolean {
   return tracer !== undefined;
 }
 
-/** Starts tracing when the configuration asks for it. One per process (context is global). */
-export function startTracing(
+/**
+ * Starts tracing when the configuration asks for it. One per process (context is global). The SDK
+ * is loaded here, not imported with this module: with tracing off it is never loaded.
+ */
+export async function startTracing(
   config: Config['tracing'],
   env: Readonly<Record<string, string | undefined>>,
   version: string,
-): Tracing | undefined {
+): Promise<Tracing | undefined> {
   if (!config.enabled) return undefined;
   const settings = tracingSettings(config, env);
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: settings.serviceName,
-      [ATTR_SERVICE_VERSION]: version,
-    }),
-    // A client's sampled flag decides for its trace; new traces are sampled at the ratio.
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
-    spanProcessors: [
-      new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers }),
-      }),
-    ],
-  });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const { createTracingSdk } = await import('./tracing-provider.js');
+  const { provider, contextManager, propagator } = createTracingSdk(settings, version);
+  context.setGlobalContextManager(contextManager.enable());
+  propagation.setGlobalPropagator(propagator);
   tracer = provider.getTracer('scopegate', version);
   return {
     settings,

@@ -120,7 +120,7 @@ async function start(
   metrics.logLinesDropped.inc(stdout?.dropped ?? 0);
   stdout?.onDrop((lines) => metrics.logLinesDropped.inc(lines));
   // Tracing is set up once per process: a reload keeps what started (the context is global).
-  const tracing = startTracing(config.tracing, env, packageVersion());
+  const tracing = await startTracing(config.tracing, env, packageVersion());
   if (tracing !== undefined) {
     const { serviceName, sampleRatio, endpoint } = tracing.settings;
     logger.info({ serviceName, sampleRatio, endpoint }, 'tracing on: OTLP/HTTP export');

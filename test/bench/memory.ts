@@ -65,7 +65,7 @@ async function report(gateway: RunningGateway, phase: string): Promise<void> {
     .map(([name, mib]) => `${name} ${mib.toFixed(1)}`)
     .join(', ');
   console.log(
-    `${phase}: ${await resident(gateway.pid)}; V8 heap ${gaugeMiB(metrics, 'nodejs_heap_size_total_bytes')} MiB, external ${gaugeMiB(metrics, 'nodejs_external_memory_bytes')} MiB; resident by mapping (MiB): ${mappings}`,
+    `${phase}: ${await resident(gateway.pid)}; V8 heap ${gaugeMiB(metrics, 'nodejs_heap_size_total_bytes')} MiB (${gaugeMiB(metrics, 'nodejs_heap_size_used_bytes')} used), external ${gaugeMiB(metrics, 'nodejs_external_memory_bytes')} MiB; resident by mapping (MiB): ${mappings}`,
   );
 }
 
