@@ -43,6 +43,14 @@ module.exports = {
       to: { circular: true },
     },
     ...layerRules,
+    {
+      name: 'node-http-through-require',
+      comment:
+        "node:http is loaded through proxy/http/node-http.ts (an ES module import of it loads Node.js's bundled undici); type-only imports are fine",
+      severity: 'error',
+      from: { pathNot: '^proxy/http/node-http\\.ts$' },
+      to: { path: '^(node:)?http$', dependencyTypesNot: ['type-only'] },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

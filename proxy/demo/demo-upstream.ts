@@ -6,9 +6,10 @@
  *
  * Runtime code: node:http and jose only.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
+import { nodeHttp } from '../http/node-http.js';
 import { type DemoSigningKey, newDemoSigningKey } from './demo-keys.js';
 import { BodyTooLarge, MAX_BODY_BYTES, sendJson } from './demo-request.js';
 import { type DemoClient, handleDemoToken, type SeenTokenRequest } from './demo-token-endpoint.js';
@@ -141,7 +142,7 @@ export async function startDemoUpstream(
     sendJson(res, 404, { error: 'not_found', error_description: `No route for ${path}` });
   }
 
-  const server = createServer((req, res) => {
+  const server = nodeHttp.createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
       if (res.headersSent || res.destroyed) {
         res.destroy();

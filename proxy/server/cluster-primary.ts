@@ -12,9 +12,10 @@
  * - A worker that exits unexpectedly is started again with backoff, counted and logged.
  */
 import cluster from 'node:cluster';
-import http, { type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import { ConfigError, type LoadedConfig, loadConfigFile } from '../../config/load.js';
+import { nodeHttp } from '../http/node-http.js';
 import { KeyLoadError } from '../keys/signing-keys.js';
 import { createLogger, flushLogger, type Logger } from '../observability/log.js';
 import { LogDestination } from '../observability/log-destination.js';
@@ -177,7 +178,7 @@ export async function startClusterPrimary(options: PrimaryOptions): Promise<void
         return clusterExposition(metrics, supervisor.serving());
       },
     });
-    adminServer = http.createServer((req, res) => {
+    adminServer = nodeHttp.createServer((req, res) => {
       admin(req, res).catch(() => res.destroy());
     });
     try {

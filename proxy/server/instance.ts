@@ -2,10 +2,11 @@
  * A running scopegate: both listeners, the current Runtime, reloads (SIGHUP or a changed file)
  * and graceful shutdown. The CLI's `serve` and the tests use the same entry point.
  */
-import http, { type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { ConfigError, type LoadedConfig, loadConfigFile } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { clientCertificateMode } from '../http/client-certificate.js';
+import { nodeHttp } from '../http/node-http.js';
 import { KeyLoadError } from '../keys/signing-keys.js';
 import { createLogger, flushLogger, type Logger } from '../observability/log.js';
 import { LogDestination } from '../observability/log-destination.js';
@@ -185,7 +186,7 @@ async function start(
   // A worker's admin listener is the primary's, which answers for every worker.
   if (config.admin_listen && !role) {
     const admin = createAdminHandler({ metrics, readiness });
-    adminServer = http.createServer((req, res) => {
+    adminServer = nodeHttp.createServer((req, res) => {
       admin(req, res).catch(() => res.destroy());
     });
     try {

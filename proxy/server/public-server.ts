@@ -2,11 +2,14 @@
  * The public listener's HTTP(S) server: its timeouts, how often they are checked, OAuth JSON
  * for the errors Node's HTTP layer answers by itself, and TLS when server.tls is set.
  */
-import http, { type Server } from 'node:http';
+
+import type http from 'node:http';
+import type { Server } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Config } from '../../config/schema.js';
 import { answerClientError } from '../http/client-error.js';
+import { nodeHttp } from '../http/node-http.js';
 import type { ServerTlsMaterial } from './server-tls.js';
 
 /**
@@ -24,7 +27,7 @@ export function createPublicServer(server: Config['server'], material?: ServerTl
   };
   const created =
     material === undefined
-      ? http.createServer(options)
+      ? nodeHttp.createServer(options)
       : https.createServer({
           ...options,
           ...material.context,

@@ -10,12 +10,14 @@
  * undici (upstream-dispatchers.ts). Each is created on first use: a gateway that proxies nothing
  * opens no agent.
  */
-import http from 'node:http';
+
+import type http from 'node:http';
 import https from 'node:https';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { Dispatcher } from 'undici';
 import { isProxyUrl } from '../../config/schema.js';
+import { nodeHttp } from '../http/node-http.js';
 import { TunnelAgent } from './tunnel-agent.js';
 import { createDispatcher } from './upstream-dispatchers.js';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
@@ -178,7 +180,7 @@ export class UpstreamAgents {
     // The TLS options reach the upstream's handshake (through a CONNECT tunnel, when proxied).
     const tls = secure ? (this.settings.tls ?? {}) : {};
     if (proxy === undefined) {
-      return secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
+      return secure ? new https.Agent({ ...pool, ...tls }) : new nodeHttp.Agent(pool);
     }
     if (!secure) return new HttpProxyAgent(proxy, pool);
     // The private CA also vouches for an https:// proxy; the client certificate and server name

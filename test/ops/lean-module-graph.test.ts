@@ -1,7 +1,9 @@
 /**
- * With tracing off, the OpenTelemetry SDK and its OTLP exporter are never loaded: the whole
- * server's module graph (the compiled one `npm test` builds) imports only the API. Watched with a
- * resolve hook in a fresh process; the control imports the module that loads the SDK on demand.
+ * What a process does not load, in the compiled module graph `npm test` builds, each checked in a
+ * fresh process with a control that shows the check can see it:
+ * - with tracing off, the OpenTelemetry SDK and its OTLP exporter (the server imports only the
+ *   API; watched with a resolve hook);
+ * - Node.js's own bundled undici (an ES module import of node:http loads it: node-http.ts).
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -51,5 +53,38 @@ describe('tracing off loads no OpenTelemetry SDK', () => {
   it('the SDK module, loaded when tracing is on, brings them all (the check can see them)', () => {
     const resolved = packagesResolvedBy(path.join(DIST, 'observability', 'tracing-provider.js'));
     for (const sdk of SDK_PACKAGES) expect(resolved).toContain(sdk);
+  });
+});
+
+/** Whether importing `module` (a file path, or a built-in by name) loads Node.js's own undici. */
+function loadsBundledUndici(module: string, how: 'import' | 'require' = 'import'): boolean {
+  const load =
+    how === 'import'
+      ? `await import(${JSON.stringify(module.startsWith('node:') ? module : `file://${module}`)});`
+      : `(await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(module)});`;
+  const script = `${load}
+    process.stdout.write(String(process.moduleLoadList.some((name) => name.includes('deps/undici'))));`;
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: packageRoot(),
+  });
+  return output.toString() === 'true';
+}
+
+describe("no process loads Node.js's bundled undici", () => {
+  it('the public server, the primary, a worker and the demo do not', () => {
+    for (const module of [
+      'server/instance.js',
+      'server/public-server.js',
+      'server/cluster-primary.js',
+      'server/worker-process.js',
+      'demo/run-demo.js',
+    ]) {
+      expect(loadsBundledUndici(path.join(DIST, module)), module).toBe(false);
+    }
+  });
+
+  it('an ES module import of node:http would, a require does not (the check can see it)', () => {
+    expect(loadsBundledUndici('node:http')).toBe(true);
+    expect(loadsBundledUndici('node:http', 'require')).toBe(false);
   });
 });
