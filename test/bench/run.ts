@@ -574,7 +574,7 @@ async function main(): Promise<void> {
     };
     const table = renderTable(figures);
     console.log(
-      `scopegate benchmark (${quick ? 'quick' : 'full'}, ${((Date.now() - started) / 1000).toFixed(0)} s): Node.js ${machine.node} on ${machine.cpu}, ${machine.cores} cores; ${machine.pinning}; load average ${loadStart.map((value) => value.toFixed(1)).join(' ')} at start, ${machine.loadAverageAtEnd.map((value) => value.toFixed(1)).join(' ')} at end`,
+      `scopegate benchmark (${quick ? 'quick' : 'full'}, ${((Date.now() - started) / 1000).toFixed(0)} s): Node.js ${machine.node} on ${machine.cpu}, ${machine.cores} cores; ${machine.pinning}; allocator: ${machine.allocator}; load average ${loadStart.map((value) => value.toFixed(1)).join(' ')} at start, ${machine.loadAverageAtEnd.map((value) => value.toFixed(1)).join(' ')} at end`,
     );
     console.log(table);
     console.log('\nTargets (per CPU-second of the gateway unless said, ratios from this run):');
