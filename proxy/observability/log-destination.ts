@@ -18,7 +18,8 @@
  * on a pipe, a thread-pool job on a file) cost more than building the line did. A batch is written
  * after the turn of the event loop that started it, and at most one every BATCH_INTERVAL_MS: an
  * idle process's line leaves at once, a busy one's wait a few milliseconds to go with the others.
- * Per event-loop turn alone, a 2,000 tokens/s flood still made a write every two requests.
+ * Measured on a file (`/proc/PID/io` syscw over 20,000 requests, 32 connections): write syscalls
+ * per uncached token 2.20 per turn alone, 2.10 paced (the answer and the upstream request are 2).
  */
 import fs, { fstatSync } from 'node:fs';
 import net from 'node:net';
