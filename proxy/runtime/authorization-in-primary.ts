@@ -7,8 +7,8 @@
  */
 import { AuthorizationStoreFull } from './authorization-in-memory.js';
 import { AuthorizationStoreUnavailable } from './authorization-in-redis.js';
-import { type IpcChannel, IpcRemoteError } from './ipc-channel.js';
-import { STORE_FULL, STORE_OPS, STORE_TIMEOUT_MS } from './primary-store-ops.js';
+import type { IpcChannel } from './ipc-channel.js';
+import { askBoundedStore, STORE_OPS } from './primary-store-ops.js';
 
 export class RecordsInPrimary {
   constructor(private readonly primary: IpcChannel) {}
@@ -31,16 +31,11 @@ export class RecordsInPrimary {
     return typeof answer === 'string' ? answer : undefined;
   }
 
-  private async ask(op: string, payload: unknown): Promise<unknown> {
-    try {
-      return await this.primary.request(op, payload, STORE_TIMEOUT_MS);
-    } catch (error) {
-      if (error instanceof IpcRemoteError && error.code === STORE_FULL) {
-        throw new AuthorizationStoreFull();
-      }
-      throw new AuthorizationStoreUnavailable(
-        `primary authorization store failed: ${(error as Error).message}`,
-      );
-    }
+  private ask(op: string, payload: unknown): Promise<unknown> {
+    return askBoundedStore(this.primary, op, payload, {
+      full: () => new AuthorizationStoreFull(),
+      unavailable: (why) =>
+        new AuthorizationStoreUnavailable(`primary authorization store failed: ${why}`),
+    });
   }
 }

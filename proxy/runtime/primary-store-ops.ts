@@ -3,6 +3,7 @@
  * it: proxy/server/primary-store.ts), and how long it waits for an answer. One definition for
  * both sides.
  */
+import { type IpcChannel, IpcRemoteError } from './ipc-channel.js';
 
 export const STORE_OPS = {
   revokedAdd: 'revoked.add',
@@ -26,6 +27,25 @@ export const STORE_TIMEOUT_MS = 1000;
 
 /** The code an answer carries when a bounded list is full (the request is then 503). */
 export const STORE_FULL = 'full';
+
+/**
+ * Asks the primary about one of its bounded lists (revoked tokens, one-time values, authorization
+ * records). A full list becomes the store's own `full()` error; any other failure, a missing
+ * answer included, its `unavailable(why)`: both fail the request closed (503).
+ */
+export async function askBoundedStore(
+  primary: IpcChannel,
+  op: string,
+  payload: unknown,
+  errors: { full: () => Error; unavailable: (why: string) => Error },
+): Promise<unknown> {
+  try {
+    return await primary.request(op, payload, STORE_TIMEOUT_MS);
+  } catch (error) {
+    if (error instanceof IpcRemoteError && error.code === STORE_FULL) throw errors.full();
+    throw errors.unavailable((error as Error).message);
+  }
+}
 
 export interface RevokedAdd {
   ref: string;

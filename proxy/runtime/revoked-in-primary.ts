@@ -4,8 +4,8 @@
  * The questions have a deadline; an unanswered one is RevocationStoreUnavailable, so a check fails
  * closed (503) exactly as with an unreachable Redis.
  */
-import { type IpcChannel, IpcRemoteError } from './ipc-channel.js';
-import { STORE_FULL, STORE_OPS, STORE_TIMEOUT_MS } from './primary-store-ops.js';
+import type { IpcChannel } from './ipc-channel.js';
+import { askBoundedStore, STORE_OPS } from './primary-store-ops.js';
 import { RevocationListFull } from './revoked-in-memory.js';
 import { RevocationStoreUnavailable } from './revoked-in-redis.js';
 
@@ -24,14 +24,10 @@ export class RevokedInPrimary {
   /** The channel belongs to the worker, not to one configuration generation. */
   async close(): Promise<void> {}
 
-  private async ask(op: string, payload: unknown): Promise<unknown> {
-    try {
-      return await this.primary.request(op, payload, STORE_TIMEOUT_MS);
-    } catch (error) {
-      if (error instanceof IpcRemoteError && error.code === STORE_FULL) {
-        throw new RevocationListFull();
-      }
-      throw new RevocationStoreUnavailable(`primary ${op} failed: ${(error as Error).message}`);
-    }
+  private ask(op: string, payload: unknown): Promise<unknown> {
+    return askBoundedStore(this.primary, op, payload, {
+      full: () => new RevocationListFull(),
+      unavailable: (why) => new RevocationStoreUnavailable(`primary ${op} failed: ${why}`),
+    });
   }
 }

@@ -28,7 +28,7 @@ import type { EarlySignals } from './early-signals.js';
 import type { HandedConfig } from './instance.js';
 import { listen } from './listen.js';
 import { PrimaryStore } from './primary-store.js';
-import { SerialRunner } from './serial-runner.js';
+import { serialReloads } from './serial-runner.js';
 import { portableConfig } from './worker-config.js';
 import {
   PREPARE_TIMEOUT_MS,
@@ -247,13 +247,7 @@ export async function startClusterPrimary(options: PrimaryOptions): Promise<void
     await setWatching(next.loaded.config.server.watch_config);
     return true;
   };
-  const reloads = new SerialRunner(() =>
-    reloadOnce().catch((error: unknown) => {
-      metrics.configReloads.inc({ result: 'failure' });
-      logger.error({ errors: [(error as Error).message] }, 'config reload failed');
-      return false;
-    }),
-  );
+  const reloads = serialReloads(reloadOnce, metrics, logger);
 
   let watcher: ConfigWatcher | undefined;
   const setWatching = async (wanted: boolean) => {

@@ -24,7 +24,7 @@ import { EarlySignals } from './early-signals.js';
 import { listen } from './listen.js';
 import { applyServerTimeouts, applyServerTls, createPublicServer } from './public-server.js';
 import { createGatewayHandler } from './router.js';
-import { SerialRunner } from './serial-runner.js';
+import { serialReloads } from './serial-runner.js';
 import { loadServerTls, ServerTlsError, type ServerTlsMaterial } from './server-tls.js';
 
 export interface StartOptions {
@@ -341,13 +341,7 @@ async function start(
   };
 
   // Reloads never overlap, and one asked for during another runs again after it.
-  const reloads = new SerialRunner(() =>
-    reloadOnce().catch((error: unknown) => {
-      metrics.configReloads.inc({ result: 'failure' });
-      logger.error({ errors: [(error as Error).message] }, 'config reload failed');
-      return false;
-    }),
-  );
+  const reloads = serialReloads(reloadOnce, metrics, logger);
   const reload = () => reloads.run();
 
   await setWatching(config.server.watch_config);
