@@ -12,7 +12,6 @@
  * `--node-flag` (repeatable) passes a flag to node for the measured process, e.g. a V8 heap
  * setting; the process's resident set (now and at its peak) is printed at the end.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +19,14 @@ import { prepareBenchConfig } from './bench-config.js';
 import { heapPerRequest } from './heap-trace.js';
 import { fixedCount } from './load.js';
 import { FLOOR_CLIENTS, type FloorClient } from './node-floor.js';
-import { cpuSeconds, pinSelf, startGateway, startNodeFloor, startUpstream } from './processes.js';
+import {
+  cpuSeconds,
+  pinSelf,
+  residentMemory,
+  startGateway,
+  startNodeFloor,
+  startUpstream,
+} from './processes.js';
 import { figure } from './table.js';
 import { WORKLOADS, type WorkloadName } from './workloads.js';
 
@@ -95,14 +101,6 @@ async function main(): Promise<void> {
     await prepared.remove();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** VmRSS and VmHWM (the peak) of a process, in MiB. */
-function residentMemory(pid: number): { now: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mib = (field: string) =>
-    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN) / 1024;
-  return { now: mib('VmRSS'), peak: mib('VmHWM') };
 }
 
 if (process.argv[1]?.endsWith('cost.js')) await main();

@@ -18,6 +18,7 @@ import {
   allocatorNote,
   pinSelf,
   type RunningGateway,
+  residentMemory,
   startGateway,
   startUpstream,
 } from './processes.js';
@@ -26,12 +27,10 @@ import { LARGE, SMALL, WORKLOADS } from './workloads.js';
 const CONNECTIONS = 32;
 const MIB = 1024 * 1024;
 
-/** VmRSS and VmHWM (the peak), in MiB. */
-async function resident(pid: number): Promise<string> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const mib = (field: string) =>
-    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN) / 1024;
-  return `RSS ${mib('VmRSS').toFixed(0)} MiB (peak ${mib('VmHWM').toFixed(0)})`;
+/** VmRSS and VmHWM (the peak), for a report line. */
+function resident(pid: number): string {
+  const memory = residentMemory(pid);
+  return `RSS ${memory.now.toFixed(0)} MiB (peak ${memory.peak.toFixed(0)})`;
 }
 
 /** Resident MiB by mapping name: files by base name, `[heap]`, `[anon]` for the nameless. */
@@ -65,7 +64,7 @@ async function report(gateway: RunningGateway, phase: string): Promise<void> {
     .map(([name, mib]) => `${name} ${mib.toFixed(1)}`)
     .join(', ');
   console.log(
-    `${phase}: ${await resident(gateway.pid)}; V8 heap ${gaugeMiB(metrics, 'nodejs_heap_size_total_bytes')} MiB (${gaugeMiB(metrics, 'nodejs_heap_size_used_bytes')} used), external ${gaugeMiB(metrics, 'nodejs_external_memory_bytes')} MiB; resident by mapping (MiB): ${mappings}`,
+    `${phase}: ${resident(gateway.pid)}; V8 heap ${gaugeMiB(metrics, 'nodejs_heap_size_total_bytes')} MiB (${gaugeMiB(metrics, 'nodejs_heap_size_used_bytes')} used), external ${gaugeMiB(metrics, 'nodejs_external_memory_bytes')} MiB; resident by mapping (MiB): ${mappings}`,
   );
 }
 
@@ -89,7 +88,7 @@ async function main(): Promise<void> {
     for (let done = 0; done < tokens; done += step) {
       await fixedCount(gateway.url, WORKLOADS.uncached, Math.min(step, tokens - done), CONNECTIONS);
       console.log(
-        `after ${Math.min(done + step, tokens).toLocaleString('en-US')} uncached tokens: ${await resident(gateway.pid)}`,
+        `after ${Math.min(done + step, tokens).toLocaleString('en-US')} uncached tokens: ${resident(gateway.pid)}`,
       );
     }
     await report(gateway, 'end');

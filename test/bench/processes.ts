@@ -87,9 +87,15 @@ export function treeCpuSeconds(pid: number): number {
 
 /** Resident set size in MiB. */
 export function residentMiB(pid: number): number {
+  return residentMemory(pid).now;
+}
+
+/** VmRSS and VmHWM (the peak) of a process, in MiB. */
+export function residentMemory(pid: number): { now: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  return kib / 1024;
+  const mib = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { now: mib('VmRSS'), peak: mib('VmHWM') };
 }
 
 export interface RunningProcess {
