@@ -179,12 +179,17 @@ export interface GatewayStart {
   pinned?: boolean;
 }
 
+/** deploy/Dockerfile, where the image says how it runs the gateway. */
+function shippedDockerfile(): string {
+  return readFileSync(path.join(packageRoot(), 'deploy', 'Dockerfile'), 'utf8');
+}
+
 /**
  * The flags the container image gives node before the CLI (deploy/Dockerfile's ENTRYPOINT, between
  * `node` and `dist/proxy/cli.js`): the benchmark measures the gateway as it ships.
  */
 export function shippedNodeFlags(): string[] {
-  const dockerfile = readFileSync(path.join(packageRoot(), 'deploy', 'Dockerfile'), 'utf8');
+  const dockerfile = shippedDockerfile();
   const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
   const argv: unknown = entrypoint === undefined ? undefined : JSON.parse(entrypoint);
   if (!Array.isArray(argv) || argv[0] !== 'node' || argv.at(-1) !== 'dist/proxy/cli.js') {
@@ -195,7 +200,7 @@ export function shippedNodeFlags(): string[] {
 
 /** The shared library the image preloads (deploy/Dockerfile's `LD_PRELOAD`), by file name. */
 function shippedPreload(): string | undefined {
-  const dockerfile = readFileSync(path.join(packageRoot(), 'deploy', 'Dockerfile'), 'utf8');
+  const dockerfile = shippedDockerfile();
   const preload = /^\s*LD_PRELOAD=(\S+)/m.exec(dockerfile)?.[1];
   return preload === undefined ? undefined : path.basename(preload);
 }
